@@ -1,0 +1,297 @@
+//! One function per API endpoint, typed with the DTOs.
+
+use gloo_net::http::Method;
+use uuid::Uuid;
+
+use super::dto::{
+    AccessLogEntry, AccessRequest, ChangePasswordRequest, CreateAccessRequest, CreateDoctor,
+    CreatePatient, CreateVisitNote, CreatedDoctor, CreatedPatient, Doctor, Grant, History,
+    LedgerPage, LedgerVerification, LoginRequest, Page, Patient, RecordMeta, RedeemCode,
+    RefreshRequest, StorageUsage, TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment,
+    TotpStatus, UpdateContact, UpdateDoctor, UpdatePatient, User, VisitNote,
+};
+use super::transport::{self, call};
+use super::ApiError;
+
+type R<T> = Result<T, ApiError>;
+const NONE: Option<&()> = None;
+
+/// Percent-encodes a query value.
+fn q(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
+}
+
+/// Query string of a searchable, paginated list.
+fn list_query(search: &str, page: u32, per_page: u32) -> String {
+    let mut s = format!("?page={page}&per_page={per_page}");
+    if !search.trim().is_empty() {
+        s.push_str("&q=");
+        s.push_str(&q(search.trim()));
+    }
+    s
+}
+
+// ---- auth -------------------------------------------------------------------------------
+
+/// Signs in and starts the session.
+pub async fn login(email: &str, password: &str) -> R<TokenResponse> {
+    let body = LoginRequest {
+        email: email.trim().to_string(),
+        password: password.to_string(),
+    };
+    let resp: TokenResponse = transport::public(Method::POST, "/auth/login", &body).await?;
+    transport::set_session(&resp);
+    Ok(resp)
+}
+
+/// Signs out here and on the server (the refresh token is revoked).
+pub async fn logout() {
+    if let Some(refresh_token) = transport::current_refresh_token() {
+        let body = RefreshRequest { refresh_token };
+        let _ = call::<_, serde_json::Value>(Method::POST, "/auth/logout", Some(&body)).await;
+    }
+    transport::clear_session();
+}
+
+/// The signed-in user.
+pub async fn me() -> R<User> {
+    call(Method::GET, "/me", NONE).await
+}
+
+/// Changes the password (other sessions are revoked by the server).
+pub async fn change_password(current: &str, new: &str) -> R<serde_json::Value> {
+    let body = ChangePasswordRequest {
+        current_password: current.to_string(),
+        new_password: new.to_string(),
+    };
+    call(Method::POST, "/me/password", Some(&body)).await
+}
+
+// ---- admin ------------------------------------------------------------------------------
+
+/// Doctors, searchable and paginated.
+pub async fn admin_doctors(search: &str, page: u32, per_page: u32) -> R<Page<Doctor>> {
+    call(Method::GET, &format!("/admin/doctors{}", list_query(search, page, per_page)), NONE).await
+}
+
+/// Adds a doctor; the answer carries the temporary password.
+pub async fn admin_create_doctor(input: &CreateDoctor) -> R<CreatedDoctor> {
+    call(Method::POST, "/admin/doctors", Some(input)).await
+}
+
+/// Edits a doctor's profile.
+pub async fn admin_update_doctor(id: Uuid, input: &UpdateDoctor) -> R<Doctor> {
+    call(Method::PATCH, &format!("/admin/doctors/{id}"), Some(input)).await
+}
+
+/// Patients, searchable and paginated.
+pub async fn admin_patients(search: &str, page: u32, per_page: u32) -> R<Page<Patient>> {
+    call(Method::GET, &format!("/admin/patients{}", list_query(search, page, per_page)), NONE).await
+}
+
+/// Adds a patient; the answer carries the temporary password.
+pub async fn admin_create_patient(input: &CreatePatient) -> R<CreatedPatient> {
+    call(Method::POST, "/admin/patients", Some(input)).await
+}
+
+/// Edits a patient's profile.
+pub async fn admin_update_patient(id: Uuid, input: &UpdatePatient) -> R<Patient> {
+    call(Method::PATCH, &format!("/admin/patients/{id}"), Some(input)).await
+}
+
+/// Puts a patient in a doctor's care.
+pub async fn admin_assign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json::Value> {
+    call(Method::PUT, &format!("/admin/patients/{patient}/doctors/{doctor}"), NONE).await
+}
+
+/// Takes a patient out of a doctor's care.
+pub async fn admin_unassign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json::Value> {
+    call(Method::DELETE, &format!("/admin/patients/{patient}/doctors/{doctor}"), NONE).await
+}
+
+/// Deactivates (`active = false`) or reactivates a user.
+pub async fn admin_set_active(user: Uuid, active: bool) -> R<serde_json::Value> {
+    let verb = if active { "reactivate" } else { "deactivate" };
+    call(Method::POST, &format!("/admin/users/{user}/{verb}"), NONE).await
+}
+
+/// Resets a user's password; the answer carries the temporary password.
+pub async fn admin_reset_password(user: Uuid) -> R<TemporaryPassword> {
+    call(Method::POST, &format!("/admin/users/{user}/reset-password"), NONE).await
+}
+
+/// A page of the ledger, newest first.
+pub async fn admin_ledger(before: Option<i64>, limit: u32, action: &str) -> R<LedgerPage> {
+    let mut path = format!("/admin/ledger?limit={limit}");
+    if let Some(b) = before {
+        path.push_str(&format!("&before={b}"));
+    }
+    if !action.trim().is_empty() {
+        path.push_str("&action=");
+        path.push_str(&q(action.trim()));
+    }
+    call(Method::GET, &path, NONE).await
+}
+
+/// Recomputes the ledger's hash chain.
+pub async fn admin_verify_ledger() -> R<LedgerVerification> {
+    call(Method::GET, "/admin/ledger/verify", NONE).await
+}
+
+/// Server health as JSON (storage and database), for the overview.
+pub async fn admin_health() -> R<serde_json::Value> {
+    call(Method::GET, "/admin/health", NONE).await
+}
+
+// ---- doctor -----------------------------------------------------------------------------
+
+/// Patients in the signed-in doctor's care.
+pub async fn doctor_patients(search: &str, page: u32, per_page: u32) -> R<Page<Patient>> {
+    call(Method::GET, &format!("/doctor/patients{}", list_query(search, page, per_page)), NONE).await
+}
+
+/// Adds a patient to the doctor's care; the answer carries the temporary password.
+pub async fn doctor_create_patient(input: &CreatePatient) -> R<CreatedPatient> {
+    call(Method::POST, "/doctor/patients", Some(input)).await
+}
+
+/// One patient in care.
+pub async fn doctor_patient(id: Uuid) -> R<Patient> {
+    call(Method::GET, &format!("/doctor/patients/{id}"), NONE).await
+}
+
+/// Visit notes of a patient in care.
+pub async fn doctor_notes(patient: Uuid) -> R<Vec<VisitNote>> {
+    call(Method::GET, &format!("/doctor/patients/{patient}/notes"), NONE).await
+}
+
+/// Adds a visit note.
+pub async fn doctor_add_note(patient: Uuid, note: &CreateVisitNote) -> R<VisitNote> {
+    call(Method::POST, &format!("/doctor/patients/{patient}/notes"), Some(note)).await
+}
+
+/// Record metadata of a patient in care.
+pub async fn patient_records_for_doctor(patient: Uuid) -> R<Page<RecordMeta>> {
+    call(Method::GET, &format!("/records?patient_id={patient}&per_page=100"), NONE).await
+}
+
+/// Asks a patient for access.
+pub async fn request_access(req: &CreateAccessRequest) -> R<AccessRequest> {
+    call(Method::POST, "/access-requests", Some(req)).await
+}
+
+/// Redeems the code the patient read out.
+pub async fn redeem(request: Uuid, code: &str) -> R<Grant> {
+    let body = RedeemCode {
+        code: code.to_string(),
+    };
+    call(Method::POST, &format!("/access-requests/{request}/redeem"), Some(&body)).await
+}
+
+// ---- shared by doctor and patient -------------------------------------------------------
+
+/// Access requests: a doctor's own, or those addressed to the patient.
+pub async fn access_requests() -> R<Vec<AccessRequest>> {
+    call(Method::GET, "/access-requests", NONE).await
+}
+
+/// Grants: a doctor's, or those on the patient's records.
+pub async fn grants() -> R<Vec<Grant>> {
+    call(Method::GET, "/grants", NONE).await
+}
+
+/// Revokes (patient) or gives up (doctor) a grant.
+pub async fn revoke_grant(id: Uuid) -> R<serde_json::Value> {
+    call(Method::DELETE, &format!("/grants/{id}"), NONE).await
+}
+
+/// Downloads a record's file into the browser's downloads.
+pub async fn download_record(record: &RecordMeta) -> R<()> {
+    transport::download(&format!("/records/{}/content", record.id), &record.file_name).await
+}
+
+/// Downloads a record known only by id (a doctor's grant).
+pub async fn download_record_by_id(id: Uuid, fallback_name: &str) -> R<()> {
+    transport::download(&format!("/records/{id}/content"), fallback_name).await
+}
+
+// ---- patient ----------------------------------------------------------------------------
+
+/// The patient's own profile.
+pub async fn my_profile() -> R<Patient> {
+    call(Method::GET, "/me/profile", NONE).await
+}
+
+/// Edits the patient's contact fields.
+pub async fn update_my_profile(update: &UpdateContact) -> R<Patient> {
+    call(Method::PATCH, "/me/profile", Some(update)).await
+}
+
+/// The patient's timeline.
+pub async fn my_history() -> R<History> {
+    call(Method::GET, "/me/history", NONE).await
+}
+
+/// The patient's records.
+pub async fn my_records() -> R<Page<RecordMeta>> {
+    call(Method::GET, "/records?per_page=100", NONE).await
+}
+
+/// Limits and usage for the upload form.
+pub async fn my_storage() -> R<StorageUsage> {
+    call(Method::GET, "/me/storage", NONE).await
+}
+
+/// Uploads a report with progress.
+pub async fn upload_record(
+    form: &web_sys::FormData,
+    on_progress: impl Fn(u8) + Clone + 'static,
+) -> R<RecordMeta> {
+    transport::upload("/records", form, on_progress).await
+}
+
+/// Deletes a record (crypto-shredding).
+pub async fn delete_record(id: Uuid) -> R<serde_json::Value> {
+    call(Method::DELETE, &format!("/records/{id}"), NONE).await
+}
+
+/// Approves a request in the app.
+pub async fn approve(request: Uuid) -> R<serde_json::Value> {
+    call(Method::POST, &format!("/access-requests/{request}/approve"), NONE).await
+}
+
+/// Denies a request.
+pub async fn deny(request: Uuid) -> R<serde_json::Value> {
+    call(Method::POST, &format!("/access-requests/{request}/deny"), NONE).await
+}
+
+/// Who saw my records.
+pub async fn access_log() -> R<Vec<AccessLogEntry>> {
+    call(Method::GET, "/me/access-log", NONE).await
+}
+
+/// Whether an authenticator is enrolled.
+pub async fn totp_status() -> R<TotpStatus> {
+    call(Method::GET, "/me/totp", NONE).await
+}
+
+/// Starts authenticator enrolment.
+pub async fn totp_enroll() -> R<TotpEnrollment> {
+    call(Method::POST, "/me/totp", NONE).await
+}
+
+/// Confirms enrolment with a first code.
+pub async fn totp_confirm(code: &str) -> R<serde_json::Value> {
+    let body = TotpCode {
+        code: code.to_string(),
+    };
+    call(Method::POST, "/me/totp/confirm", Some(&body)).await
+}
+
+/// Removes the authenticator (needs a valid code).
+pub async fn totp_remove(code: &str) -> R<serde_json::Value> {
+    let body = TotpCode {
+        code: code.to_string(),
+    };
+    call(Method::DELETE, "/me/totp", Some(&body)).await
+}

@@ -1,0 +1,415 @@
+//! How requests travel: bearer token on every call, one renewal and retry on a 401, the session
+//! kept in `sessionStorage` (this tab only) so a reload does not sign people out, proactive
+//! renewal shortly before the access token expires, uploads with progress through
+//! `XMLHttpRequest`, downloads saved through a blob link.
+//!
+//! Renewal is single-flight: refresh tokens rotate and the server revokes the whole session when
+//! a spent one is reused, so two requests meeting a 401 together must not both renew.
+
+use std::cell::{Cell, RefCell};
+
+use gloo_net::http::{Method, RequestBuilder};
+use serde::{Serialize, de::DeserializeOwned};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use wasm_bindgen_futures::JsFuture;
+
+use super::dto::{RefreshRequest, TokenResponse, UserSummary};
+use crate::logic::{download::file_name_from_disposition, errors::ApiError, session};
+
+const STORAGE_KEY: &str = "medvault.session";
+const API_BASE: &str = "/api/v1";
+
+/// The tokens of the signed-in user.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Tokens {
+    /// Bearer token for API calls.
+    pub access_token: String,
+    /// Opaque token that renews the access token (rotated on each use).
+    pub refresh_token: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: u64,
+    /// When the access token was received (ms since the epoch).
+    pub issued_at_ms: f64,
+    /// The signed-in user, as last told by the server.
+    pub user: UserSummary,
+}
+
+thread_local! {
+    static TOKENS: RefCell<Option<Tokens>> = const { RefCell::new(None) };
+    static REFRESHING: Cell<bool> = const { Cell::new(false) };
+    static TIMER: RefCell<Option<gloo_timers::callback::Timeout>> = const { RefCell::new(None) };
+    static ON_EXPIRED: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
+    static ON_RENEWED: RefCell<Option<Box<dyn Fn(&TokenResponse)>>> = RefCell::new(None);
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Registers what to do when the session ends for good (renewal refused): the app clears the
+/// user and shows the sign-in screen with a message.
+pub fn on_session_expired(f: impl Fn() + 'static) {
+    ON_EXPIRED.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
+}
+
+/// Registers what to do after each renewal (the app refreshes the user it shows).
+pub fn on_session_renewed(f: impl Fn(&TokenResponse) + 'static) {
+    ON_RENEWED.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
+}
+
+/// Starts a session from a sign-in or renewal answer.
+pub fn set_session(resp: &TokenResponse) {
+    let tokens = Tokens {
+        access_token: resp.access_token.clone(),
+        refresh_token: resp.refresh_token.clone(),
+        expires_in: resp.expires_in,
+        issued_at_ms: now_ms(),
+        user: resp.user.clone(),
+    };
+    store(&tokens);
+    schedule_refresh(&tokens);
+    TOKENS.with(|t| *t.borrow_mut() = Some(tokens));
+}
+
+fn store(tokens: &Tokens) {
+    if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(tokens)) {
+        let _ = s.set_item(STORAGE_KEY, &json);
+    }
+}
+
+/// Records a change to the signed-in user (password changed, profile renamed).
+pub fn set_user(user: &UserSummary) {
+    TOKENS.with(|t| {
+        if let Some(tokens) = t.borrow_mut().as_mut() {
+            tokens.user = user.clone();
+            store(tokens);
+        }
+    });
+}
+
+/// Ends the session on this side (tokens forgotten, timer stopped).
+pub fn clear_session() {
+    TOKENS.with(|t| *t.borrow_mut() = None);
+    TIMER.with(|t| *t.borrow_mut() = None);
+    if let Some(s) = storage() {
+        let _ = s.remove_item(STORAGE_KEY);
+    }
+}
+
+/// The stored session of this tab, if any (after a reload).
+pub fn restore_session() -> Option<Tokens> {
+    let json = storage()?.get_item(STORAGE_KEY).ok().flatten()?;
+    let tokens: Tokens = serde_json::from_str(&json).ok()?;
+    schedule_refresh(&tokens);
+    TOKENS.with(|t| *t.borrow_mut() = Some(tokens.clone()));
+    Some(tokens)
+}
+
+/// The refresh token of the current session (for signing out).
+pub fn current_refresh_token() -> Option<String> {
+    TOKENS.with(|t| t.borrow().as_ref().map(|t| t.refresh_token.clone()))
+}
+
+fn access_token() -> Option<String> {
+    TOKENS.with(|t| t.borrow().as_ref().map(|t| t.access_token.clone()))
+}
+
+fn schedule_refresh(tokens: &Tokens) {
+    let at = session::refresh_at_ms(tokens.issued_at_ms, tokens.expires_in);
+    let delay = (at - now_ms()).max(0.0);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "non-negative and bounded by the token lifetime"
+    )]
+    let delay = delay.min(f64::from(u32::MAX)) as u32;
+    let timeout = gloo_timers::callback::Timeout::new(delay, || {
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = renew().await;
+        });
+    });
+    TIMER.with(|t| *t.borrow_mut() = Some(timeout));
+}
+
+/// Renews the access token with the refresh token, once even when many callers ask at the same
+/// time; a refused renewal ends the session.
+async fn renew() -> Result<(), ApiError> {
+    if REFRESHING.with(Cell::get) {
+        while REFRESHING.with(Cell::get) {
+            gloo_timers::future::TimeoutFuture::new(50).await;
+        }
+        return if access_token().is_some() {
+            Ok(())
+        } else {
+            Err(ApiError::session_expired())
+        };
+    }
+    let Some(refresh_token) = current_refresh_token() else {
+        return Err(ApiError::session_expired());
+    };
+    REFRESHING.with(|r| r.set(true));
+    let result = send_json::<_, TokenResponse>(
+        Method::POST,
+        "/auth/refresh",
+        Some(&RefreshRequest { refresh_token }),
+        None,
+    )
+    .await;
+    REFRESHING.with(|r| r.set(false));
+    match result {
+        Ok(resp) => {
+            set_session(&resp);
+            ON_RENEWED.with(|cb| {
+                if let Some(cb) = cb.borrow().as_ref() {
+                    cb(&resp);
+                }
+            });
+            Ok(())
+        }
+        Err(e) if e.status == 0 || e.status >= 500 => Err(e),
+        Err(_) => {
+            expire();
+            Err(ApiError::session_expired())
+        }
+    }
+}
+
+fn expire() {
+    clear_session();
+    ON_EXPIRED.with(|cb| {
+        if let Some(cb) = cb.borrow().as_ref() {
+            cb();
+        }
+    });
+}
+
+/// Renews now if the token is close to expiry (before a long upload).
+pub async fn ensure_fresh() -> Result<(), ApiError> {
+    let due = TOKENS.with(|t| {
+        t.borrow()
+            .as_ref()
+            .map(|t| session::is_due(t.issued_at_ms, t.expires_in, now_ms()))
+    });
+    match due {
+        Some(true) => renew().await,
+        Some(false) => Ok(()),
+        None => Err(ApiError::session_expired()),
+    }
+}
+
+fn url(path: &str) -> String {
+    format!("{API_BASE}{path}")
+}
+
+async fn raw_send<B: Serialize>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    token: Option<&str>,
+) -> Result<gloo_net::http::Response, ApiError> {
+    let mut builder = RequestBuilder::new(&url(path))
+        .method(method)
+        .header("Accept", "application/json");
+    if let Some(token) = token {
+        builder = builder.header("Authorization", &format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(b) => builder
+            .json(b)
+            .map_err(|_| ApiError::local(0, "encode", "Could not prepare the request."))?,
+        None => builder
+            .build()
+            .map_err(|_| ApiError::local(0, "encode", "Could not prepare the request."))?,
+    };
+    request.send().await.map_err(|e| ApiError::network(&e.to_string()))
+}
+
+async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T, ApiError> {
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| ApiError::network(&e.to_string()))?;
+    if (200..300).contains(&status) {
+        let text = if text.trim().is_empty() { "null" } else { &text };
+        serde_json::from_str(text).map_err(|_| {
+            ApiError::local(
+                status,
+                "decode",
+                "medvault answered in an unexpected way. Reload the page and try again.",
+            )
+        })
+    } else {
+        Err(ApiError::from_response(status, &text))
+    }
+}
+
+/// One JSON call without the session logic (sign-in, renewal).
+async fn send_json<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    token: Option<&str>,
+) -> Result<T, ApiError> {
+    decode(raw_send(method, path, body, token).await?).await
+}
+
+/// Sends with the current access token; on a 401 renews once and tries again.
+async fn authed(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<gloo_net::http::Response, ApiError> {
+    let token = access_token().ok_or_else(ApiError::session_expired)?;
+    let resp = raw_send(method.clone(), path, body, Some(&token)).await?;
+    if resp.status() != 401 {
+        return Ok(resp);
+    }
+    // Someone may have renewed while this call was out; only renew if not.
+    if access_token().as_deref() == Some(token.as_str()) {
+        renew().await?;
+    }
+    let token = access_token().ok_or_else(ApiError::session_expired)?;
+    let resp = raw_send(method, path, body, Some(&token)).await?;
+    if resp.status() == 401 {
+        expire();
+        return Err(ApiError::session_expired());
+    }
+    Ok(resp)
+}
+
+/// An anonymous JSON call (sign-in).
+pub async fn public<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    send_json(method, path, Some(body), None).await
+}
+
+/// An authenticated JSON call: `body` serialised as JSON when given, the answer decoded as `T`.
+pub async fn call<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, ApiError> {
+    let value = match body {
+        Some(b) => Some(
+            serde_json::to_value(b)
+                .map_err(|_| ApiError::local(0, "encode", "Could not prepare the request."))?,
+        ),
+        None => None,
+    };
+    decode(authed(method, path, value.as_ref()).await?).await
+}
+
+/// A signed-in download: fetches `path`, then hands the bytes to the browser as a file named
+/// from the answer's `Content-Disposition` (or `fallback_name`).
+pub async fn download(path: &str, fallback_name: &str) -> Result<(), ApiError> {
+    let resp = authed(Method::GET, path, None).await?;
+    let status = resp.status();
+    if !(200..300).contains(&status) {
+        let text = resp.text().await.unwrap_or_default();
+        return Err(ApiError::from_response(status, &text));
+    }
+    let name = resp
+        .headers()
+        .get("content-disposition")
+        .and_then(|h| file_name_from_disposition(&h))
+        .unwrap_or_else(|| fallback_name.to_string());
+    // Re-wrap the body stream so the bytes go straight into a blob, never into wasm memory.
+    let raw = web_sys::Response::new_with_opt_readable_stream(resp.body().as_ref())
+        .map_err(|_| ApiError::local(0, "download", "The download could not be read."))?;
+    let blob_promise = raw
+        .blob()
+        .map_err(|_| ApiError::local(0, "download", "The download could not be read."))?;
+    let blob: web_sys::Blob = JsFuture::from(blob_promise)
+        .await
+        .map_err(|_| ApiError::network("blob"))?
+        .unchecked_into();
+    save_blob(&blob, &name)
+}
+
+fn save_blob(blob: &web_sys::Blob, name: &str) -> Result<(), ApiError> {
+    let fail = || ApiError::local(0, "download", "The browser could not save the file.");
+    let href = web_sys::Url::create_object_url_with_blob(blob).map_err(|_| fail())?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(fail)?;
+    let anchor: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| fail())?
+        .unchecked_into();
+    anchor.set_href(&href);
+    anchor.set_download(name);
+    anchor.set_hidden(true);
+    let body = document.body().ok_or_else(fail)?;
+    body.append_child(&anchor).map_err(|_| fail())?;
+    anchor.click();
+    let _ = body.remove_child(&anchor);
+    // Give the browser time to start the download before the blob URL goes away.
+    gloo_timers::callback::Timeout::new(60_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&href);
+    })
+    .forget();
+    Ok(())
+}
+
+/// Sends a multipart form with `XMLHttpRequest` so the upload's progress can be shown;
+/// `on_progress` gets whole percentages. Renews the session first when due and once on a 401.
+pub async fn upload<T: DeserializeOwned>(
+    path: &str,
+    form: &web_sys::FormData,
+    on_progress: impl Fn(u8) + Clone + 'static,
+) -> Result<T, ApiError> {
+    ensure_fresh().await?;
+    let token = access_token().ok_or_else(ApiError::session_expired)?;
+    let (mut status, mut text) = xhr_send(path, form, &token, on_progress.clone()).await?;
+    if status == 401 {
+        renew().await?;
+        let token = access_token().ok_or_else(ApiError::session_expired)?;
+        (status, text) = xhr_send(path, form, &token, on_progress).await?;
+    }
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|_| {
+            ApiError::local(status, "decode", "The upload finished but the answer was unreadable.")
+        })
+    } else {
+        Err(ApiError::from_response(status, &text))
+    }
+}
+
+async fn xhr_send(
+    path: &str,
+    form: &web_sys::FormData,
+    token: &str,
+    on_progress: impl Fn(u8) + 'static,
+) -> Result<(u16, String), ApiError> {
+    let net = |_| ApiError::network("xhr");
+    let xhr = web_sys::XmlHttpRequest::new().map_err(net)?;
+    xhr.open("POST", &url(path)).map_err(net)?;
+    xhr.set_request_header("Authorization", &format!("Bearer {token}"))
+        .map_err(net)?;
+    xhr.set_request_header("Accept", "application/json")
+        .map_err(net)?;
+    let progress = Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+        if ev.length_computable() {
+            on_progress(crate::logic::format::percent(ev.loaded(), ev.total()));
+        }
+    });
+    xhr.upload()
+        .map_err(net)?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    let done = js_sys::Promise::new(&mut |resolve, reject| {
+        xhr.set_onload(Some(&resolve));
+        xhr.set_onerror(Some(&reject));
+        xhr.set_onabort(Some(&reject));
+    });
+    xhr.send_with_opt_form_data(Some(form)).map_err(net)?;
+    let outcome = JsFuture::from(done).await;
+    drop(progress);
+    outcome.map_err(|_: JsValue| ApiError::network("upload"))?;
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    Ok((xhr.status().map_err(net)?, text))
+}

@@ -1,0 +1,84 @@
+//! medvault's browser app: a Leptos client-side-rendered SPA for admins, doctors and patients.
+//!
+//! `main.rs` only mounts [`App`]. Screens live in [`pages`] by role, shared pieces in [`ui`],
+//! every API call goes through the typed client in [`api`], and the logic worth testing without
+//! a browser (validation, error wording, session timing, formatting) sits in [`logic`].
+
+pub mod api;
+mod types_pending;
+#[path = "../../crates/types/src/consent.rs"]
+mod consent;
+#[path = "../../crates/types/src/history.rs"]
+mod history;
+#[path = "../../crates/types/src/ledger.rs"]
+mod ledger;
+#[path = "../../crates/types/src/records.rs"]
+mod records;
+pub mod logic;
+pub mod pages;
+pub mod state;
+pub mod ui;
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::api::dto::Role;
+use crate::api::transport;
+use crate::pages::{account, admin, doctor, patient};
+use crate::state::Auth;
+use crate::ui::shell::Guard;
+
+/// The root: restores this tab's session, wires session expiry to the sign-in screen, and
+/// routes every screen behind its role guard.
+#[component]
+pub fn App() -> impl IntoView {
+    let restored = transport::restore_session().map(|t| t.user);
+    let auth = Auth {
+        user: RwSignal::new(restored),
+        flash: RwSignal::new(None),
+    };
+    provide_context(auth);
+    transport::on_session_expired(move || {
+        auth.flash
+            .set(Some("Your session has ended. Please sign in again.".into()));
+        auth.user.set(None);
+    });
+    transport::on_session_renewed(move |resp| {
+        if auth.user.get_untracked().as_ref() != Some(&resp.user) {
+            auth.user.set(Some(resp.user.clone()));
+        }
+    });
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <main id="main" class="page"><h1>"Page not found"</h1><a href="/">"Go to the start page"</a></main> }>
+                <Route path=path!("/") view=account::Home/>
+                <Route path=path!("/login") view=account::Login/>
+                <Route path=path!("/change-password") view=account::ForcedPasswordChange/>
+                <ParentRoute path=path!("/account") view=|| view! { <Guard/> }>
+                    <Route path=path!("password") view=account::PasswordPage/>
+                </ParentRoute>
+                <ParentRoute path=path!("/admin") view=|| view! { <Guard role=Role::Admin/> }>
+                    <Route path=path!("") view=admin::Overview/>
+                    <Route path=path!("doctors") view=admin::Doctors/>
+                    <Route path=path!("patients") view=admin::Patients/>
+                    <Route path=path!("ledger") view=admin::Ledger/>
+                </ParentRoute>
+                <ParentRoute path=path!("/doctor") view=|| view! { <Guard role=Role::Doctor/> }>
+                    <Route path=path!("") view=doctor::MyPatients/>
+                    <Route path=path!("patients/:id") view=doctor::PatientPage/>
+                    <Route path=path!("access") view=doctor::Access/>
+                </ParentRoute>
+                <ParentRoute path=path!("/patient") view=|| view! { <Guard role=Role::Patient/> }>
+                    <Route path=path!("") view=patient::Details/>
+                    <Route path=path!("history") view=patient::HistoryPage/>
+                    <Route path=path!("records") view=patient::Records/>
+                    <Route path=path!("requests") view=patient::Requests/>
+                    <Route path=path!("grants") view=patient::Grants/>
+                    <Route path=path!("access-log") view=patient::AccessLog/>
+                    <Route path=path!("security") view=patient::Security/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

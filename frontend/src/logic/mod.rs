@@ -1,0 +1,9 @@
+//! Client logic with no browser in it: validation, error wording, session timing, formatting.
+//! Everything here is plain Rust so `cargo test --lib` checks it on the host.
+
+pub mod download;
+pub mod errors;
+pub mod format;
+pub mod session;
+pub mod upload;
+pub mod validate;

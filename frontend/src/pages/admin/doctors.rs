@@ -1,0 +1,161 @@
+//! Admin: doctors. Search, page, add (temporary password shown once), edit, deactivate,
+//! reactivate, reset password.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{calls, dto::Doctor};
+use crate::pages::people::{DoctorFields, DoctorInputs};
+use crate::ui::form::{FormState, Submit};
+use crate::ui::widgets::{Dialog, ErrorSlot, ErrorText, Loading, Pager, TemporaryPasswordNotice};
+
+const PER_PAGE: u32 = 20;
+
+/// What the dialog shows.
+#[derive(Clone)]
+enum Editing {
+    New,
+    Existing(Doctor),
+}
+
+/// `/admin/doctors`.
+#[component]
+pub fn Doctors() -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let page = RwSignal::new(1_u32);
+    let version = RwSignal::new(0_u32);
+    let list = LocalResource::new(move || {
+        let q = query.get();
+        let p = page.get();
+        version.track();
+        async move { calls::admin_doctors(&q, p, PER_PAGE).await }
+    });
+    let editing = RwSignal::new(None::<Editing>);
+    let temp = RwSignal::new(None::<(String, String)>);
+    let row_error = RwSignal::new(None::<String>);
+    let reload = move || version.update(|v| *v += 1);
+
+    let toggle = move |d: Doctor| {
+        row_error.set(None);
+        spawn_local(async move {
+            match calls::admin_set_active(d.id, !d.active).await {
+                Ok(_) => reload(),
+                Err(e) => row_error.set(Some(format!("{}: {}", d.full_name, e.message))),
+            }
+        });
+    };
+    let reset = move |d: Doctor| {
+        row_error.set(None);
+        spawn_local(async move {
+            match calls::admin_reset_password(d.id).await {
+                Ok(t) => temp.set(Some((d.email.clone(), t.temporary_password))),
+                Err(e) => row_error.set(Some(format!("{}: {}", d.full_name, e.message))),
+            }
+        });
+    };
+
+    view! {
+        <div class="title-row">
+            <h1>"Doctors"</h1>
+            <button type="button" class="primary" id="add-doctor" on:click=move |_| { temp.set(None); editing.set(Some(Editing::New)); }>"Add doctor"</button>
+        </div>
+        {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
+        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); page.set(1); query.set(search.get_untracked()); }>
+            <label for="doctor-search">"Search by name or e-mail"</label>
+            <input id="doctor-search" type="search" bind:value=search/>
+            <button type="submit" class="secondary">"Search"</button>
+        </form>
+        <ErrorSlot error=row_error/>
+        <Transition fallback=|| view! { <Loading what="doctors"/> }>
+            {move || list.get().map(|r| match r {
+                Err(e) => view! { <ErrorText error=e/> }.into_any(),
+                Ok(p) if p.items.is_empty() => view! { <p>"No doctors found."</p> }.into_any(),
+                Ok(p) => view! {
+                    <div class="table-wrap">
+                    <table>
+                        <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Specialty"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                        <tbody>
+                            {p.items.into_iter().map(|d| {
+                                let (d1, d2, d3) = (d.clone(), d.clone(), d.clone());
+                                view! {
+                                    <tr>
+                                        <td>{d.full_name.clone()}</td>
+                                        <td>{d.email.clone()}</td>
+                                        <td>{d.specialty.clone()}</td>
+                                        <td>{if d.active { "Active" } else { "Deactivated" }}</td>
+                                        <td class="row-actions">
+                                            <button type="button" class="secondary" on:click=move |_| { temp.set(None); editing.set(Some(Editing::Existing(d1.clone()))); }>"Edit"</button>
+                                            <button type="button" class="secondary" on:click=move |_| toggle(d2.clone())>{if d.active { "Deactivate" } else { "Reactivate" }}</button>
+                                            <button type="button" class="secondary" on:click=move |_| reset(d3.clone())>"Reset password"</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                    <Pager page=page total=p.total per_page=PER_PAGE/>
+                }.into_any(),
+            })}
+        </Transition>
+        {move || editing.get().map(|e| view! {
+            <DoctorDialog editing=e on_close=Callback::new(move |()| editing.set(None))
+                on_saved=Callback::new(move |t: Option<(String, String)>| { editing.set(None); temp.set(t); reload(); })/>
+        })}
+    }
+}
+
+/// Add or edit a doctor in a dialog.
+#[component]
+fn DoctorDialog(
+    editing: Editing,
+    on_close: Callback<()>,
+    /// Called with the temporary password of a new doctor.
+    on_saved: Callback<Option<(String, String)>>,
+) -> impl IntoView {
+    let existing = match &editing {
+        Editing::New => None,
+        Editing::Existing(d) => Some(d.clone()),
+    };
+    let fields = DoctorFields::new(existing.as_ref());
+    let form = FormState::new();
+    let is_new = existing.is_none();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = if is_new { fields.create().map(Ok) } else { fields.update().map(Err) };
+        let body = match body {
+            Ok(b) => b,
+            Err(errs) => return form.invalid(errs),
+        };
+        if !form.start() {
+            return;
+        }
+        let existing = existing.clone();
+        spawn_local(async move {
+            let result = match (body, existing) {
+                (Ok(new), _) => calls::admin_create_doctor(&new)
+                    .await
+                    .map(|t| Some((t.doctor.email, t.temporary_password))),
+                (Err(update), Some(d)) => calls::admin_update_doctor(d.id, &update).await.map(|_| None),
+                (Err(_), None) => Ok(None),
+            };
+            match result {
+                Ok(t) => {
+                    form.done();
+                    on_saved.run(t);
+                }
+                Err(e) => form.fail(&e),
+            }
+        });
+    };
+    let title = if is_new { "Add doctor" } else { "Edit doctor" };
+    view! {
+        <Dialog title=title.to_string() on_close=on_close>
+            <form id="doctor-form" on:submit=submit novalidate=true>
+                <DoctorInputs fields=fields form=form/>
+                <Submit label=if is_new { "Add doctor" } else { "Save" } busy_label="Saving…" form=form/>
+            </form>
+        </Dialog>
+    }
+}

@@ -1,0 +1,11 @@
+//! The admin's screens.
+
+mod doctors;
+mod ledger;
+mod overview;
+mod patients;
+
+pub use doctors::Doctors;
+pub use ledger::Ledger;
+pub use overview::Overview;
+pub use patients::Patients;

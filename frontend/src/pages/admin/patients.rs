@@ -1,0 +1,239 @@
+//! Admin: patients. Search, page, add (temporary password shown once), edit, deactivate,
+//! reactivate, reset password, and assign doctors to the patient's care.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+
+use crate::api::{calls, dto::Patient};
+use crate::pages::people::{PatientFields, PatientInputs, patient_name};
+use crate::ui::form::{FormState, Submit};
+use crate::ui::widgets::{Dialog, ErrorSlot, ErrorText, Loading, Pager, TemporaryPasswordNotice};
+
+const PER_PAGE: u32 = 20;
+
+#[derive(Clone)]
+enum Open {
+    New,
+    Edit(Patient),
+    Care(Patient),
+}
+
+/// `/admin/patients`.
+#[component]
+pub fn Patients() -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let page = RwSignal::new(1_u32);
+    let version = RwSignal::new(0_u32);
+    let list = LocalResource::new(move || {
+        let q = query.get();
+        let p = page.get();
+        version.track();
+        async move { calls::admin_patients(&q, p, PER_PAGE).await }
+    });
+    let open = RwSignal::new(None::<Open>);
+    let temp = RwSignal::new(None::<(String, String)>);
+    let row_error = RwSignal::new(None::<String>);
+    let reload = move || version.update(|v| *v += 1);
+
+    let toggle = move |p: Patient| {
+        row_error.set(None);
+        spawn_local(async move {
+            match calls::admin_set_active(p.id, !p.active).await {
+                Ok(_) => reload(),
+                Err(e) => row_error.set(Some(format!("{}: {}", patient_name(&p), e.message))),
+            }
+        });
+    };
+    let reset = move |p: Patient| {
+        row_error.set(None);
+        spawn_local(async move {
+            match calls::admin_reset_password(p.id).await {
+                Ok(t) => temp.set(Some((p.email.clone(), t.temporary_password))),
+                Err(e) => row_error.set(Some(format!("{}: {}", patient_name(&p), e.message))),
+            }
+        });
+    };
+
+    view! {
+        <div class="title-row">
+            <h1>"Patients"</h1>
+            <button type="button" class="primary" id="add-patient" on:click=move |_| { temp.set(None); open.set(Some(Open::New)); }>"Add patient"</button>
+        </div>
+        {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
+        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); page.set(1); query.set(search.get_untracked()); }>
+            <label for="patient-search">"Search by name or e-mail"</label>
+            <input id="patient-search" type="search" bind:value=search/>
+            <button type="submit" class="secondary">"Search"</button>
+        </form>
+        <ErrorSlot error=row_error/>
+        <Transition fallback=|| view! { <Loading what="patients"/> }>
+            {move || list.get().map(|r| match r {
+                Err(e) => view! { <ErrorText error=e/> }.into_any(),
+                Ok(pg) if pg.items.is_empty() => view! { <p>"No patients found."</p> }.into_any(),
+                Ok(pg) => view! {
+                    <div class="table-wrap">
+                    <table>
+                        <thead><tr><th>"Name"</th><th>"MRN"</th><th>"E-mail"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                        <tbody>
+                            {pg.items.into_iter().map(|p| {
+                                let (p1, p2, p3, p4) = (p.clone(), p.clone(), p.clone(), p.clone());
+                                view! {
+                                    <tr>
+                                        <td>{patient_name(&p)}</td>
+                                        <td class="mono">{p.mrn.clone()}</td>
+                                        <td>{p.email.clone()}</td>
+                                        <td>{if p.active { "Active" } else { "Deactivated" }}</td>
+                                        <td class="row-actions">
+                                            <button type="button" class="secondary" on:click=move |_| { temp.set(None); open.set(Some(Open::Edit(p1.clone()))); }>"Edit"</button>
+                                            <button type="button" class="secondary" on:click=move |_| open.set(Some(Open::Care(p4.clone())))>"Doctors"</button>
+                                            <button type="button" class="secondary" on:click=move |_| toggle(p2.clone())>{if p.active { "Deactivate" } else { "Reactivate" }}</button>
+                                            <button type="button" class="secondary" on:click=move |_| reset(p3.clone())>"Reset password"</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                    <Pager page=page total=pg.total per_page=PER_PAGE/>
+                }.into_any(),
+            })}
+        </Transition>
+        {move || open.get().map(|o| {
+            let close = Callback::new(move |()| open.set(None));
+            match o {
+                Open::Care(p) => view! { <CareDialog patient=p on_close=Callback::new(move |()| { open.set(None); reload(); })/> }.into_any(),
+                Open::New => view! { <PatientDialog existing=None on_close=close
+                    on_saved=Callback::new(move |t| { open.set(None); temp.set(t); reload(); })/> }.into_any(),
+                Open::Edit(p) => view! { <PatientDialog existing=Some(p) on_close=close
+                    on_saved=Callback::new(move |t| { open.set(None); temp.set(t); reload(); })/> }.into_any(),
+            }
+        })}
+    }
+}
+
+/// Add or edit a patient.
+#[component]
+fn PatientDialog(
+    existing: Option<Patient>,
+    on_close: Callback<()>,
+    on_saved: Callback<Option<(String, String)>>,
+) -> impl IntoView {
+    let fields = PatientFields::new(existing.as_ref());
+    let form = FormState::new();
+    let is_new = existing.is_none();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = if is_new { fields.create().map(Ok) } else { fields.update().map(Err) };
+        let body = match body {
+            Ok(b) => b,
+            Err(errs) => return form.invalid(errs),
+        };
+        if !form.start() {
+            return;
+        }
+        let existing = existing.clone();
+        spawn_local(async move {
+            let result = match (body, existing) {
+                (Ok(new), _) => calls::admin_create_patient(&new)
+                    .await
+                    .map(|t| Some((t.patient.email, t.temporary_password))),
+                (Err(update), Some(p)) => calls::admin_update_patient(p.id, &update).await.map(|_| None),
+                (Err(_), None) => Ok(None),
+            };
+            match result {
+                Ok(t) => {
+                    form.done();
+                    on_saved.run(t);
+                }
+                Err(e) => form.fail(&e),
+            }
+        });
+    };
+    view! {
+        <Dialog title=(if is_new { "Add patient" } else { "Edit patient" }).to_string() on_close=on_close>
+            <form id="patient-form" on:submit=submit novalidate=true>
+                <PatientInputs fields=fields form=form/>
+                <Submit label=if is_new { "Add patient" } else { "Save" } busy_label="Saving…" form=form/>
+            </form>
+        </Dialog>
+    }
+}
+
+/// Which doctors care for a patient: assign and unassign.
+#[component]
+fn CareDialog(patient: Patient, on_close: Callback<()>) -> impl IntoView {
+    let patient_id = patient.id;
+    let assigned = RwSignal::new(patient.doctor_ids.clone());
+    let doctors = LocalResource::new(|| async { calls::admin_doctors("", 1, 100).await });
+    let choice = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let change = move |doctor: Uuid, add: bool| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let r = if add {
+                calls::admin_assign_doctor(patient_id, doctor).await
+            } else {
+                calls::admin_unassign_doctor(patient_id, doctor).await
+            };
+            busy.set(false);
+            match r {
+                Ok(_) => assigned.update(|a| {
+                    a.retain(|d| *d != doctor);
+                    if add {
+                        a.push(doctor);
+                    }
+                }),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Dialog title=format!("Doctors caring for {}", patient_name(&patient)) on_close=on_close>
+            <Transition fallback=|| view! { <Loading what="doctors"/> }>
+                {move || doctors.get().map(|r| match r {
+                    Err(e) => view! { <ErrorText error=e/> }.into_any(),
+                    Ok(page) => {
+                        let all = page.items;
+                        let all2 = all.clone();
+                        view! {
+                            <ul class="plain">
+                                {move || {
+                                    let ids = assigned.get();
+                                    if ids.is_empty() {
+                                        return view! { <li>"No doctor assigned yet."</li> }.into_any();
+                                    }
+                                    ids.into_iter().map(|id| {
+                                        let name = all.iter().find(|d| d.id == id).map_or_else(|| id.to_string(), |d| d.full_name.clone());
+                                        view! { <li>{name}" "<button type="button" class="link" on:click=move |_| change(id, false)>"Remove"</button></li> }
+                                    }).collect_view().into_any()
+                                }}
+                            </ul>
+                            <div class="field">
+                                <label for="assign-doctor">"Add a doctor"</label>
+                                <select id="assign-doctor" on:change=move |ev| choice.set(event_target_value(&ev))>
+                                    <option value="">"Choose…"</option>
+                                    {all2.into_iter().filter(|d| d.active).map(|d| view! { <option value=d.id.to_string()>{format!("{} ({})", d.full_name, d.specialty)}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <button type="button" class="primary" disabled=move || busy.get() on:click=move |_| {
+                                match Uuid::parse_str(&choice.get_untracked()) {
+                                    Ok(id) => change(id, true),
+                                    Err(_) => error.set(Some("Choose a doctor first.".into())),
+                                }
+                            }>"Assign"</button>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+            <ErrorSlot error=error/>
+        </Dialog>
+    }
+}

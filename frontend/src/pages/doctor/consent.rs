@@ -1,0 +1,142 @@
+//! The doctor's side of consent: asking for access (reason, duration) and entering the code the
+//! patient reads out, each in a dialog; plus which live grant covers a record.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+
+use crate::api::calls;
+use crate::api::dto::{AccessRequest, CreateAccessRequest, Grant};
+use crate::logic::validate::{self, Checks};
+use crate::ui::form::{Field, FormState, Submit, TextArea};
+use crate::ui::widgets::Dialog;
+
+/// Longest grant a doctor may ask for here, in hours (the server may cap lower).
+pub const MAX_HOURS: u32 = 168;
+
+/// The live grant that lets this doctor download `record` of `patient`, if any.
+pub fn live_grant_for(grants: &[Grant], patient: Uuid, record: Uuid) -> Option<Grant> {
+    grants
+        .iter()
+        .filter(|g| g.active && g.patient_id == patient)
+        .find(|g| g.record_id.is_none_or(|r| r == record))
+        .cloned()
+}
+
+/// Asks the patient for access to one record (`record`) or to all (`None`).
+#[component]
+pub fn RequestAccessDialog(
+    /// The patient.
+    patient_id: Uuid,
+    /// One record (id, title), or all records.
+    record: Option<(Uuid, String)>,
+    /// Closes without asking.
+    on_close: Callback<()>,
+    /// Called with the new request.
+    on_created: Callback<AccessRequest>,
+) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    let hours = RwSignal::new("24".to_string());
+    let form = FormState::new();
+    let record_id = record.as_ref().map(|(id, _)| *id);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut c = Checks::new();
+        let text = reason.get_untracked().trim().to_string();
+        if text.chars().count() < 3 {
+            c.check::<()>("reason", Err("Give a reason of at least 3 characters.".into()));
+        }
+        c.check("reason", validate::required(&text, 500));
+        let duration = c.check("duration_hours", validate::duration_hours(&hours.get_untracked(), MAX_HOURS));
+        if let Err(errs) = c.finish() {
+            return form.invalid(errs);
+        }
+        if !form.start() {
+            return;
+        }
+        let body = CreateAccessRequest {
+            patient_id: Some(patient_id),
+            mrn: None,
+            record_id,
+            reason: text,
+            duration_hours: duration.unwrap_or(24),
+        };
+        spawn_local(async move {
+            match calls::request_access(&body).await {
+                Ok(req) => {
+                    form.done();
+                    on_created.run(req);
+                }
+                Err(e) => form.fail(&e),
+            }
+        });
+    };
+    let title = match &record {
+        Some((_, t)) => format!("Request access to “{t}”"),
+        None => "Request access to all records".to_string(),
+    };
+    view! {
+        <Dialog title=title on_close=on_close>
+            <form id="request-form" on:submit=submit novalidate=true>
+                <p>"The patient sees your reason and gives you a one-time code, or approves in the app."</p>
+                <TextArea label="Reason" name="reason" value=reason form=form required=true/>
+                <Field label="Duration (hours)" name="duration_hours" kind="number" value=hours form=form required=true
+                    hint="How long you may download once the patient agrees (1 to 168)."/>
+                <Submit label="Send request" busy_label="Sending…" form=form/>
+            </form>
+        </Dialog>
+    }
+}
+
+/// Enter the code the patient reads out; wrong codes show how it went, right ones grant.
+#[component]
+pub fn CodeDialog(
+    /// The request.
+    request: AccessRequest,
+    /// Closes.
+    on_close: Callback<()>,
+    /// Called with the grant.
+    on_granted: Callback<Grant>,
+) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let form = FormState::new();
+    let id = request.id;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut c = Checks::new();
+        let digits = c.check("code", validate::one_time_code(&code.get_untracked()));
+        if let Err(errs) = c.finish() {
+            return form.invalid(errs);
+        }
+        if !form.start() {
+            return;
+        }
+        let digits = digits.unwrap_or_default();
+        spawn_local(async move {
+            match calls::redeem(id, &digits).await {
+                Ok(grant) => {
+                    form.done();
+                    on_granted.run(grant);
+                }
+                Err(e) => {
+                    code.set(String::new());
+                    form.fail(&e);
+                }
+            }
+        });
+    };
+    let what = request
+        .record_title
+        .clone()
+        .unwrap_or_else(|| "all records".to_string());
+    view! {
+        <Dialog title="Enter the patient's code".to_string() on_close=on_close>
+            <form id="code-form" on:submit=submit novalidate=true>
+                <p>{format!("Access to {} of {}. Ask the patient for the code shown in their app, or from their authenticator.", what, request.patient_name)}</p>
+                <Field label="One-time code" name="code" kind="text" autocomplete="one-time-code" value=code form=form required=true
+                    hint="6 or 8 digits."/>
+                <Submit label="Unlock" busy_label="Checking…" form=form/>
+            </form>
+        </Dialog>
+    }
+}

@@ -1,0 +1,104 @@
+//! Doctor: the patients in my care (search), and adding a patient (temporary password once).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use crate::api::calls;
+use crate::pages::people::{PatientFields, PatientInputs, patient_name};
+use crate::ui::form::{FormState, Submit};
+use crate::ui::widgets::{Dialog, ErrorText, Loading, Pager, TemporaryPasswordNotice};
+
+const PER_PAGE: u32 = 20;
+
+/// `/doctor`.
+#[component]
+pub fn MyPatients() -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let page = RwSignal::new(1_u32);
+    let version = RwSignal::new(0_u32);
+    let list = LocalResource::new(move || {
+        let q = query.get();
+        let p = page.get();
+        version.track();
+        async move { calls::doctor_patients(&q, p, PER_PAGE).await }
+    });
+    let adding = RwSignal::new(false);
+    let temp = RwSignal::new(None::<(String, String)>);
+    view! {
+        <div class="title-row">
+            <h1>"My patients"</h1>
+            <button type="button" class="primary" id="add-patient" on:click=move |_| { temp.set(None); adding.set(true); }>"Add patient"</button>
+        </div>
+        {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
+        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); page.set(1); query.set(search.get_untracked()); }>
+            <label for="my-patient-search">"Search by name or e-mail"</label>
+            <input id="my-patient-search" type="search" bind:value=search/>
+            <button type="submit" class="secondary">"Search"</button>
+        </form>
+        <Transition fallback=|| view! { <Loading what="patients"/> }>
+            {move || list.get().map(|r| match r {
+                Err(e) => view! { <ErrorText error=e/> }.into_any(),
+                Ok(p) if p.items.is_empty() => view! { <p>"No patients in your care match."</p> }.into_any(),
+                Ok(p) => view! {
+                    <div class="table-wrap">
+                    <table>
+                        <thead><tr><th>"Name"</th><th>"MRN"</th><th>"Date of birth"</th><th>"E-mail"</th></tr></thead>
+                        <tbody>
+                            {p.items.into_iter().map(|pt| { let name = patient_name(&pt); view! {
+                                <tr>
+                                    <td><A href=format!("/doctor/patients/{}", pt.id)>{name}</A></td>
+                                    <td class="mono">{pt.mrn.clone()}</td>
+                                    <td>{pt.date_of_birth.to_string()}</td>
+                                    <td>{pt.email.clone()}</td>
+                                </tr>
+                            }}).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                    <Pager page=page total=p.total per_page=PER_PAGE/>
+                }.into_any(),
+            })}
+        </Transition>
+        <Show when=move || adding.get()>
+            <AddPatientDialog
+                on_close=Callback::new(move |()| adding.set(false))
+                on_saved=Callback::new(move |t| { adding.set(false); temp.set(Some(t)); version.update(|v| *v += 1); })/>
+        </Show>
+    }
+}
+
+/// The add-patient dialog.
+#[component]
+fn AddPatientDialog(on_close: Callback<()>, on_saved: Callback<(String, String)>) -> impl IntoView {
+    let fields = PatientFields::new(None);
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = match fields.create() {
+            Ok(b) => b,
+            Err(errs) => return form.invalid(errs),
+        };
+        if !form.start() {
+            return;
+        }
+        spawn_local(async move {
+            match calls::doctor_create_patient(&body).await {
+                Ok(created) => {
+                    form.done();
+                    on_saved.run((created.patient.email, created.temporary_password));
+                }
+                Err(e) => form.fail(&e),
+            }
+        });
+    };
+    view! {
+        <Dialog title="Add patient".to_string() on_close=on_close>
+            <form id="patient-form" on:submit=submit novalidate=true>
+                <PatientInputs fields=fields form=form/>
+                <Submit label="Add patient" busy_label="Adding…" form=form/>
+            </form>
+        </Dialog>
+    }
+}

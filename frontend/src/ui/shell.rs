@@ -1,0 +1,101 @@
+//! The frame around every signed-in screen: a header with the role's navigation and sign-out,
+//! and the guard that keeps each role on its own screens.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+
+use crate::api::{calls, dto::Role};
+use crate::state::{home_of, use_auth};
+
+/// Navigation of each role: (path, label).
+fn nav_of(role: Role) -> &'static [(&'static str, &'static str)] {
+    match role {
+        Role::Admin => &[
+            ("/admin", "Overview"),
+            ("/admin/doctors", "Doctors"),
+            ("/admin/patients", "Patients"),
+            ("/admin/ledger", "Ledger"),
+            ("/account/password", "Password"),
+        ],
+        Role::Doctor => &[
+            ("/doctor", "My patients"),
+            ("/doctor/access", "Requests & grants"),
+            ("/account/password", "Password"),
+        ],
+        Role::Patient => &[
+            ("/patient", "My details"),
+            ("/patient/history", "History"),
+            ("/patient/records", "Records"),
+            ("/patient/requests", "Requests"),
+            ("/patient/grants", "Grants"),
+            ("/patient/access-log", "Who saw my records"),
+            ("/patient/security", "Security"),
+        ],
+    }
+}
+
+/// Signs out on the server and here, then shows the sign-in screen.
+pub fn sign_out() {
+    let auth = use_auth();
+    leptos::task::spawn_local(async move {
+        calls::logout().await;
+        auth.flash.set(Some("You have signed out.".into()));
+        auth.user.set(None);
+    });
+}
+
+/// The header with navigation and the signed-in user.
+#[component]
+pub fn Header() -> impl IntoView {
+    let auth = use_auth();
+    let links = move || {
+        auth.role()
+            .map(|r| {
+                nav_of(r)
+                    .iter()
+                    .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
+                    .collect_view()
+            })
+    };
+    view! {
+        <header class="top">
+            <a class="skip" href="#main">"Skip to content"</a>
+            <span class="brand">"medvault"</span>
+            <nav class="main-nav" aria-label="Main">{links}</nav>
+            <span class="who">{move || auth.user.with(|u| u.as_ref().map(|u| u.email.clone()))}</span>
+            <button type="button" class="secondary" id="sign-out" on:click=move |_| sign_out()>"Sign out"</button>
+        </header>
+    }
+}
+
+/// Lets only `role` through (anyone signed in when `None`): signed-out people go to sign-in,
+/// people who must change their password go there first, other roles see a refusal.
+#[component]
+pub fn Guard(
+    /// The role allowed, or any.
+    #[prop(optional)]
+    role: Option<Role>,
+) -> impl IntoView {
+    let auth = use_auth();
+    move || {
+        let user = auth.user.get();
+        match user {
+            None => view! { <Redirect path="/login"/> }.into_any(),
+            Some(u) if u.must_change_password => view! { <Redirect path="/change-password"/> }.into_any(),
+            Some(u) if role.is_some_and(|r| r != u.role) => view! {
+                <Header/>
+                <main id="main" class="page">
+                    <h1>"Not available"</h1>
+                    <p>"This part of medvault is not for your account."</p>
+                    <A href=home_of(u.role)>"Go to your start page"</A>
+                </main>
+            }
+            .into_any(),
+            Some(_) => view! {
+                <Header/>
+                <main id="main" class="page"><Outlet/></main>
+            }
+            .into_any(),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Small pieces every screen uses: loading and error notices, a modal dialog, the one-time
+//! temporary password notice, a pager and a clock that ticks for "time left" displays.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::logic::errors::ApiError;
+
+/// A polite loading notice for screen readers and eyes.
+#[component]
+pub fn Loading(
+    /// What is loading.
+    #[prop(optional)]
+    what: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <p class="loading" role="status" aria-live="polite">
+            <span class="spinner" aria-hidden="true"></span>
+            {format!("Loading {}…", what.unwrap_or(""))}
+        </p>
+    }
+}
+
+/// An API error next to what caused it.
+#[component]
+pub fn ErrorText(
+    /// The error.
+    error: ApiError,
+) -> impl IntoView {
+    view! { <p class="form-error" role="alert">{error.message}</p> }
+}
+
+/// An error message held in a signal, shown while set.
+#[component]
+pub fn ErrorSlot(
+    /// The message.
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || error.get().is_some()>
+            <p class="form-error" role="alert">{move || error.get()}</p>
+        </Show>
+    }
+}
+
+/// A modal dialog: labelled, traps attention visually, closes on Escape, and moves focus to
+/// its first input (or button) when it opens.
+#[component]
+pub fn Dialog(
+    /// Heading (also the dialog's accessible name).
+    title: String,
+    /// Called on Escape or the close button.
+    on_close: Callback<()>,
+    /// Content.
+    children: Children,
+) -> impl IntoView {
+    let id = crate::ui::form::unique_id("dlg");
+    let title_id = format!("{id}-title");
+    let panel: NodeRef<html::Div> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(panel) = panel.get() {
+            let target = panel
+                .query_selector("input, textarea, select, button.primary")
+                .ok()
+                .flatten();
+            if let Some(el) = target.and_then(|e| {
+                wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()
+            }) {
+                let _ = el.focus();
+            }
+        }
+    });
+    view! {
+        <div class="overlay" on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=title_id.clone() node_ref=panel id=id>
+                <div class="dialog-head">
+                    <h2 id=title_id.clone()>{title}</h2>
+                    <button type="button" class="link" aria-label="Close" on:click=move |_| on_close.run(())>"×"</button>
+                </div>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// The temporary password of a new or reset account: shown once, to hand over now.
+#[component]
+pub fn TemporaryPasswordNotice(
+    /// Whose password it is.
+    who: String,
+    /// The password.
+    password: String,
+) -> impl IntoView {
+    view! {
+        <div class="notice success" role="status">
+            <p>
+                "Temporary password for " <strong>{who}</strong>
+                ". It is shown only this once: hand it over now. They must change it when they first sign in."
+            </p>
+            <p><code class="secret temp-password">{password}</code></p>
+        </div>
+    }
+}
+
+/// Previous/next paging over `total` items, `per_page` at a time.
+#[component]
+pub fn Pager(
+    /// 1-based page.
+    page: RwSignal<u32>,
+    /// Items in total.
+    total: u64,
+    /// Page size.
+    per_page: u32,
+) -> impl IntoView {
+    let pages = u32::try_from(total.div_ceil(u64::from(per_page.max(1)))).unwrap_or(u32::MAX).max(1);
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <button type="button" disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
+            <span>{move || format!("Page {} of {pages} ({total} in all)", page.get())}</span>
+            <button type="button" disabled=move || page.get() >= pages on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+        </nav>
+    }
+}
+
+/// The current time, ticking every second while the component using it lives.
+pub fn ticking_now() -> RwSignal<chrono::DateTime<chrono::Utc>> {
+    let now = RwSignal::new(chrono::Utc::now());
+    if let Ok(handle) = set_interval_with_handle(
+        move || now.set(chrono::Utc::now()),
+        std::time::Duration::from_secs(1),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    now
+}
+
+/// Today's date in UTC (for "not in the future" checks and form defaults).
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
