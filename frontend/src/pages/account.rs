@@ -76,9 +76,9 @@ pub fn Login() -> impl IntoView {
     }
 }
 
-/// The password form shared by the forced and the chosen change.
+/// The password form shared by the forced and the chosen change (and the patient's security page).
 #[component]
-fn PasswordForm(
+pub fn PasswordForm(
     /// Called after a successful change.
     on_done: Callback<()>,
 ) -> impl IntoView {

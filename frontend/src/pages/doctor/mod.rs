@@ -5,6 +5,6 @@ mod consent;
 mod patient_page;
 mod patients;
 
-pub use access::Access;
+pub use access::{Access, status_badge};
 pub use patient_page::PatientPage;
 pub use patients::MyPatients;

@@ -1,0 +1,122 @@
+//! Patient: my details, with the contact fields editable.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::calls;
+use crate::api::dto::{Patient, UpdateContact};
+use crate::logic::validate::{self, Checks, blank_to_none};
+use crate::pages::people::{patient_name, sex_label};
+use crate::ui::form::{Field, FormState, Submit};
+use crate::ui::widgets::{ErrorText, Loading};
+
+/// `/patient`.
+#[component]
+pub fn Details() -> impl IntoView {
+    let version = RwSignal::new(0_u32);
+    let profile = LocalResource::new(move || {
+        version.track();
+        async move { calls::my_profile().await }
+    });
+    view! {
+        <h1>"My details"</h1>
+        <Transition fallback=|| view! { <Loading what="your details"/> }>
+            {move || profile.get().map(|r| match r {
+                Err(e) => view! { <ErrorText error=e/> }.into_any(),
+                Ok(p) => view! {
+                    <Facts patient=p.clone()/>
+                    <ContactForm patient=p on_saved=Callback::new(move |()| version.update(|v| *v += 1))/>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Facts(patient: Patient) -> impl IntoView {
+    let num = |v: Option<f64>, unit: &str| v.map_or_else(|| "–".into(), |n| format!("{n} {unit}"));
+    view! {
+        <section class="card" aria-labelledby="facts-h">
+            <h2 id="facts-h">{patient_name(&patient)}</h2>
+            <dl class="facts">
+                <dt>"Medical record number"</dt><dd class="mono" id="my-mrn">{patient.mrn.clone()}</dd>
+                <dt>"E-mail"</dt><dd>{patient.email.clone()}</dd>
+                <dt>"Date of birth"</dt><dd>{patient.date_of_birth.to_string()}</dd>
+                <dt>"Sex"</dt><dd>{sex_label(patient.sex)}</dd>
+                <dt>"Blood group"</dt><dd>{patient.blood_group.map_or("–", |b| b.as_str())}</dd>
+                <dt>"Height"</dt><dd>{num(patient.height_cm, "cm")}</dd>
+                <dt>"Weight"</dt><dd>{num(patient.weight_kg, "kg")}</dd>
+                <dt>"Allergies"</dt><dd>{patient.allergies.clone().unwrap_or_else(|| "–".into())}</dd>
+            </dl>
+            <p class="hint">"Ask your doctor or the clinic to correct anything above."</p>
+        </section>
+    }
+}
+
+#[component]
+fn ContactForm(patient: Patient, on_saved: Callback<()>) -> impl IntoView {
+    let s = |v: &Option<String>| RwSignal::new(v.clone().unwrap_or_default());
+    let phone = s(&patient.phone);
+    let address = s(&patient.address);
+    let city = s(&patient.city);
+    let state = s(&patient.state);
+    let postal = s(&patient.postal_code);
+    let emergency = s(&patient.emergency_contact);
+    let form = FormState::new();
+    let saved = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(false);
+        let g = |s: RwSignal<String>| s.get_untracked();
+        let mut c = Checks::new();
+        c.check("phone", validate::phone(&g(phone)));
+        c.check("address", validate::optional(&g(address), 200));
+        c.check("city", validate::optional(&g(city), 100));
+        c.check("state", validate::optional(&g(state), 100));
+        c.check("postal_code", validate::optional(&g(postal), 10));
+        c.check("emergency_contact", validate::optional(&g(emergency), 200));
+        if let Err(errs) = c.finish() {
+            return form.invalid(errs);
+        }
+        if !form.start() {
+            return;
+        }
+        let body = UpdateContact {
+            phone: Some(blank_to_none(&g(phone))),
+            address: Some(blank_to_none(&g(address))),
+            city: Some(blank_to_none(&g(city))),
+            state: Some(blank_to_none(&g(state))),
+            postal_code: Some(blank_to_none(&g(postal))),
+            emergency_contact: Some(blank_to_none(&g(emergency))),
+        };
+        spawn_local(async move {
+            match calls::update_my_profile(&body).await {
+                Ok(_) => {
+                    form.done();
+                    saved.set(true);
+                    on_saved.run(());
+                }
+                Err(e) => form.fail(&e),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="contact-h">
+            <h2 id="contact-h">"Contact details"</h2>
+            <Show when=move || saved.get()>
+                <p class="notice success" role="status">"Saved."</p>
+            </Show>
+            <form id="contact-form" on:submit=submit novalidate=true>
+                <div class="grid2">
+                    <Field label="Phone" name="phone" kind="tel" autocomplete="tel" value=phone form=form/>
+                    <Field label="Address" name="address" autocomplete="street-address" value=address form=form/>
+                    <Field label="City" name="city" autocomplete="address-level2" value=city form=form/>
+                    <Field label="State" name="state" autocomplete="address-level1" value=state form=form/>
+                    <Field label="Postal code" name="postal_code" autocomplete="postal-code" value=postal form=form/>
+                    <Field label="Emergency contact" name="emergency_contact" value=emergency form=form/>
+                </div>
+                <Submit label="Save contact details" busy_label="Saving…" form=form/>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,17 @@
+//! The patient's screens.
+
+mod access_log;
+mod details;
+mod grants;
+mod history;
+mod records;
+mod requests;
+mod security;
+
+pub use access_log::AccessLog;
+pub use details::Details;
+pub use grants::Grants;
+pub use history::HistoryPage;
+pub use records::Records;
+pub use requests::Requests;
+pub use security::Security;
