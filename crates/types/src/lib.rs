@@ -1,0 +1,20 @@
+//! Request/response DTOs shared by the medvault server, its SPA and its tests.
+//!
+//! No logic lives here: only the shapes that travel over the JSON API, with serde and
+//! `utoipa::ToSchema` derives, so the server, the browser client and the OpenAPI spec agree by
+//! construction. The crate builds for `wasm32-unknown-unknown`.
+
+pub mod accounts;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod page;
+pub mod patch;
+pub mod role;
+
+pub use accounts::*;
+pub use auth::*;
+pub use error::{ErrorBody, ErrorDetail};
+pub use health::Health;
+pub use page::{ListQuery, Page};
+pub use role::Role;
