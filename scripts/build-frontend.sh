@@ -41,7 +41,7 @@ stage="$(mktemp -d "$fe/.dist.XXXXXX")"
 chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$stage/pkg" --out-name medvault \
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$stage/pkg" --out-name medvault \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/medvault-frontend.wasm"
 if command -v wasm-opt >/dev/null; then
   log "wasm-opt -Oz"

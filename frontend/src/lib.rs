@@ -5,15 +5,7 @@
 //! a browser (validation, error wording, session timing, formatting) sits in [`logic`].
 
 pub mod api;
-mod types_pending;
-#[path = "../../crates/types/src/consent.rs"]
-mod consent;
-#[path = "../../crates/types/src/history.rs"]
-mod history;
-#[path = "../../crates/types/src/ledger.rs"]
-mod ledger;
-#[path = "../../crates/types/src/records.rs"]
-mod records;
+
 pub mod logic;
 pub mod pages;
 pub mod state;

@@ -3,6 +3,7 @@
 use gloo_net::http::Method;
 use uuid::Uuid;
 
+use super::ApiError;
 use super::dto::{
     AccessLogEntry, AccessRequest, ChangePasswordRequest, CreateAccessRequest, CreateDoctor,
     CreatePatient, CreateVisitNote, CreatedDoctor, CreatedPatient, Doctor, Grant, History,
@@ -11,7 +12,6 @@ use super::dto::{
     TotpStatus, UpdateContact, UpdateDoctor, UpdatePatient, User, VisitNote,
 };
 use super::transport::{self, call};
-use super::ApiError;
 
 type R<T> = Result<T, ApiError>;
 const NONE: Option<&()> = None;
@@ -71,7 +71,12 @@ pub async fn change_password(current: &str, new: &str) -> R<serde_json::Value> {
 
 /// Doctors, searchable and paginated.
 pub async fn admin_doctors(search: &str, page: u32, per_page: u32) -> R<Page<Doctor>> {
-    call(Method::GET, &format!("/admin/doctors{}", list_query(search, page, per_page)), NONE).await
+    call(
+        Method::GET,
+        &format!("/admin/doctors{}", list_query(search, page, per_page)),
+        NONE,
+    )
+    .await
 }
 
 /// Adds a doctor; the answer carries the temporary password.
@@ -86,7 +91,12 @@ pub async fn admin_update_doctor(id: Uuid, input: &UpdateDoctor) -> R<Doctor> {
 
 /// Patients, searchable and paginated.
 pub async fn admin_patients(search: &str, page: u32, per_page: u32) -> R<Page<Patient>> {
-    call(Method::GET, &format!("/admin/patients{}", list_query(search, page, per_page)), NONE).await
+    call(
+        Method::GET,
+        &format!("/admin/patients{}", list_query(search, page, per_page)),
+        NONE,
+    )
+    .await
 }
 
 /// Adds a patient; the answer carries the temporary password.
@@ -101,12 +111,22 @@ pub async fn admin_update_patient(id: Uuid, input: &UpdatePatient) -> R<Patient>
 
 /// Puts a patient in a doctor's care.
 pub async fn admin_assign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json::Value> {
-    call(Method::PUT, &format!("/admin/patients/{patient}/doctors/{doctor}"), NONE).await
+    call(
+        Method::PUT,
+        &format!("/admin/patients/{patient}/doctors/{doctor}"),
+        NONE,
+    )
+    .await
 }
 
 /// Takes a patient out of a doctor's care.
 pub async fn admin_unassign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json::Value> {
-    call(Method::DELETE, &format!("/admin/patients/{patient}/doctors/{doctor}"), NONE).await
+    call(
+        Method::DELETE,
+        &format!("/admin/patients/{patient}/doctors/{doctor}"),
+        NONE,
+    )
+    .await
 }
 
 /// Deactivates (`active = false`) or reactivates a user.
@@ -117,14 +137,19 @@ pub async fn admin_set_active(user: Uuid, active: bool) -> R<serde_json::Value> 
 
 /// Resets a user's password; the answer carries the temporary password.
 pub async fn admin_reset_password(user: Uuid) -> R<TemporaryPassword> {
-    call(Method::POST, &format!("/admin/users/{user}/reset-password"), NONE).await
+    call(
+        Method::POST,
+        &format!("/admin/users/{user}/reset-password"),
+        NONE,
+    )
+    .await
 }
 
 /// A page of the ledger, newest first.
 pub async fn admin_ledger(before: Option<i64>, limit: u32, action: &str) -> R<LedgerPage> {
     let mut path = format!("/admin/ledger?limit={limit}");
     if let Some(b) = before {
-        path.push_str(&format!("&before={b}"));
+        path = format!("{path}&before={b}");
     }
     if !action.trim().is_empty() {
         path.push_str("&action=");
@@ -147,7 +172,12 @@ pub async fn admin_health() -> R<serde_json::Value> {
 
 /// Patients in the signed-in doctor's care.
 pub async fn doctor_patients(search: &str, page: u32, per_page: u32) -> R<Page<Patient>> {
-    call(Method::GET, &format!("/doctor/patients{}", list_query(search, page, per_page)), NONE).await
+    call(
+        Method::GET,
+        &format!("/doctor/patients{}", list_query(search, page, per_page)),
+        NONE,
+    )
+    .await
 }
 
 /// Adds a patient to the doctor's care; the answer carries the temporary password.
@@ -162,17 +192,32 @@ pub async fn doctor_patient(id: Uuid) -> R<Patient> {
 
 /// Visit notes of a patient in care.
 pub async fn doctor_notes(patient: Uuid) -> R<Vec<VisitNote>> {
-    call(Method::GET, &format!("/doctor/patients/{patient}/notes"), NONE).await
+    call(
+        Method::GET,
+        &format!("/doctor/patients/{patient}/notes"),
+        NONE,
+    )
+    .await
 }
 
 /// Adds a visit note.
 pub async fn doctor_add_note(patient: Uuid, note: &CreateVisitNote) -> R<VisitNote> {
-    call(Method::POST, &format!("/doctor/patients/{patient}/notes"), Some(note)).await
+    call(
+        Method::POST,
+        &format!("/doctor/patients/{patient}/notes"),
+        Some(note),
+    )
+    .await
 }
 
 /// Record metadata of a patient in care.
 pub async fn patient_records_for_doctor(patient: Uuid) -> R<Page<RecordMeta>> {
-    call(Method::GET, &format!("/records?patient_id={patient}&per_page=100"), NONE).await
+    call(
+        Method::GET,
+        &format!("/records?patient_id={patient}&per_page=100"),
+        NONE,
+    )
+    .await
 }
 
 /// Asks a patient for access.
@@ -185,19 +230,27 @@ pub async fn redeem(request: Uuid, code: &str) -> R<Grant> {
     let body = RedeemCode {
         code: code.to_string(),
     };
-    call(Method::POST, &format!("/access-requests/{request}/redeem"), Some(&body)).await
+    call(
+        Method::POST,
+        &format!("/access-requests/{request}/redeem"),
+        Some(&body),
+    )
+    .await
 }
 
 // ---- shared by doctor and patient -------------------------------------------------------
 
 /// Access requests: a doctor's own, or those addressed to the patient.
 pub async fn access_requests() -> R<Vec<AccessRequest>> {
-    call(Method::GET, "/access-requests", NONE).await
+    let page: Page<AccessRequest> =
+        call(Method::GET, "/access-requests?per_page=100", NONE).await?;
+    Ok(page.items)
 }
 
 /// Grants: a doctor's, or those on the patient's records.
 pub async fn grants() -> R<Vec<Grant>> {
-    call(Method::GET, "/grants", NONE).await
+    let page: Page<Grant> = call(Method::GET, "/grants?per_page=100", NONE).await?;
+    Ok(page.items)
 }
 
 /// Revokes (patient) or gives up (doctor) a grant.
@@ -207,7 +260,11 @@ pub async fn revoke_grant(id: Uuid) -> R<serde_json::Value> {
 
 /// Downloads a record's file into the browser's downloads.
 pub async fn download_record(record: &RecordMeta) -> R<()> {
-    transport::download(&format!("/records/{}/content", record.id), &record.file_name).await
+    transport::download(
+        &format!("/records/{}/content", record.id),
+        &record.file_name,
+    )
+    .await
 }
 
 /// Downloads a record known only by id (a doctor's grant).
@@ -257,12 +314,22 @@ pub async fn delete_record(id: Uuid) -> R<serde_json::Value> {
 
 /// Approves a request in the app.
 pub async fn approve(request: Uuid) -> R<serde_json::Value> {
-    call(Method::POST, &format!("/access-requests/{request}/approve"), NONE).await
+    call(
+        Method::POST,
+        &format!("/access-requests/{request}/approve"),
+        NONE,
+    )
+    .await
 }
 
 /// Denies a request.
 pub async fn deny(request: Uuid) -> R<serde_json::Value> {
-    call(Method::POST, &format!("/access-requests/{request}/deny"), NONE).await
+    call(
+        Method::POST,
+        &format!("/access-requests/{request}/deny"),
+        NONE,
+    )
+    .await
 }
 
 /// Who saw my records.

@@ -34,12 +34,15 @@ pub struct Tokens {
     pub user: UserSummary,
 }
 
+/// A callback run with the answer of a renewal.
+type RenewedHook = Box<dyn Fn(&TokenResponse)>;
+
 thread_local! {
     static TOKENS: RefCell<Option<Tokens>> = const { RefCell::new(None) };
     static REFRESHING: Cell<bool> = const { Cell::new(false) };
     static TIMER: RefCell<Option<gloo_timers::callback::Timeout>> = const { RefCell::new(None) };
     static ON_EXPIRED: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
-    static ON_RENEWED: RefCell<Option<Box<dyn Fn(&TokenResponse)>>> = RefCell::new(None);
+    static ON_RENEWED: RefCell<Option<RenewedHook>> = RefCell::new(None);
 }
 
 fn now_ms() -> f64 {
@@ -225,14 +228,24 @@ async fn raw_send<B: Serialize>(
             .build()
             .map_err(|_| ApiError::local(0, "encode", "Could not prepare the request."))?,
     };
-    request.send().await.map_err(|e| ApiError::network(&e.to_string()))
+    request
+        .send()
+        .await
+        .map_err(|e| ApiError::network(&e.to_string()))
 }
 
 async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T, ApiError> {
     let status = resp.status();
-    let text = resp.text().await.map_err(|e| ApiError::network(&e.to_string()))?;
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| ApiError::network(&e.to_string()))?;
     if (200..300).contains(&status) {
-        let text = if text.trim().is_empty() { "null" } else { &text };
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
         serde_json::from_str(text).map_err(|_| {
             ApiError::local(
                 status,
@@ -373,7 +386,11 @@ pub async fn upload<T: DeserializeOwned>(
     }
     if (200..300).contains(&status) {
         serde_json::from_str(&text).map_err(|_| {
-            ApiError::local(status, "decode", "The upload finished but the answer was unreadable.")
+            ApiError::local(
+                status,
+                "decode",
+                "The upload finished but the answer was unreadable.",
+            )
         })
     } else {
         Err(ApiError::from_response(status, &text))
@@ -393,11 +410,12 @@ async fn xhr_send(
         .map_err(net)?;
     xhr.set_request_header("Accept", "application/json")
         .map_err(net)?;
-    let progress = Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
-        if ev.length_computable() {
-            on_progress(crate::logic::format::percent(ev.loaded(), ev.total()));
-        }
-    });
+    let progress =
+        Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+            if ev.length_computable() {
+                on_progress(crate::logic::format::percent(ev.loaded(), ev.total()));
+            }
+        });
     xhr.upload()
         .map_err(net)?
         .set_onprogress(Some(progress.as_ref().unchecked_ref()));

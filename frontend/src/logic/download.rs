@@ -13,18 +13,21 @@ pub fn file_name_from_disposition(header: &str) -> Option<String> {
         match key.trim().to_ascii_lowercase().as_str() {
             "filename*" => {
                 let value = value.trim();
-                if let Some((charset, rest)) = value.split_once('\'') {
-                    if charset.eq_ignore_ascii_case("utf-8") {
-                        let encoded = rest.split_once('\'').map_or(rest, |(_, v)| v);
-                        extended = percent_decode(encoded);
-                    }
+                if let Some((charset, rest)) = value.split_once('\'')
+                    && charset.eq_ignore_ascii_case("utf-8")
+                {
+                    let encoded = rest.split_once('\'').map_or(rest, |(_, v)| v);
+                    extended = percent_decode(encoded);
                 }
             }
             "filename" => plain = Some(unquote(value.trim())),
             _ => {}
         }
     }
-    extended.or(plain).map(|n| sanitise(&n)).filter(|n| !n.is_empty())
+    extended
+        .or(plain)
+        .map(|n| sanitise(&n))
+        .filter(|n| !n.is_empty())
 }
 
 /// Splits on `;` outside double quotes.
@@ -99,7 +102,12 @@ fn sanitise(name: &str) -> String {
         .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
         .filter(|c| !c.is_control())
         .collect();
-    cleaned.trim().trim_start_matches('.').chars().take(200).collect()
+    cleaned
+        .trim()
+        .trim_start_matches('.')
+        .chars()
+        .take(200)
+        .collect()
 }
 
 #[cfg(test)]
@@ -138,7 +146,10 @@ mod tests {
             Some("_.._etc_passwd")
         );
         assert_eq!(file_name_from_disposition("attachment"), None);
-        assert_eq!(file_name_from_disposition(r#"attachment; filename="""#), None);
+        assert_eq!(
+            file_name_from_disposition(r#"attachment; filename="""#),
+            None
+        );
         assert_eq!(
             file_name_from_disposition("attachment; filename*=UTF-8''%ZZ; filename=x.txt")
                 .as_deref(),

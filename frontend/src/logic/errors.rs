@@ -72,13 +72,12 @@ impl ApiError {
             .and_then(serde_json::Value::as_str)
             .filter(|m| !m.trim().is_empty());
         let fields = err.map(field_messages).unwrap_or_default();
-        let message = match (status, server_message) {
-            (401, _) if code != "invalid_credentials" => {
-                server_message.unwrap_or(default_message(status)).to_string()
-            }
-            (s, _) if s >= 500 => default_message(s).to_string(),
-            (_, Some(m)) => m.to_string(),
-            (s, None) => default_message(s).to_string(),
+        let message = if status >= 500 {
+            default_message(status).to_string()
+        } else if let Some(friendly) = friendly_message(&code) {
+            friendly.to_string()
+        } else {
+            server_message.map_or_else(|| default_message(status).to_string(), sentence)
         };
         Self {
             status,
@@ -97,6 +96,37 @@ impl ApiError {
     pub fn is_unauthorized(&self) -> bool {
         self.status == 401
     }
+}
+
+/// Wording for the codes whose server message is terse or technical.
+fn friendly_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "invalid_credentials" => "The e-mail address or password is not right.",
+        "unauthorized" => "Your session has ended. Please sign in again.",
+        "forbidden" => "You are not allowed to do that.",
+        "password_change_required" => "Change your temporary password first.",
+        "not_found" => default_message(404),
+        "payload_too_large" => "The file is too large.",
+        "unsupported_media_type" => {
+            "This kind of file is not accepted, or its content does not match its type."
+        }
+        "validation_failed" => "Some fields need attention.",
+        _ => return None,
+    })
+}
+
+/// A server message as a sentence: capital first letter, final full stop.
+fn sentence(message: &str) -> String {
+    let m = message.trim();
+    let mut chars = m.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// Field messages in any of the shapes an envelope may carry them: an object
@@ -128,7 +158,8 @@ fn field_messages(err: &serde_json::Value) -> BTreeMap<String, String> {
         err.get("field").and_then(serde_json::Value::as_str),
         err.get("message").and_then(serde_json::Value::as_str),
     ) {
-        out.entry(name.to_string()).or_insert_with(|| msg.to_string());
+        out.entry(name.to_string())
+            .or_insert_with(|| msg.to_string());
     }
     out
 }
@@ -185,11 +216,21 @@ mod tests {
     fn envelope_message_and_code_are_used() {
         let e = ApiError::from_response(
             409,
-            r#"{"error":{"code":"email_taken","message":"That e-mail is already in use."}}"#,
+            r#"{"error":{"code":"conflict","message":"email already in use"}}"#,
         );
         assert_eq!(e.status, 409);
-        assert_eq!(e.code, "email_taken");
-        assert_eq!(e.message, "That e-mail is already in use.");
+        assert_eq!(e.code, "conflict");
+        assert_eq!(e.message, "Email already in use.");
+        let e = ApiError::from_response(
+            401,
+            r#"{"error":{"code":"invalid_credentials","message":"invalid email or password"}}"#,
+        );
+        assert_eq!(e.message, "The e-mail address or password is not right.");
+        let e = ApiError::from_response(
+            422,
+            r#"{"error":{"code":"wrong_code","message":"wrong code; 4 attempts left"}}"#,
+        );
+        assert_eq!(e.message, "Wrong code; 4 attempts left.");
     }
 
     #[test]

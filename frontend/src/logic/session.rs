@@ -8,8 +8,9 @@ pub const REFRESH_MARGIN_SECS: f64 = 60.0;
 pub const MIN_REFRESH_DELAY_SECS: f64 = 5.0;
 
 /// Seconds to wait, counted from when the token was issued, before renewing a token valid for
-/// `expires_in` seconds: `margin` early, but at least [`MIN_REFRESH_DELAY_SECS`] and never later
-/// than 80% of the lifetime (short-lived tokens in tests still renew in time).
+/// `expires_in` seconds: [`REFRESH_MARGIN_SECS`] before expiry, or at 80% of the lifetime when
+/// that is later (short-lived tokens do not renew in a loop), never sooner than
+/// [`MIN_REFRESH_DELAY_SECS`]. A renewal that comes too late is caught by the retry on 401.
 pub fn refresh_delay_secs(expires_in: u64) -> f64 {
     #[expect(
         clippy::cast_precision_loss,
@@ -18,7 +19,7 @@ pub fn refresh_delay_secs(expires_in: u64) -> f64 {
     let life = expires_in as f64;
     let by_margin = life - REFRESH_MARGIN_SECS;
     let by_fraction = life * 0.8;
-    by_margin.min(by_fraction).max(MIN_REFRESH_DELAY_SECS)
+    by_margin.max(by_fraction).max(MIN_REFRESH_DELAY_SECS)
 }
 
 /// Instant (ms since the epoch) when a token issued at `issued_at_ms` and valid `expires_in`
@@ -43,9 +44,15 @@ mod tests {
     }
 
     #[test]
+    fn long_tokens_renew_a_minute_early() {
+        assert!((refresh_delay_secs(86_400) - 86_340.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
     fn short_tokens_renew_at_eighty_percent_but_not_instantly() {
-        assert!((refresh_delay_secs(100) - 40.0).abs() < f64::EPSILON);
-        assert!((refresh_delay_secs(60) - 5.0).abs() < f64::EPSILON);
+        assert!((refresh_delay_secs(100) - 80.0).abs() < f64::EPSILON);
+        assert!((refresh_delay_secs(60) - 48.0).abs() < f64::EPSILON);
+        assert!((refresh_delay_secs(3) - MIN_REFRESH_DELAY_SECS).abs() < f64::EPSILON);
         assert!((refresh_delay_secs(0) - MIN_REFRESH_DELAY_SECS).abs() < f64::EPSILON);
     }
 

@@ -58,7 +58,7 @@ pub fn check_file(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let by_type = !base.is_empty() && allowed.iter().any(|a| *a == base);
+    let by_type = !base.is_empty() && allowed.contains(&base);
     let by_name = type_from_name(name).is_some_and(|t| allowed.iter().any(|a| a == t));
     if by_type || by_name {
         Ok(())
@@ -90,7 +90,10 @@ pub fn readable_types(allowed: &[String]) -> String {
 
 /// The default allowlist as owned strings.
 pub fn default_allowed() -> Vec<String> {
-    DEFAULT_ALLOWED_TYPES.iter().map(|s| (*s).to_string()).collect()
+    DEFAULT_ALLOWED_TYPES
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -116,7 +119,10 @@ mod tests {
         assert!(too_big.contains("too large (2.0 KiB)"), "{too_big}");
         assert!(too_big.contains("1.0 KiB"), "{too_big}");
         let bad = check_file("run.exe", "application/x-msdownload", 10, 100, &allowed).unwrap_err();
-        assert!(bad.contains("PDF, PNG, JPEG, DICOM, plain text, CSV, JSON"), "{bad}");
+        assert!(
+            bad.contains("PDF, PNG, JPEG, DICOM, plain text, CSV, JSON"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_navigate;
 
@@ -33,7 +34,10 @@ pub fn Login() -> impl IntoView {
         ev.prevent_default();
         let mut c = Checks::new();
         c.check("email", validate::email(&email.get_untracked()));
-        c.check("password", validate::required(&password.get_untracked(), 1024));
+        c.check(
+            "password",
+            validate::required(&password.get_untracked(), 1024),
+        );
         if let Err(errs) = c.finish() {
             form.invalid(errs);
             return;
@@ -54,7 +58,7 @@ pub fn Login() -> impl IntoView {
                         home_of(resp.user.role)
                     };
                     auth.user.set(Some(resp.user));
-                    navigate(target, Default::default());
+                    navigate(target, NavigateOptions::default());
                 }
                 Err(e) => form.fail(&e),
             }
@@ -90,13 +94,19 @@ pub fn PasswordForm(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut c = Checks::new();
-        c.check("current_password", validate::required(&current.get_untracked(), 1024));
+        c.check(
+            "current_password",
+            validate::required(&current.get_untracked(), 1024),
+        );
         c.check(
             "new_password",
             validate::new_password(&new.get_untracked(), &confirm.get_untracked()),
         );
         if new.get_untracked() == current.get_untracked() {
-            c.check::<()>("new_password", Err("Choose a password different from the current one.".into()));
+            c.check::<()>(
+                "new_password",
+                Err("Choose a password different from the current one.".into()),
+            );
         }
         if let Err(errs) = c.finish() {
             form.invalid(errs);
@@ -144,7 +154,7 @@ pub fn ForcedPasswordChange() -> impl IntoView {
     let navigate = use_navigate();
     let done = Callback::new(move |()| {
         if let Some(role) = auth.role() {
-            navigate(home_of(role), Default::default());
+            navigate(home_of(role), NavigateOptions::default());
         }
     });
     move || {

@@ -2,6 +2,6 @@
 
 pub mod account;
 pub mod admin;
-pub mod people;
 pub mod doctor;
 pub mod patient;
+pub mod people;

@@ -40,8 +40,14 @@ impl DoctorFields {
     fn checked(&self) -> Result<(), Errors> {
         let mut c = Checks::new();
         c.check("email", validate::email(&self.email.get_untracked()));
-        c.check("full_name", validate::required(&self.full_name.get_untracked(), 100));
-        c.check("specialty", validate::required(&self.specialty.get_untracked(), 100));
+        c.check(
+            "full_name",
+            validate::required(&self.full_name.get_untracked(), 100),
+        );
+        c.check(
+            "specialty",
+            validate::required(&self.specialty.get_untracked(), 100),
+        );
         c.check(
             "licence_number",
             validate::required(&self.licence_number.get_untracked(), 32),
@@ -140,7 +146,11 @@ impl PatientFields {
             city: s(&|p| opt(p.city.as_ref())),
             state: s(&|p| opt(p.state.as_ref())),
             postal_code: s(&|p| opt(p.postal_code.as_ref())),
-            blood_group: s(&|p| p.blood_group.map(|b| b.as_str().to_string()).unwrap_or_default()),
+            blood_group: s(&|p| {
+                p.blood_group
+                    .map(|b| b.as_str().to_string())
+                    .unwrap_or_default()
+            }),
             height_cm: s(&|p| num(p.height_cm)),
             weight_kg: s(&|p| num(p.weight_kg)),
             allergies: s(&|p| opt(p.allergies.as_ref())),

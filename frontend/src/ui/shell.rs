@@ -49,13 +49,12 @@ pub fn sign_out() {
 pub fn Header() -> impl IntoView {
     let auth = use_auth();
     let links = move || {
-        auth.role()
-            .map(|r| {
-                nav_of(r)
-                    .iter()
-                    .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
-                    .collect_view()
-            })
+        auth.role().map(|r| {
+            nav_of(r)
+                .iter()
+                .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
+                .collect_view()
+        })
     };
     view! {
         <header class="top">
@@ -81,7 +80,9 @@ pub fn Guard(
         let user = auth.user.get();
         match user {
             None => view! { <Redirect path="/login"/> }.into_any(),
-            Some(u) if u.must_change_password => view! { <Redirect path="/change-password"/> }.into_any(),
+            Some(u) if u.must_change_password => {
+                view! { <Redirect path="/change-password"/> }.into_any()
+            }
             Some(u) if role.is_some_and(|r| r != u.role) => view! {
                 <Header/>
                 <main id="main" class="page">

@@ -63,9 +63,9 @@ pub fn Dialog(
                 .query_selector("input, textarea, select, button.primary")
                 .ok()
                 .flatten();
-            if let Some(el) = target.and_then(|e| {
-                wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()
-            }) {
+            if let Some(el) =
+                target.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+            {
                 let _ = el.focus();
             }
         }
@@ -112,7 +112,9 @@ pub fn Pager(
     /// Page size.
     per_page: u32,
 ) -> impl IntoView {
-    let pages = u32::try_from(total.div_ceil(u64::from(per_page.max(1)))).unwrap_or(u32::MAX).max(1);
+    let pages = u32::try_from(total.div_ceil(u64::from(per_page.max(1))))
+        .unwrap_or(u32::MAX)
+        .max(1);
     view! {
         <nav class="pager" aria-label="Pages">
             <button type="button" disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>

@@ -123,7 +123,11 @@ fn DoctorDialog(
     let is_new = existing.is_none();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = if is_new { fields.create().map(Ok) } else { fields.update().map(Err) };
+        let body = if is_new {
+            fields.create().map(Ok)
+        } else {
+            fields.update().map(Err)
+        };
         let body = match body {
             Ok(b) => b,
             Err(errs) => return form.invalid(errs),
@@ -137,7 +141,9 @@ fn DoctorDialog(
                 (Ok(new), _) => calls::admin_create_doctor(&new)
                     .await
                     .map(|t| Some((t.doctor.email, t.temporary_password))),
-                (Err(update), Some(d)) => calls::admin_update_doctor(d.id, &update).await.map(|_| None),
+                (Err(update), Some(d)) => calls::admin_update_doctor(d.id, &update)
+                    .await
+                    .map(|_| None),
                 (Err(_), None) => Ok(None),
             };
             match result {

@@ -65,7 +65,7 @@ pub fn Ledger() -> impl IntoView {
                                         <td>{format::datetime(e.at)}</td>
                                         <td>{e.action}</td>
                                         <td class="mono small">{e.subject}</td>
-                                        <td class="mono small">{e.actor.map(|a| a.to_string()).unwrap_or_else(|| "system".into())}</td>
+                                        <td class="mono small">{e.actor.map_or_else(|| "system".into(), |a| a.to_string())}</td>
                                         <td class="mono small" title=e.hash.clone()>{e.hash.chars().take(12).collect::<String>()}"…"</td>
                                     </tr>
                                 }).collect_view()}

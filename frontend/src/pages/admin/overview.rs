@@ -63,7 +63,7 @@ pub fn Overview() -> impl IntoView {
                     Ok(v) => view! {
                         <p class="bad" role="alert">{format!(
                             "✘ Broken at entry {}: {}",
-                            v.first_broken_seq.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+                            v.first_broken_seq.map_or_else(|| "?".into(), |s| s.to_string()),
                             v.reason.unwrap_or_default()
                         )}</p>
                     }.into_any(),
@@ -90,8 +90,17 @@ fn HealthCards(
             items
                 .iter()
                 .map(|b| {
-                    let name = b.get("name").or_else(|| b.get("bucket")).and_then(serde_json::Value::as_str).unwrap_or("bucket").to_string();
-                    let ok = b.get("healthy").or_else(|| b.get("ok")).and_then(serde_json::Value::as_bool).unwrap_or(false);
+                    let name = b
+                        .get("name")
+                        .or_else(|| b.get("bucket"))
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("bucket")
+                        .to_string();
+                    let ok = b
+                        .get("healthy")
+                        .or_else(|| b.get("ok"))
+                        .and_then(serde_json::Value::as_bool)
+                        .unwrap_or(false);
                     (name, ok)
                 })
                 .collect()

@@ -126,7 +126,11 @@ fn PatientDialog(
     let is_new = existing.is_none();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = if is_new { fields.create().map(Ok) } else { fields.update().map(Err) };
+        let body = if is_new {
+            fields.create().map(Ok)
+        } else {
+            fields.update().map(Err)
+        };
         let body = match body {
             Ok(b) => b,
             Err(errs) => return form.invalid(errs),
@@ -140,7 +144,9 @@ fn PatientDialog(
                 (Ok(new), _) => calls::admin_create_patient(&new)
                     .await
                     .map(|t| Some((t.patient.email, t.temporary_password))),
-                (Err(update), Some(p)) => calls::admin_update_patient(p.id, &update).await.map(|_| None),
+                (Err(update), Some(p)) => calls::admin_update_patient(p.id, &update)
+                    .await
+                    .map(|_| None),
                 (Err(_), None) => Ok(None),
             };
             match result {

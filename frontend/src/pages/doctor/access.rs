@@ -98,36 +98,47 @@ pub fn Access() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        <section class="card" aria-labelledby="requests-h">
-            <h2 id="requests-h">"My requests"</h2>
-            <Transition fallback=|| view! { <Loading what="requests"/> }>
-                {move || requests.get().map(|r| match r {
-                    Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p>"No requests yet."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <div class="table-wrap"><table>
-                            <thead><tr><th>"Patient"</th><th>"Scope"</th><th>"Reason"</th><th>"Status"</th><th></th></tr></thead>
-                            <tbody>{list.into_iter().map(|q| {
-                                let pending = q.status == AccessRequestStatus::Pending;
-                                let q1 = q.clone();
-                                view! {
-                                    <tr>
-                                        <td>{q.patient_name.clone()}</td>
-                                        <td>{q.record_title.clone().unwrap_or_else(|| "All records".into())}</td>
-                                        <td>{q.reason.clone()}</td>
-                                        <td>{status_badge(q.status)}</td>
-                                        <td>{pending.then(|| view! { <button type="button" class="primary enter-code" on:click=move |_| code_for.set(Some(q1.clone()))>"Enter code"</button> })}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}</tbody>
-                        </table></div>
-                    }.into_any(),
-                })}
-            </Transition>
-        </section>
+        <RequestsTable requests=requests code_for=code_for/>
         {move || code_for.get().map(|q| view! {
             <CodeDialog request=q on_close=Callback::new(move |()| { code_for.set(None); reload(); })
                 on_granted=Callback::new(move |_| { code_for.set(None); reload(); })/>
         })}
+    }
+}
+
+/// The doctor's requests, with "Enter code" on pending ones.
+#[component]
+fn RequestsTable(
+    requests: LocalResource<Result<Vec<AccessRequest>, crate::api::ApiError>>,
+    code_for: RwSignal<Option<AccessRequest>>,
+) -> impl IntoView {
+    view! {
+            <section class="card" aria-labelledby="requests-h">
+                <h2 id="requests-h">"My requests"</h2>
+                <Transition fallback=|| view! { <Loading what="requests"/> }>
+                    {move || requests.get().map(|r| match r {
+                        Err(e) => view! { <ErrorText error=e/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p>"No requests yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <div class="table-wrap"><table>
+                                <thead><tr><th>"Patient"</th><th>"Scope"</th><th>"Reason"</th><th>"Status"</th><th></th></tr></thead>
+                                <tbody>{list.into_iter().map(|q| {
+                                    let pending = q.status == AccessRequestStatus::Pending;
+                                    let q1 = q.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{q.patient_name.clone()}</td>
+                                            <td>{q.record_title.clone().unwrap_or_else(|| "All records".into())}</td>
+                                            <td>{q.reason.clone()}</td>
+                                            <td>{status_badge(q.status)}</td>
+                                            <td>{pending.then(|| view! { <button type="button" class="primary enter-code" on:click=move |_| code_for.set(Some(q1.clone()))>"Enter code"</button> })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}</tbody>
+                            </table></div>
+                        }.into_any(),
+                    })}
+                </Transition>
+            </section>
     }
 }

@@ -44,10 +44,16 @@ pub fn RequestAccessDialog(
         let mut c = Checks::new();
         let text = reason.get_untracked().trim().to_string();
         if text.chars().count() < 3 {
-            c.check::<()>("reason", Err("Give a reason of at least 3 characters.".into()));
+            c.check::<()>(
+                "reason",
+                Err("Give a reason of at least 3 characters.".into()),
+            );
         }
         c.check("reason", validate::required(&text, 500));
-        let duration = c.check("duration_hours", validate::duration_hours(&hours.get_untracked(), MAX_HOURS));
+        let duration = c.check(
+            "duration_hours",
+            validate::duration_hours(&hours.get_untracked(), MAX_HOURS),
+        );
         if let Err(errs) = c.finish() {
             return form.invalid(errs);
         }
@@ -71,7 +77,7 @@ pub fn RequestAccessDialog(
             }
         });
     };
-    let title = match &record {
+    let title = match record {
         Some((_, t)) => format!("Request access to “{t}”"),
         None => "Request access to all records".to_string(),
     };

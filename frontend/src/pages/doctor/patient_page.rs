@@ -211,10 +211,22 @@ fn NotesSection(patient_id: Uuid) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut c = Checks::new();
-        let visit_date = c.check("visit_date", validate::past_date(&date.get_untracked(), today()));
-        c.check("symptoms", validate::required(&symptoms.get_untracked(), 4000));
-        c.check("diagnosis", validate::required(&diagnosis.get_untracked(), 4000));
-        c.check("prescription", validate::optional(&prescription.get_untracked(), 4000));
+        let visit_date = c.check(
+            "visit_date",
+            validate::past_date(&date.get_untracked(), today()),
+        );
+        c.check(
+            "symptoms",
+            validate::required(&symptoms.get_untracked(), 4000),
+        );
+        c.check(
+            "diagnosis",
+            validate::required(&diagnosis.get_untracked(), 4000),
+        );
+        c.check(
+            "prescription",
+            validate::optional(&prescription.get_untracked(), 4000),
+        );
         c.check("notes", validate::optional(&text.get_untracked(), 10_000));
         if let Err(errs) = c.finish() {
             return form.invalid(errs);

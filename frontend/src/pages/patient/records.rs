@@ -85,7 +85,10 @@ pub fn Records() -> impl IntoView {
 }
 
 #[component]
-fn UploadForm(usage: LocalResource<Option<StorageUsage>>, on_uploaded: Callback<()>) -> impl IntoView {
+fn UploadForm(
+    usage: LocalResource<Option<StorageUsage>>,
+    on_uploaded: Callback<()>,
+) -> impl IntoView {
     let file_input: NodeRef<html::Input> = NodeRef::new();
     let title = RwSignal::new(String::new());
     let date = RwSignal::new(today().to_string());
@@ -95,12 +98,17 @@ fn UploadForm(usage: LocalResource<Option<StorageUsage>>, on_uploaded: Callback<
     let done = RwSignal::new(None::<String>);
     let form = FormState::new();
 
-    let chosen_file = move || -> Option<web_sys::File> { file_input.get_untracked()?.files()?.get(0) };
+    let chosen_file =
+        move || -> Option<web_sys::File> { file_input.get_untracked()?.files()?.get(0) };
     let check_chosen = move || -> Result<web_sys::File, String> {
         let file = chosen_file().ok_or_else(|| "Choose a file to upload.".to_string())?;
         let current = usage.get_untracked().flatten();
         let (max, allowed) = limits(current.as_ref());
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "file sizes are whole, non-negative and below 2^53")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "file sizes are whole, non-negative and below 2^53"
+        )]
         let size = file.size() as u64;
         upload::check_file(&file.name(), &file.type_(), size, max, &allowed)?;
         Ok(file)
@@ -115,12 +123,15 @@ fn UploadForm(usage: LocalResource<Option<StorageUsage>>, on_uploaded: Callback<
             form.errors.update(|e| {
                 e.insert("file".into(), msg);
             });
-        } else if title.get_untracked().trim().is_empty() {
-            if let Some(f) = chosen_file() {
-                let name = f.name();
-                let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_string();
-                title.set(stem.chars().take(200).collect());
-            }
+        } else if title.get_untracked().trim().is_empty()
+            && let Some(f) = chosen_file()
+        {
+            let name = f.name();
+            let stem = name
+                .rsplit_once('.')
+                .map_or(name.as_str(), |(s, _)| s)
+                .to_string();
+            title.set(stem.chars().take(200).collect());
         }
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -129,13 +140,20 @@ fn UploadForm(usage: LocalResource<Option<StorageUsage>>, on_uploaded: Callback<
         let mut c = Checks::new();
         let file = c.check("file", check_chosen());
         c.check("title", validate::required(&title.get_untracked(), 200));
-        let report_date = c.check("report_date", validate::past_date(&date.get_untracked(), today()));
+        let report_date = c.check(
+            "report_date",
+            validate::past_date(&date.get_untracked(), today()),
+        );
         c.check("notes", validate::optional(&notes.get_untracked(), 2000));
         if let Err(errs) = c.finish() {
             return form.invalid(errs);
         }
-        let (Some(file), Some(report_date)) = (file, report_date) else { return };
-        let Ok(data) = web_sys::FormData::new() else { return };
+        let (Some(file), Some(report_date)) = (file, report_date) else {
+            return;
+        };
+        let Ok(data) = web_sys::FormData::new() else {
+            return;
+        };
         // Metadata first, the file last: the server streams the file and already knows the rest.
         let _ = data.append_with_str("title", title.get_untracked().trim());
         let _ = data.append_with_str("report_date", &report_date.to_string());
@@ -155,7 +173,11 @@ fn UploadForm(usage: LocalResource<Option<StorageUsage>>, on_uploaded: Callback<
             match result {
                 Ok(rec) => {
                     form.done();
-                    done.set(Some(format!("Uploaded “{}” ({}).", rec.title, format::bytes(rec.size_bytes))));
+                    done.set(Some(format!(
+                        "Uploaded “{}” ({}).",
+                        rec.title,
+                        format::bytes(rec.size_bytes)
+                    )));
                     title.set(String::new());
                     notes.set(String::new());
                     if let Some(input) = file_input.get_untracked() {
@@ -222,7 +244,11 @@ fn UploadForm(usage: LocalResource<Option<StorageUsage>>, on_uploaded: Callback<
 }
 
 #[component]
-fn DeleteDialog(record: RecordMeta, on_close: Callback<()>, on_deleted: Callback<()>) -> impl IntoView {
+fn DeleteDialog(
+    record: RecordMeta,
+    on_close: Callback<()>,
+    on_deleted: Callback<()>,
+) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let id = record.id;

@@ -29,7 +29,11 @@ pub fn Requests() -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let r = if approve { calls::approve(id).await } else { calls::deny(id).await };
+            let r = if approve {
+                calls::approve(id).await
+            } else {
+                calls::deny(id).await
+            };
             busy.set(false);
             match r {
                 Ok(_) => version.update(|v| *v += 1),

@@ -112,7 +112,11 @@ fn CodeForm(
         }
         let digits = digits.unwrap_or_default();
         spawn_local(async move {
-            let r = if confirm { calls::totp_confirm(&digits).await } else { calls::totp_remove(&digits).await };
+            let r = if confirm {
+                calls::totp_confirm(&digits).await
+            } else {
+                calls::totp_remove(&digits).await
+            };
             match r {
                 Ok(_) => {
                     form.done();

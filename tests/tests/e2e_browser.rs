@@ -1,0 +1,227 @@
+//! The whole journey in a real browser: the built SPA served by the real server, headless
+//! Chromium driven through chromedriver, clicks and typing only.
+//!
+//! Admin adds a doctor; the doctor signs in, changes the temporary password and adds a patient;
+//! the patient signs in, changes password, uploads a file; the doctor requests access; the
+//! patient reads the code; the doctor enters a wrong code (sees the error), then the right one,
+//! and downloads: the file's SHA-256 equals the upload's; the patient revokes; the doctor's
+//! download button is gone and the API refuses; the patient's access log shows the download.
+//! Screenshots of each role's main screen and of the consent dialog land in
+//! `target/e2e-screenshots/`.
+
+#[path = "../src/browser.rs"]
+mod browser;
+
+use anyhow::{Context, Result, ensure};
+use browser::{Browser, Session};
+use medvault_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp};
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+
+const DOCTOR_EMAIL: &str = "dr.house@clinic.example";
+const PATIENT_EMAIL: &str = "pat.smith@mail.example";
+const DOCTOR_PASSWORD: &str = "doctor passphrase 2026";
+const PATIENT_PASSWORD: &str = "patient passphrase 2026";
+const FILE_NAME: &str = "blood-test.pdf";
+
+/// Signs in through the form and waits to leave the sign-in page.
+async fn sign_in(s: &Session, base: &str, email: &str, password: &str) -> Result<()> {
+    s.goto(&format!("{base}/")).await?;
+    s.wait_path("/login").await?;
+    s.fill("#login-form input[name=email]", email).await?;
+    s.fill("#login-form input[name=password]", password).await?;
+    s.click("#login-form button[type=submit]").await?;
+    s.wait_gone("#login-form").await
+}
+
+/// On the forced password change screen: replaces the temporary password.
+async fn change_temporary_password(s: &Session, temporary: &str, new: &str) -> Result<()> {
+    s.wait_path("/change-password").await?;
+    s.fill("#password-form input[name=current_password]", temporary).await?;
+    s.fill("#password-form input[name=new_password]", new).await?;
+    s.fill("#password-form input[name=confirm_password]", new).await?;
+    s.click("#password-form button[type=submit]").await?;
+    s.wait_gone("#password-form").await
+}
+
+async fn sign_out(s: &Session) -> Result<()> {
+    s.click("#sign-out").await?;
+    s.find("#login-form").await?;
+    Ok(())
+}
+
+/// A PDF-looking file (the server sniffs `%PDF-`) of about 1.5 MiB so the upload takes a
+/// moment, with content unique to this run.
+fn sample_pdf() -> Vec<u8> {
+    let mut data = b"%PDF-1.7\n% medvault e2e\n".to_vec();
+    let seed = uuid::Uuid::new_v4();
+    let mut block = Sha256::digest(seed.as_bytes()).to_vec();
+    while data.len() < 1_500_000 {
+        block = Sha256::digest(&block).to_vec();
+        data.extend_from_slice(hex::encode(&block).as_bytes());
+        data.push(b'\n');
+    }
+    data.extend_from_slice(b"%%EOF\n");
+    data
+}
+
+/// A code that differs from `code` in every digit.
+fn wrong_code(code: &str) -> String {
+    code.chars()
+        .map(|c| c.to_digit(10).map_or('0', |d| char::from_digit((d + 1) % 10, 10).unwrap_or('0')))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_journey_in_the_browser() -> Result<()> {
+    let spa = browser::spa_dir()?;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.spa_dir = Some(spa)).await;
+    let base = app.address.clone();
+    let chrome = Browser::start().await?;
+
+    // --- Admin adds a doctor -------------------------------------------------------------
+    let admin = chrome.session(1280, 900).await?;
+    sign_in(&admin, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    admin.wait_path("/admin").await?;
+    admin.find_text("h1", "Overview").await?;
+    admin.find("#ledger-ok").await?;
+    admin.screenshot("admin-overview").await?;
+    admin.click_text("header a", "Doctors").await?;
+    admin.click("#add-doctor").await?;
+    admin.fill("#doctor-form input[name=email]", DOCTOR_EMAIL).await?;
+    admin.fill("#doctor-form input[name=full_name]", "Gregory House").await?;
+    admin.fill("#doctor-form input[name=specialty]", "Diagnostics").await?;
+    // A bad licence number first: the form says what is wrong before anything is sent.
+    admin.fill("#doctor-form input[name=licence_number]", "").await?;
+    admin.click("#doctor-form button[type=submit]").await?;
+    admin.find_text("#doctor-form .field-error", "required").await?;
+    admin.fill("#doctor-form input[name=licence_number]", "MD-12345").await?;
+    admin.click("#doctor-form button[type=submit]").await?;
+    let doctor_temp = admin.text(".temp-password").await?;
+    ensure!(doctor_temp.len() >= 12, "temporary password shown: {doctor_temp:?}");
+    admin.find_text("table td", DOCTOR_EMAIL).await?;
+    admin.screenshot("admin-doctors").await?;
+    sign_out(&admin).await?;
+
+    // --- Doctor signs in, changes password, adds a patient --------------------------------
+    let doctor = chrome.session(1280, 900).await?;
+    sign_in(&doctor, &base, DOCTOR_EMAIL, &doctor_temp).await?;
+    change_temporary_password(&doctor, &doctor_temp, DOCTOR_PASSWORD).await?;
+    doctor.wait_path("/doctor").await?;
+    doctor.click("#add-patient").await?;
+    doctor.fill("#patient-form input[name=email]", PATIENT_EMAIL).await?;
+    doctor.fill("#patient-form input[name=first_name]", "Pat").await?;
+    doctor.fill("#patient-form input[name=last_name]", "Smith").await?;
+    // Chromium's date input in en-US takes month, day, year.
+    doctor.find("#patient-form input[name=date_of_birth]").await?.send_keys("02141980").await?;
+    doctor.fill("#patient-form input[name=phone]", "+1 555 010 2030").await?;
+    doctor.click("#patient-form button[type=submit]").await?;
+    let patient_temp = doctor.text(".temp-password").await?;
+    doctor.find_text("table a", "Pat Smith").await?;
+    doctor.screenshot("doctor-patients").await?;
+
+    // --- Patient signs in, changes password, uploads a report -----------------------------
+    let patient = chrome.session(1280, 900).await?;
+    sign_in(&patient, &base, PATIENT_EMAIL, &patient_temp).await?;
+    change_temporary_password(&patient, &patient_temp, PATIENT_PASSWORD).await?;
+    patient.wait_path("/patient").await?;
+    patient.find("#my-mrn").await?;
+    patient.screenshot("patient-details").await?;
+
+    let upload_dir = tempfile::tempdir()?;
+    let upload_path = upload_dir.path().join(FILE_NAME);
+    let bytes = sample_pdf();
+    std::fs::write(&upload_path, &bytes)?;
+    let upload_sha = hex::encode(Sha256::digest(&bytes));
+    patient.click_text("header a", "Records").await?;
+    patient
+        .find("#upload-file")
+        .await?
+        .send_keys(&upload_path.to_string_lossy())
+        .await?;
+    patient.fill("#upload-form input[name=title]", "Blood test March").await?;
+    patient.click("#upload-form button[type=submit]").await?;
+    patient.find_text("#upload-done", "Blood test March").await?;
+    let row = patient.find_text("#my-records tbody tr", "Blood test March").await?;
+    let record_id = row.attr("data-record").await?.context("record id on the row")?;
+    patient.screenshot("patient-records").await?;
+
+    // --- Doctor asks for access ------------------------------------------------------------
+    doctor.click_text("header a", "My patients").await?;
+    doctor.click_text("table a", "Pat Smith").await?;
+    doctor.find_text("#doctor-records td", "Blood test March").await?;
+    doctor.click("#doctor-records .request-access").await?;
+    doctor.fill("#request-form textarea[name=reason]", "Review before the follow-up visit").await?;
+    doctor.click("#request-form button[type=submit]").await?;
+    doctor.find("#code-form").await?;
+
+    // --- Patient reads the code -------------------------------------------------------------
+    patient.click_text("header a", "Requests").await?;
+    let code = patient.text(".one-time-code").await?;
+    ensure!(code.len() == 8 && code.chars().all(|c| c.is_ascii_digit()), "code shown: {code:?}");
+    patient.screenshot("patient-requests").await?;
+
+    // --- Doctor: wrong code, then the right one, then download --------------------------------
+    doctor.fill("#code-form input[name=code]", &wrong_code(&code)).await?;
+    doctor.click("#code-form button[type=submit]").await?;
+    doctor.find("#code-form .form-error").await?;
+    doctor.screenshot("doctor-consent-dialog").await?;
+    doctor.fill("#code-form input[name=code]", &code).await?;
+    doctor.click("#code-form button[type=submit]").await?;
+    doctor.wait_gone("#code-form").await?;
+    doctor.click("#doctor-records .download").await?;
+    let downloaded = doctor.downloaded(FILE_NAME).await?;
+    ensure!(
+        hex::encode(Sha256::digest(&downloaded)) == upload_sha,
+        "downloaded file differs from the upload ({} vs {} bytes)",
+        downloaded.len(),
+        bytes.len()
+    );
+    doctor.screenshot("doctor-patient-page").await?;
+
+    // --- Patient revokes -----------------------------------------------------------------
+    patient.click_text("header a", "Grants").await?;
+    patient.click("#my-grants .revoke").await?;
+    patient.find_text("#my-grants td", "Revoked").await?;
+
+    // --- Doctor: no download button, and the API refuses -------------------------------------
+    doctor.click_text("header a", "My patients").await?;
+    doctor.click_text("table a", "Pat Smith").await?;
+    doctor.find_text("#doctor-records td", "Blood test March").await?;
+    doctor.find("#doctor-records .request-access").await?;
+    ensure!(
+        doctor
+            .client
+            .find_all(fantoccini::Locator::Css("#doctor-records .download"))
+            .await?
+            .is_empty(),
+        "download button still shown after revocation"
+    );
+    let token = app.login(DOCTOR_EMAIL, DOCTOR_PASSWORD).await.access_token;
+    let refused = app
+        .request(Method::GET, &format!("/api/v1/records/{record_id}/content"), Some(&token))
+        .send()
+        .await?;
+    ensure!(
+        refused.status() == StatusCode::FORBIDDEN,
+        "download after revocation answered {}",
+        refused.status()
+    );
+
+    // --- Patient sees the download in the access log ----------------------------------------
+    patient.click_text("header a", "Who saw my records").await?;
+    patient.find("#access-log tr[data-action='record.download']").await?;
+    patient.screenshot("patient-access-log").await?;
+
+    // A phone-sized view of the patient's main screen.
+    let phone = chrome.session(390, 844).await?;
+    sign_in(&phone, &base, PATIENT_EMAIL, PATIENT_PASSWORD).await?;
+    phone.wait_path("/patient").await?;
+    phone.find("#my-mrn").await?;
+    phone.screenshot("patient-details-phone").await?;
+
+    for s in [admin, doctor, patient, phone] {
+        s.close().await?;
+    }
+    Ok(())
+}
