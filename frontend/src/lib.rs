@@ -41,6 +41,13 @@ pub fn App() -> impl IntoView {
             auth.user.set(Some(resp.user.clone()));
         }
     });
+    transport::on_password_change_required(move || {
+        auth.user.update(|u| {
+            if let Some(u) = u {
+                u.must_change_password = true;
+            }
+        });
+    });
     view! {
         <Router>
             <Routes fallback=|| view! { <main id="main" class="page"><h1>"Page not found"</h1><a href="/">"Go to the start page"</a></main> }>

@@ -43,6 +43,7 @@ thread_local! {
     static TIMER: RefCell<Option<gloo_timers::callback::Timeout>> = const { RefCell::new(None) };
     static ON_EXPIRED: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
     static ON_RENEWED: RefCell<Option<RenewedHook>> = RefCell::new(None);
+    static ON_MUST_CHANGE: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
 }
 
 fn now_ms() -> f64 {
@@ -62,6 +63,12 @@ pub fn on_session_expired(f: impl Fn() + 'static) {
 /// Registers what to do after each renewal (the app refreshes the user it shows).
 pub fn on_session_renewed(f: impl Fn(&TokenResponse) + 'static) {
     ON_RENEWED.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
+}
+
+/// Registers what to do when the server says the password must be changed first (an admin
+/// reset it while this session was open): the app sends the user to the change screen.
+pub fn on_password_change_required(f: impl Fn() + 'static) {
+    ON_MUST_CHANGE.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
 }
 
 /// Starts a session from a sign-in or renewal answer.
@@ -314,7 +321,17 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
         ),
         None => None,
     };
-    decode(authed(method, path, value.as_ref()).await?).await
+    let result = decode(authed(method, path, value.as_ref()).await?).await;
+    if let Err(e) = &result
+        && e.code == "password_change_required"
+    {
+        ON_MUST_CHANGE.with(|cb| {
+            if let Some(cb) = cb.borrow().as_ref() {
+                cb();
+            }
+        });
+    }
+    result
 }
 
 /// A signed-in download: fetches `path`, then hands the bytes to the browser as a file named

@@ -64,7 +64,9 @@ pub fn Login() -> impl IntoView {
             }
         });
     };
+    let signed_in = move || auth.role().map(|r| view! { <Redirect path=home_of(r)/> });
     view! {
+        {signed_in}
         <main id="main" class="auth-page">
             <h1 class="brand-big">"medvault"</h1>
             <form class="card narrow" id="login-form" on:submit=submit novalidate=true>

@@ -48,6 +48,9 @@ pub fn Overview() -> impl IntoView {
             <Transition fallback=|| view! { <Loading what="storage"/> }>
                 {move || health.get().map(|h| match h {
                     Ok(v) => view! { <HealthCards value=v/> }.into_any(),
+                    Err(e) if e.status == 404 => view! {
+                        <div class="card"><h2>"Records and storage"</h2><p>"This server does not report storage health."</p></div>
+                    }.into_any(),
                     Err(e) => view! { <div class="card"><h2>"Records and storage"</h2><ErrorText error=e/></div> }.into_any(),
                 })}
             </Transition>
