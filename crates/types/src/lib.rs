@@ -6,15 +6,23 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod consent;
 pub mod error;
 pub mod health;
+pub mod history;
+pub mod ledger;
 pub mod page;
 pub mod patch;
+pub mod records;
 pub mod role;
 
 pub use accounts::*;
 pub use auth::*;
+pub use consent::*;
 pub use error::{ErrorBody, ErrorDetail};
 pub use health::Health;
+pub use history::*;
+pub use ledger::*;
 pub use page::{ListQuery, Page};
+pub use records::*;
 pub use role::Role;
