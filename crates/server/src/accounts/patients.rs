@@ -1,0 +1,411 @@
+//! Patients: a `users` row plus a `patient_profiles` row with a generated, unique MRN.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use medvault_types::{
+    BloodGroup, CreatePatient, Page, Patient, Role, Sex, UpdateContact, UpdatePatient,
+};
+use rand::Rng;
+use rand::rngs::OsRng;
+use uuid::Uuid;
+
+use crate::accounts::care;
+use crate::accounts::search::{Paging, lower};
+use crate::accounts::users::{self, UserRow};
+use crate::db::schema::{care as care_t, patient_profiles, users as users_t};
+use crate::db::{Db, DbConn};
+use crate::error::ApiError;
+use crate::time;
+use crate::validate::{self, Fields};
+
+/// MRN alphabet: digits and upper-case letters without look-alikes.
+const MRN_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+/// Random characters in an MRN (`MRN-XXXX-XXXX`, about 40 bits).
+const MRN_RANDOM_LEN: usize = 8;
+
+/// Who is asking: an admin sees every patient, a doctor only those in their care.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every patient.
+    All,
+    /// Only patients in this doctor's care (id text).
+    CareOf(String),
+}
+
+/// One `patient_profiles` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = patient_profiles)]
+pub struct PatientProfileRow {
+    /// The patient's user id.
+    pub user_id: String,
+    /// Medical record number.
+    pub mrn: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// Sex name.
+    pub sex: String,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State.
+    pub state: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Blood group name.
+    pub blood_group: Option<String>,
+    /// Centimetres.
+    pub height_cm: Option<f64>,
+    /// Kilograms.
+    pub weight_kg: Option<f64>,
+    /// Allergies.
+    pub allergies: Option<String>,
+    /// Emergency contact.
+    pub emergency_contact: Option<String>,
+}
+
+/// Validated profile changes (contact-only changes use a subset).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = patient_profiles)]
+pub struct PatientChanges {
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+    /// New date of birth.
+    pub date_of_birth: Option<NaiveDate>,
+    /// New sex.
+    pub sex: Option<String>,
+    /// New phone or clear.
+    pub phone: Option<Option<String>>,
+    /// New address or clear.
+    pub address: Option<Option<String>>,
+    /// New city or clear.
+    pub city: Option<Option<String>>,
+    /// New state or clear.
+    pub state: Option<Option<String>>,
+    /// New postal code or clear.
+    pub postal_code: Option<Option<String>>,
+    /// New blood group or clear.
+    pub blood_group: Option<Option<String>>,
+    /// New height or clear.
+    pub height_cm: Option<Option<f64>>,
+    /// New weight or clear.
+    pub weight_kg: Option<Option<f64>>,
+    /// New allergies or clear.
+    pub allergies: Option<Option<String>>,
+    /// New emergency contact or clear.
+    pub emergency_contact: Option<Option<String>>,
+}
+
+impl PatientChanges {
+    fn is_empty(&self) -> bool {
+        self.first_name.is_none()
+            && self.last_name.is_none()
+            && self.date_of_birth.is_none()
+            && self.sex.is_none()
+            && self.phone.is_none()
+            && self.address.is_none()
+            && self.city.is_none()
+            && self.state.is_none()
+            && self.postal_code.is_none()
+            && self.blood_group.is_none()
+            && self.height_cm.is_none()
+            && self.weight_kg.is_none()
+            && self.allergies.is_none()
+            && self.emergency_contact.is_none()
+    }
+}
+
+fn opt_line(max: usize) -> impl Fn(Option<String>) -> Result<Option<String>, String> {
+    move |v| validate::opt_text(v, max, false)
+}
+
+fn height(v: Option<f64>) -> Result<Option<f64>, String> {
+    validate::opt_range(v, 20.0, 300.0)
+}
+
+fn weight(v: Option<f64>) -> Result<Option<f64>, String> {
+    validate::opt_range(v, 0.2, 700.0)
+}
+
+fn allergies(v: Option<String>) -> Result<Option<String>, String> {
+    validate::opt_text(v, 1000, true)
+}
+
+/// Validates a create request: the email and the profile (ids and MRN filled in later).
+pub fn validate_new(req: CreatePatient) -> Result<(String, PatientProfileRow), ApiError> {
+    let mut f = Fields::default();
+    let email = f.take("email", validate::email(&req.email));
+    let profile = PatientProfileRow {
+        user_id: String::new(),
+        mrn: String::new(),
+        first_name: f.take("first_name", validate::text(&req.first_name, 100)),
+        last_name: f.take("last_name", validate::text(&req.last_name, 100)),
+        date_of_birth: f.take("date_of_birth", validate::date_of_birth(req.date_of_birth)),
+        sex: req.sex.as_str().into(),
+        phone: f.take("phone", validate::phone(req.phone)),
+        address: f.take("address", opt_line(200)(req.address)),
+        city: f.take("city", opt_line(100)(req.city)),
+        state: f.take("state", opt_line(100)(req.state)),
+        postal_code: f.take("postal_code", validate::postal_code(req.postal_code)),
+        blood_group: req.blood_group.map(|b| b.as_str().into()),
+        height_cm: f.take("height_cm", height(req.height_cm)),
+        weight_kg: f.take("weight_kg", weight(req.weight_kg)),
+        allergies: f.take("allergies", allergies(req.allergies)),
+        emergency_contact: f.take("emergency_contact", opt_line(200)(req.emergency_contact)),
+    };
+    f.finish()?;
+    Ok((email, profile))
+}
+
+fn contact_changes(f: &mut Fields, req: UpdateContact) -> PatientChanges {
+    PatientChanges {
+        phone: f.patch("phone", req.phone, validate::phone),
+        address: f.patch("address", req.address, opt_line(200)),
+        city: f.patch("city", req.city, opt_line(100)),
+        state: f.patch("state", req.state, opt_line(100)),
+        postal_code: f.patch("postal_code", req.postal_code, validate::postal_code),
+        emergency_contact: f.patch("emergency_contact", req.emergency_contact, opt_line(200)),
+        ..PatientChanges::default()
+    }
+}
+
+/// Validates an admin PATCH: the new email, if any, and the profile changes.
+pub fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientChanges), ApiError> {
+    let mut f = Fields::default();
+    let email = f.patch("email", req.email, |e| validate::email(&e));
+    let contact = contact_changes(
+        &mut f,
+        UpdateContact {
+            phone: req.phone,
+            address: req.address,
+            city: req.city,
+            state: req.state,
+            postal_code: req.postal_code,
+            emergency_contact: req.emergency_contact,
+        },
+    );
+    let changes = PatientChanges {
+        first_name: f.patch("first_name", req.first_name, |v| validate::text(&v, 100)),
+        last_name: f.patch("last_name", req.last_name, |v| validate::text(&v, 100)),
+        date_of_birth: f.patch("date_of_birth", req.date_of_birth, validate::date_of_birth),
+        sex: req.sex.map(|s| s.as_str().into()),
+        blood_group: req.blood_group.map(|b| b.map(|b| b.as_str().into())),
+        height_cm: f.patch("height_cm", req.height_cm, height),
+        weight_kg: f.patch("weight_kg", req.weight_kg, weight),
+        allergies: f.patch("allergies", req.allergies, allergies),
+        ..contact
+    };
+    f.finish()?;
+    Ok((email, changes))
+}
+
+/// Validates a patient's own contact PATCH.
+pub fn validate_contact(req: UpdateContact) -> Result<PatientChanges, ApiError> {
+    let mut f = Fields::default();
+    let changes = contact_changes(&mut f, req);
+    f.finish()?;
+    Ok(changes)
+}
+
+fn to_dto(
+    user: &UserRow,
+    p: PatientProfileRow,
+    doctor_ids: Vec<Uuid>,
+) -> Result<Patient, ApiError> {
+    let bad = || ApiError::internal("unknown enum value in patient_profiles");
+    Ok(Patient {
+        id: user.uuid()?,
+        mrn: p.mrn,
+        email: user.email.clone(),
+        first_name: p.first_name,
+        last_name: p.last_name,
+        date_of_birth: p.date_of_birth,
+        sex: Sex::parse(&p.sex).ok_or_else(bad)?,
+        phone: p.phone,
+        address: p.address,
+        city: p.city,
+        state: p.state,
+        postal_code: p.postal_code,
+        blood_group: p
+            .blood_group
+            .map(|b| BloodGroup::parse(&b).ok_or_else(bad))
+            .transpose()?,
+        height_cm: p.height_cm,
+        weight_kg: p.weight_kg,
+        allergies: p.allergies,
+        emergency_contact: p.emergency_contact,
+        doctor_ids,
+        active: user.active,
+        must_change_password: user.must_change_password,
+        created_at: time::utc(user.created_at),
+        updated_at: time::utc(user.updated_at),
+    })
+}
+
+fn random_mrn() -> String {
+    let mut rng = OsRng;
+    let chars: String = (0..MRN_RANDOM_LEN)
+        .map(|_| char::from(MRN_ALPHABET[rng.gen_range(0..MRN_ALPHABET.len())]))
+        .collect();
+    format!("MRN-{}-{}", &chars[..4], &chars[4..])
+}
+
+fn unused_mrn(conn: &mut DbConn) -> Result<String, ApiError> {
+    for _ in 0..8 {
+        let mrn = random_mrn();
+        let taken: i64 = patient_profiles::table
+            .filter(patient_profiles::mrn.eq(&mrn))
+            .count()
+            .get_result(conn)?;
+        if taken == 0 {
+            return Ok(mrn);
+        }
+    }
+    Err(ApiError::internal("could not find a free MRN"))
+}
+
+/// Creates the login, the profile with a fresh MRN and, for a doctor, the care relation, in
+/// one transaction.
+pub fn create(
+    conn: &mut DbConn,
+    user: &UserRow,
+    mut profile: PatientProfileRow,
+    doctor: Option<&str>,
+) -> Result<Patient, ApiError> {
+    conn.transaction(|conn| {
+        users::ensure_email_free(conn, &user.email, None)?;
+        users::insert(conn, user)?;
+        profile.user_id.clone_from(&user.id);
+        profile.mrn = unused_mrn(conn)?;
+        diesel::insert_into(patient_profiles::table)
+            .values(&profile)
+            .execute(conn)?;
+        if let Some(doctor) = doctor {
+            care::assign(conn, &user.id, doctor)?;
+        }
+        let doctors = care::doctors_of(conn, std::slice::from_ref(&user.id))?;
+        to_dto(
+            user,
+            profile,
+            doctors.into_values().next().unwrap_or_default(),
+        )
+    })
+}
+
+/// The patient with this id visible in `scope`, or 404.
+pub fn get(conn: &mut DbConn, id: Uuid, scope: &Scope) -> Result<Patient, ApiError> {
+    let id_text = id.to_string();
+    if let Scope::CareOf(doctor) = scope
+        && !care::in_care(conn, doctor, &id_text)?
+    {
+        return Err(ApiError::NotFound);
+    }
+    let (user, profile) = users_t::table
+        .inner_join(patient_profiles::table)
+        .filter(users_t::id.eq(&id_text))
+        .filter(users_t::role.eq(Role::Patient.as_str()))
+        .select((UserRow::as_select(), PatientProfileRow::as_select()))
+        .first::<(UserRow, PatientProfileRow)>(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)?;
+    let mut doctors = care::doctors_of(conn, std::slice::from_ref(&id_text))?;
+    to_dto(&user, profile, doctors.remove(&id_text).unwrap_or_default())
+}
+
+/// A page of patients visible in `scope`, newest first, optionally matching name or email.
+pub fn list(conn: &mut DbConn, scope: &Scope, paging: &Paging) -> Result<Page<Patient>, ApiError> {
+    let query = || {
+        let mut q = users_t::table
+            .inner_join(patient_profiles::table)
+            .filter(users_t::role.eq(Role::Patient.as_str()))
+            .into_boxed::<Db>();
+        if let Scope::CareOf(doctor) = scope {
+            q = q.filter(
+                users_t::id.eq_any(
+                    care_t::table
+                        .filter(care_t::doctor_id.eq(doctor.clone()))
+                        .select(care_t::patient_id),
+                ),
+            );
+        }
+        if let Some(p) = &paging.pattern {
+            q = q.filter(
+                lower(patient_profiles::first_name)
+                    .like(p.clone())
+                    .escape('\\')
+                    .or(lower(patient_profiles::last_name)
+                        .like(p.clone())
+                        .escape('\\'))
+                    .or(users_t::email.like(p.clone()).escape('\\'))
+                    .or(lower(patient_profiles::mrn).like(p.clone()).escape('\\')),
+            );
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows: Vec<(UserRow, PatientProfileRow)> = query()
+        .select((UserRow::as_select(), PatientProfileRow::as_select()))
+        .order((users_t::created_at.desc(), users_t::id))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|(u, _)| u.id.clone()).collect();
+    let mut doctors = care::doctors_of(conn, &ids)?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|(u, p)| {
+                let d = doctors.remove(&u.id).unwrap_or_default();
+                to_dto(&u, p, d)
+            })
+            .collect::<Result<_, _>>()?,
+        total: u64::try_from(total).map_err(ApiError::internal)?,
+        page: paging.page,
+        per_page: paging.per_page,
+    })
+}
+
+/// Applies validated changes; 404 when `id` is not a patient.
+pub fn update(
+    conn: &mut DbConn,
+    id: Uuid,
+    email: Option<&str>,
+    changes: &PatientChanges,
+) -> Result<Patient, ApiError> {
+    conn.transaction(|conn| {
+        get(conn, id, &Scope::All)?;
+        let id_text = id.to_string();
+        if let Some(email) = email {
+            users::set_email(conn, &id_text, email)?;
+        }
+        if !changes.is_empty() {
+            diesel::update(patient_profiles::table.find(&id_text))
+                .set(changes)
+                .execute(conn)?;
+        }
+        users::touch(conn, &id_text)?;
+        get(conn, id, &Scope::All)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mrn_shape() {
+        let a = random_mrn();
+        assert_eq!(a.len(), 13);
+        assert!(a.starts_with("MRN-"));
+        assert_eq!(&a[8..9], "-");
+        assert_ne!(a, random_mrn());
+    }
+}

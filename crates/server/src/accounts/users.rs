@@ -1,0 +1,189 @@
+//! The `users` table: identity, role, password hash, flags.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use medvault_types::{Role, User, UserSummary};
+use uuid::Uuid;
+
+use crate::db::DbConn;
+use crate::db::schema::users;
+use crate::error::ApiError;
+use crate::time;
+
+/// One `users` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    /// UUID text.
+    pub id: String,
+    /// Lower-case email.
+    pub email: String,
+    /// Role name.
+    pub role: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// May sign in.
+    pub active: bool,
+    /// Temporary password in use.
+    pub must_change_password: bool,
+    /// UTC.
+    pub created_at: NaiveDateTime,
+    /// UTC.
+    pub updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    /// A new active row.
+    pub fn new(email: String, role: Role, password_hash: String, must_change: bool) -> Self {
+        let now = time::now();
+        Self {
+            id: Uuid::new_v4().to_string(),
+            email,
+            role: role.as_str().into(),
+            password_hash,
+            active: true,
+            must_change_password: must_change,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The id as a UUID (a malformed stored id is a server bug: 500).
+    pub fn uuid(&self) -> Result<Uuid, ApiError> {
+        parse_id(&self.id)
+    }
+
+    /// The role (an unknown stored role is a server bug: 500).
+    pub fn role(&self) -> Result<Role, ApiError> {
+        Role::parse(&self.role).ok_or_else(|| ApiError::internal("unknown role in database"))
+    }
+
+    /// As the API shows it.
+    pub fn to_dto(&self) -> Result<User, ApiError> {
+        Ok(User {
+            id: self.uuid()?,
+            email: self.email.clone(),
+            role: self.role()?,
+            active: self.active,
+            must_change_password: self.must_change_password,
+            created_at: time::utc(self.created_at),
+            updated_at: time::utc(self.updated_at),
+        })
+    }
+
+    /// The short form returned at sign-in.
+    pub fn summary(&self) -> Result<UserSummary, ApiError> {
+        Ok(UserSummary {
+            id: self.uuid()?,
+            email: self.email.clone(),
+            role: self.role()?,
+            must_change_password: self.must_change_password,
+        })
+    }
+}
+
+/// Parses a stored id.
+pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::internal("malformed id in database"))
+}
+
+/// The user with this (normalised) email, if any.
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserRow>, ApiError> {
+    Ok(users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The user with this id, if any.
+pub fn find(conn: &mut DbConn, id: Uuid) -> Result<Option<UserRow>, ApiError> {
+    Ok(users::table
+        .find(id.to_string())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The user with this id and role, or 404.
+pub fn get_with_role(conn: &mut DbConn, id: Uuid, role: Role) -> Result<UserRow, ApiError> {
+    find(conn, id)?
+        .filter(|u| u.role == role.as_str())
+        .ok_or(ApiError::NotFound)
+}
+
+/// 409 when `email` belongs to a user other than `except`.
+pub fn ensure_email_free(
+    conn: &mut DbConn,
+    email: &str,
+    except: Option<&str>,
+) -> Result<(), ApiError> {
+    match find_by_email(conn, email)? {
+        Some(u) if Some(u.id.as_str()) != except => Err(ApiError::Conflict("email already in use")),
+        _ => Ok(()),
+    }
+}
+
+/// Inserts a user row (the caller checked the email is free; a race still yields 409).
+pub fn insert(conn: &mut DbConn, row: &UserRow) -> Result<(), ApiError> {
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)
+        .map_err(|e| match ApiError::from(e) {
+            ApiError::Conflict(_) => ApiError::Conflict("email already in use"),
+            other => other,
+        })?;
+    Ok(())
+}
+
+/// Changes the email and bumps `updated_at`.
+pub fn set_email(conn: &mut DbConn, id: &str, email: &str) -> Result<(), ApiError> {
+    ensure_email_free(conn, email, Some(id))?;
+    diesel::update(users::table.find(id))
+        .set((users::email.eq(email), users::updated_at.eq(time::now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Bumps `updated_at` after a profile change.
+pub fn touch(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
+    diesel::update(users::table.find(id))
+        .set(users::updated_at.eq(time::now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets the active flag.
+pub fn set_active(conn: &mut DbConn, id: &str, active: bool) -> Result<(), ApiError> {
+    diesel::update(users::table.find(id))
+        .set((users::active.eq(active), users::updated_at.eq(time::now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the password hash and sets or clears the must-change flag.
+pub fn set_password(
+    conn: &mut DbConn,
+    id: &str,
+    hash: &str,
+    must_change: bool,
+) -> Result<(), ApiError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::must_change_password.eq(must_change),
+            users::updated_at.eq(time::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether any active admin exists.
+pub fn active_admin_exists(conn: &mut DbConn) -> Result<bool, ApiError> {
+    let n: i64 = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

@@ -1,0 +1,12 @@
+//! Authentication and authorization: password hashing, access tokens, refresh sessions,
+//! sign-in throttling, and the typed role extractors handlers declare.
+
+pub mod extract;
+pub mod jwt;
+pub mod password;
+pub mod sessions;
+pub mod throttle;
+
+pub use extract::{AdminUser, AnyUser, AuthUser, DoctorUser, PatientUser, SignedIn};
+pub use jwt::JwtKeys;
+pub use password::PasswordHasher;

@@ -1,0 +1,193 @@
+//! Refresh sessions. A sign-in opens a session; its refresh token is opaque, stored only as a
+//! SHA-256, and spent on use (rotation). Presenting a spent token means it was stolen or
+//! replayed, so the whole session is revoked. Access tokens name their session, so revoking
+//! it (logout, reuse, password change, deactivation) also ends them at the next request.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use rand::RngCore;
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::accounts::users::{self, UserRow};
+use crate::db::DbConn;
+use crate::db::schema::{refresh_tokens, sessions};
+use crate::error::ApiError;
+use crate::time;
+
+/// Bytes of randomness in a refresh token.
+const TOKEN_BYTES: usize = 32;
+/// Longest refresh token accepted before any lookup.
+pub const MAX_TOKEN_LEN: usize = 128;
+
+/// A freshly minted refresh token (shown once) within a session.
+#[derive(Debug)]
+pub struct Issued {
+    /// Session id (the `sid` claim).
+    pub session_id: Uuid,
+    /// The opaque token for the client.
+    pub refresh_token: String,
+}
+
+/// SHA-256 hex of a refresh token, the only form stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut raw = [0u8; TOKEN_BYTES];
+    OsRng.fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn store_token(
+    conn: &mut DbConn,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> Result<String, ApiError> {
+    let token = new_token();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(token_hash(&token)),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Opens a session for `user_id` lasting `ttl_secs` and returns its first refresh token.
+pub fn open(conn: &mut DbConn, user_id: &str, ttl_secs: u64) -> Result<Issued, ApiError> {
+    let now = time::now();
+    let ttl = Duration::seconds(i64::try_from(ttl_secs).map_err(ApiError::internal)?);
+    let session_id = Uuid::new_v4();
+    conn.transaction(|conn| {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(session_id.to_string()),
+                sessions::user_id.eq(user_id),
+                sessions::created_at.eq(now),
+                sessions::expires_at.eq(now + ttl),
+            ))
+            .execute(conn)?;
+        let refresh_token = store_token(conn, &session_id.to_string(), now)?;
+        Ok(Issued {
+            session_id,
+            refresh_token,
+        })
+    })
+}
+
+/// Spends `token` and issues its successor. Unknown, expired or revoked: 401. Spent before:
+/// the session is revoked, then 401. The owner must still be active.
+pub fn rotate(conn: &mut DbConn, token: &str) -> Result<(UserRow, Issued), ApiError> {
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        return Err(ApiError::Unauthorized);
+    }
+    let hash = token_hash(token);
+    let now = time::now();
+    let outcome = conn.transaction(|conn| {
+        let Some((session_id, used_at)) = refresh_tokens::table
+            .find(&hash)
+            .select((refresh_tokens::session_id, refresh_tokens::used_at))
+            .first::<(String, Option<NaiveDateTime>)>(conn)
+            .optional()?
+        else {
+            return Ok(Err(ApiError::Unauthorized));
+        };
+        // Spend it, guarding against a concurrent spend of the same token.
+        let spent = diesel::update(
+            refresh_tokens::table
+                .find(&hash)
+                .filter(refresh_tokens::used_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(now))
+        .execute(conn)?;
+        if used_at.is_some() || spent == 0 {
+            revoke(conn, &session_id)?;
+            tracing::warn!(session = %session_id, "refresh token reused; session revoked");
+            return Ok(Err(ApiError::Unauthorized));
+        }
+        let (user_id, expires_at, revoked_at) = sessions::table
+            .find(&session_id)
+            .select((
+                sessions::user_id,
+                sessions::expires_at,
+                sessions::revoked_at,
+            ))
+            .first::<(String, NaiveDateTime, Option<NaiveDateTime>)>(conn)?;
+        if revoked_at.is_some() || expires_at <= now {
+            return Ok(Err(ApiError::Unauthorized));
+        }
+        let user = users::find(conn, users::parse_id(&user_id)?)?
+            .filter(|u| u.active)
+            .ok_or(ApiError::Unauthorized)?;
+        let refresh_token = store_token(conn, &session_id, now)?;
+        Ok(Ok((
+            user,
+            Issued {
+                session_id: users::parse_id(&session_id)?,
+                refresh_token,
+            },
+        )))
+    });
+    // Errors decided inside are returned after commit so a revocation is kept.
+    outcome.and_then(|inner: Result<_, ApiError>| inner)
+}
+
+/// Revokes one session (idempotent).
+pub fn revoke(conn: &mut DbConn, session_id: &str) -> Result<(), ApiError> {
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(time::now()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Revokes every session of `user_id` except `keep`.
+pub fn revoke_all(conn: &mut DbConn, user_id: &str, keep: Option<&str>) -> Result<(), ApiError> {
+    let keep = keep.unwrap_or("");
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(time::now()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Whether `session_id` belongs to `user_id` and is neither revoked nor expired.
+pub fn is_live(conn: &mut DbConn, session_id: &str, user_id: &str) -> Result<bool, ApiError> {
+    let n: i64 = sessions::table
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(time::now()))
+        .count()
+        .get_result(conn)?;
+    Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), token_hash(&b));
+        assert_eq!(token_hash(&a), token_hash(&a.clone()));
+    }
+}

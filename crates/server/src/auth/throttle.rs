@@ -1,0 +1,130 @@
+//! Sign-in throttling per email, kept in the database so every instance sees it. Keyed by a
+//! hash of the normalised email whether or not an account exists, so a lock reveals nothing.
+//!
+//! Policy: after `slowdown_after` consecutive failures each further failure blocks the email
+//! for `2^(n - slowdown_after)` seconds; from `lock_after` failures it is locked `lock_secs`.
+//! A success clears the counter; a day without failures forgets it.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::AuthConfig;
+use crate::db::DbConn;
+use crate::db::schema::login_attempts;
+use crate::error::ApiError;
+
+/// Failures older than this are forgotten.
+const FORGET_AFTER_SECS: i64 = 24 * 3600;
+/// Longest slow-down wait before the full lock.
+const MAX_SLOWDOWN_SECS: i64 = 60;
+
+/// The key for an email.
+pub fn email_key(email: &str) -> String {
+    hex::encode(Sha256::digest(email.trim().to_lowercase().as_bytes()))
+}
+
+/// 429 while `key` is blocked.
+pub fn check(conn: &mut DbConn, key: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    let locked: Option<Option<NaiveDateTime>> = login_attempts::table
+        .find(key)
+        .select(login_attempts::locked_until)
+        .first(conn)
+        .optional()?;
+    match locked.flatten() {
+        Some(until) if until > now => Err(ApiError::TooManyAttempts {
+            retry_after: u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How long the `failures`-th consecutive failure blocks the email, if at all.
+pub fn block_for(failures: i64, config: &AuthConfig) -> Option<Duration> {
+    let slow = i64::from(config.slowdown_after);
+    let lock = i64::from(config.lock_after);
+    if failures >= lock {
+        Some(Duration::seconds(
+            i64::try_from(config.lock_secs).unwrap_or(i64::MAX / 2),
+        ))
+    } else if failures >= slow && failures > 0 {
+        let exp = u32::try_from(failures - slow).unwrap_or(u32::MAX).min(6);
+        Some(Duration::seconds((1_i64 << exp).min(MAX_SLOWDOWN_SECS)))
+    } else {
+        None
+    }
+}
+
+/// Counts a failure and sets the block it earns.
+pub fn record_failure(
+    conn: &mut DbConn,
+    key: &str,
+    now: NaiveDateTime,
+    config: &AuthConfig,
+) -> Result<(), ApiError> {
+    conn.transaction(|conn| {
+        let previous: Option<(i64, NaiveDateTime)> = login_attempts::table
+            .find(key)
+            .select((login_attempts::failures, login_attempts::last_failure))
+            .first(conn)
+            .optional()?;
+        let failures = match previous {
+            Some((n, last)) if (now - last).num_seconds() < FORGET_AFTER_SECS => n + 1,
+            _ => 1,
+        };
+        let locked_until = block_for(failures, config).map(|d| now + d);
+        if previous.is_some() {
+            diesel::update(login_attempts::table.find(key))
+                .set((
+                    login_attempts::failures.eq(failures),
+                    login_attempts::last_failure.eq(now),
+                    login_attempts::locked_until.eq(locked_until),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(login_attempts::table)
+                .values((
+                    login_attempts::email_hash.eq(key),
+                    login_attempts::failures.eq(failures),
+                    login_attempts::last_failure.eq(now),
+                    login_attempts::locked_until.eq(locked_until),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Forgets the failures of `key` after a successful sign-in.
+pub fn clear(conn: &mut DbConn, key: &str) -> Result<(), ApiError> {
+    diesel::delete(login_attempts::table.find(key)).execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slows_down_then_locks() {
+        let config = AuthConfig {
+            slowdown_after: 3,
+            lock_after: 6,
+            lock_secs: 900,
+            ..AuthConfig::default()
+        };
+        assert_eq!(block_for(1, &config), None);
+        assert_eq!(block_for(2, &config), None);
+        assert_eq!(block_for(3, &config), Some(Duration::seconds(1)));
+        assert_eq!(block_for(4, &config), Some(Duration::seconds(2)));
+        assert_eq!(block_for(5, &config), Some(Duration::seconds(4)));
+        assert_eq!(block_for(6, &config), Some(Duration::seconds(900)));
+        assert_eq!(block_for(60, &config), Some(Duration::seconds(900)));
+    }
+
+    #[test]
+    fn key_is_case_insensitive_and_not_the_email() {
+        assert_eq!(email_key("A@B.org "), email_key("a@b.org"));
+        assert!(!email_key("a@b.org").contains("b.org"));
+    }
+}

@@ -1,0 +1,281 @@
+//! Typed, layered configuration: embedded defaults -> TOML file (`MEDVAULT_CONFIG`) -> env.
+//!
+//! Secrets are [`SecretString`]s: they never appear in `Debug` output or logs. A secret missing
+//! from file and env is generated on first start into the data directory (mode 0600) by
+//! [`crate::secrets`], so the embedded default needs no setup.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything the server reads at start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Listen address (`MEDVAULT_BIND`).
+    pub bind: SocketAddr,
+    /// Directory for the SQLite file, generated secrets and directory buckets
+    /// (`MEDVAULT_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `postgres://...` or a SQLite path / `sqlite://path` (`MEDVAULT_DATABASE_URL`); default
+    /// `<data_dir>/medvault.db`.
+    pub database_url: Option<SecretString>,
+    /// Maximum pooled database connections.
+    pub db_pool_size: u32,
+    /// Authentication settings.
+    pub auth: AuthConfig,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// First-admin bootstrap.
+    pub bootstrap: BootstrapConfig,
+    /// Object storage. Kept as raw TOML until the engine's `StorageConfig` is plugged in.
+    pub storage: Option<toml::Table>,
+    /// Directory holding the built SPA (`MEDVAULT_SPA_DIR`); served at `/` when set.
+    pub spa_dir: Option<PathBuf>,
+}
+
+/// Token lifetimes, password hashing and lockout policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HS256 signing key (`MEDVAULT_JWT_SECRET`), at least 32 bytes; generated when absent.
+    pub jwt_secret: Option<SecretString>,
+    /// `iss` and `aud` of access tokens.
+    pub jwt_issuer: String,
+    /// Access token lifetime in seconds.
+    pub access_ttl_secs: u64,
+    /// Refresh session lifetime in seconds (a session ends this long after sign-in).
+    pub refresh_ttl_secs: u64,
+    /// Argon2id memory cost in KiB (OWASP: 19456).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations (OWASP: 2).
+    pub argon2_iterations: u32,
+    /// Password hashes computed at once; further requests wait (bounds CPU and memory).
+    pub max_concurrent_hashes: usize,
+    /// Failed logins on one email before each further failure imposes a wait.
+    pub slowdown_after: u32,
+    /// Failed logins on one email before it is locked for `lock_secs`.
+    pub lock_after: u32,
+    /// Lock duration in seconds.
+    pub lock_secs: u64,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest JSON body accepted, in bytes.
+    pub json_limit_bytes: usize,
+    /// Server workers (default: available cores).
+    pub workers: Option<usize>,
+}
+
+/// Who the first admin is when the database has none.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapConfig {
+    /// `MEDVAULT_BOOTSTRAP_ADMIN_EMAIL`.
+    pub admin_email: Option<String>,
+    /// `MEDVAULT_BOOTSTRAP_ADMIN_PASSWORD`.
+    pub admin_password: Option<SecretString>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            db_pool_size: 8,
+            auth: AuthConfig::default(),
+            http: HttpConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+            storage: None,
+            spa_dir: None,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_issuer: "medvault".into(),
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 7 * 24 * 3600,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            max_concurrent_hashes: std::thread::available_parallelism().map_or(2, usize::from),
+            slowdown_after: 3,
+            lock_after: 8,
+            lock_secs: 15 * 60,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            json_limit_bytes: 64 * 1024,
+            workers: None,
+        }
+    }
+}
+
+/// Environment variables read on top of the file, and where each one lands.
+const ENV_VARS: &[&str] = &[
+    "MEDVAULT_BIND",
+    "MEDVAULT_DATA_DIR",
+    "MEDVAULT_DATABASE_URL",
+    "MEDVAULT_JWT_SECRET",
+    "MEDVAULT_SPA_DIR",
+    "MEDVAULT_BOOTSTRAP_ADMIN_EMAIL",
+    "MEDVAULT_BOOTSTRAP_ADMIN_PASSWORD",
+];
+
+impl Config {
+    /// Defaults, then the TOML file named by `MEDVAULT_CONFIG` (if set), then env vars.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut config = match std::env::var_os("MEDVAULT_CONFIG") {
+            Some(path) => Self::from_file(Path::new(&path))?,
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+
+    /// Applies the `MEDVAULT_*` overrides, reading each through `get` (testable without env).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        for name in ENV_VARS {
+            let Some(value) = get(name).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            match *name {
+                "MEDVAULT_BIND" => {
+                    self.bind = value
+                        .parse()
+                        .with_context(|| format!("MEDVAULT_BIND is not host:port: {value}"))?;
+                }
+                "MEDVAULT_DATA_DIR" => self.data_dir = PathBuf::from(value),
+                "MEDVAULT_DATABASE_URL" => self.database_url = Some(value.into()),
+                "MEDVAULT_JWT_SECRET" => self.auth.jwt_secret = Some(value.into()),
+                "MEDVAULT_SPA_DIR" => self.spa_dir = Some(PathBuf::from(value)),
+                "MEDVAULT_BOOTSTRAP_ADMIN_EMAIL" => self.bootstrap.admin_email = Some(value),
+                "MEDVAULT_BOOTSTRAP_ADMIN_PASSWORD" => {
+                    self.bootstrap.admin_password = Some(value.into());
+                }
+                _ => unreachable!("every name in ENV_VARS is matched"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Rejects settings that cannot work, with a message naming the setting.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.db_pool_size >= 1, "db_pool_size must be at least 1");
+        anyhow::ensure!(
+            (60..=3600).contains(&self.auth.access_ttl_secs),
+            "auth.access_ttl_secs must be between 60 and 3600"
+        );
+        anyhow::ensure!(
+            self.auth.refresh_ttl_secs >= self.auth.access_ttl_secs,
+            "auth.refresh_ttl_secs must be at least auth.access_ttl_secs"
+        );
+        anyhow::ensure!(
+            self.auth.max_concurrent_hashes >= 1,
+            "auth.max_concurrent_hashes must be at least 1"
+        );
+        anyhow::ensure!(
+            self.auth.lock_after >= 1 && self.auth.slowdown_after <= self.auth.lock_after,
+            "auth.lock_after must be >= 1 and >= auth.slowdown_after"
+        );
+        anyhow::ensure!(
+            self.auth.argon2_memory_kib >= 8 * 1024 && self.auth.argon2_iterations >= 1,
+            "argon2 parameters below the safe minimum (8 MiB, 1 iteration)"
+        );
+        anyhow::ensure!(
+            (1024..=16 * 1024 * 1024).contains(&self.http.json_limit_bytes),
+            "http.json_limit_bytes must be between 1 KiB and 16 MiB"
+        );
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or the SQLite file in the data dir.
+    pub fn effective_database_url(&self) -> SecretString {
+        self.database_url.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("medvault.db")
+                .to_string_lossy()
+                .into_owned()
+                .into()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        let mut config: Config = toml::from_str(
+            r#"
+            bind = "0.0.0.0:9000"
+            data_dir = "/srv/medvault"
+            [auth]
+            access_ttl_secs = 600
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.auth.access_ttl_secs, 600);
+        assert_eq!(config.auth.lock_after, AuthConfig::default().lock_after);
+        config
+            .apply_env(|name| match name {
+                "MEDVAULT_BIND" => Some("127.0.0.1:9100".into()),
+                "MEDVAULT_JWT_SECRET" => Some("x".repeat(40)),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.bind.port(), 9100);
+        assert_eq!(config.data_dir, PathBuf::from("/srv/medvault"));
+        assert_eq!(
+            config.auth.jwt_secret.as_ref().unwrap().expose_secret(),
+            "x".repeat(40)
+        );
+        config.validate().unwrap();
+        assert_eq!(
+            config.effective_database_url().expose_secret(),
+            "/srv/medvault/medvault.db"
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let mut config = Config::default();
+        config.auth.jwt_secret = Some("super-secret-signing-key-value-xyz".to_string().into());
+        assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        let mut config = Config::default();
+        assert!(config.apply_env(|_| Some("not an address".into())).is_err());
+        let unknown: Result<Config, _> = toml::from_str("colour = 1");
+        assert!(unknown.is_err());
+        let mut short = Config::default();
+        short.auth.access_ttl_secs = 1;
+        assert!(short.validate().is_err());
+    }
+}

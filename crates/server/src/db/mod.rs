@@ -1,0 +1,222 @@
+//! Database access: one connection enum over PostgreSQL and SQLite, an r2d2 pool, embedded
+//! migrations, and [`run`], the single way handlers touch the database (inside `web::block`).
+
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::ApiError;
+
+mod conn {
+    //! The connection enum, in a private module so the items the derive generates stay
+    //! private (and need no docs); only the enum is re-exported.
+
+    use diesel::{PgConnection, SqliteConnection};
+
+    /// A connection to whichever backend the URL names.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConn {
+        /// Production backend.
+        Pg(PgConnection),
+        /// Embedded default.
+        Sqlite(SqliteConnection),
+    }
+}
+
+pub use conn::DbConn;
+
+/// The backend type of [`DbConn`] (for boxed queries).
+pub type Db = <DbConn as Connection>::Backend;
+
+/// The pool every request borrows from.
+pub type Pool = r2d2::Pool<Manager>;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgresql");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// SQLite writers wait this long for a lock before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Which backend a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// Anything else: a file path, optionally prefixed `sqlite://`.
+    Sqlite,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme; returns the string to hand to the driver.
+    pub fn from_url(url: &str) -> (Self, &str) {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Self::Postgres, url)
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            (Self::Sqlite, path)
+        } else {
+            (Self::Sqlite, url)
+        }
+    }
+}
+
+/// Connects to exactly the backend the URL names (never falls through to another one, so a
+/// PostgreSQL outage cannot create a stray SQLite file) and prepares SQLite connections.
+pub struct Manager {
+    backend: Backend,
+    target: SecretString,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        let target = self.target.expose_secret();
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(target)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn =
+                    SqliteConnection::establish(target).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                     PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool for `url` and runs pending migrations for its backend.
+pub fn connect(url: &SecretString, max_size: u32) -> anyhow::Result<Pool> {
+    let (backend, target) = Backend::from_url(url.expose_secret());
+    if backend == Backend::Sqlite
+        && let Some(parent) = std::path::Path::new(target).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let manager = Manager {
+        backend,
+        target: target.to_string().into(),
+    };
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .context("connecting to the database")?;
+    let mut conn = pool.get().context("connecting to the database")?;
+    migrate(&mut conn)?;
+    Ok(pool)
+}
+
+/// Applies every embedded migration not yet applied.
+pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    }
+    .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool: the only way request code
+/// reaches the database. Pool exhaustion and a cancelled blocking task become 503/500
+/// answers; `f`'s own errors pass through.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::unavailable)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_scheme() {
+        assert_eq!(Backend::from_url("postgres://u@h/db").0, Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").0,
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:///tmp/x.db"),
+            (Backend::Sqlite, "/tmp/x.db")
+        );
+        assert_eq!(
+            Backend::from_url("data/medvault.db"),
+            (Backend::Sqlite, "data/medvault.db")
+        );
+    }
+
+    #[test]
+    fn sqlite_pool_migrates_and_sets_pragmas() {
+        #[derive(QueryableByName)]
+        struct Val {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let url: SecretString = dir
+            .path()
+            .join("sub/t.db")
+            .to_string_lossy()
+            .into_owned()
+            .into();
+        let pool = connect(&url, 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        let mode: Val = diesel::sql_query("SELECT journal_mode AS v FROM pragma_journal_mode")
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(mode.v, "wal");
+        let fk: Val =
+            diesel::sql_query("SELECT CAST(foreign_keys AS TEXT) AS v FROM pragma_foreign_keys")
+                .get_result(&mut *conn)
+                .unwrap();
+        assert_eq!(fk.v, "1");
+        // Migrations are idempotent.
+        migrate(&mut conn).unwrap();
+    }
+}

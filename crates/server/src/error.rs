@@ -1,0 +1,272 @@
+//! The API's error type: one enum, one JSON envelope, causes logged but never sent.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, error as actix_error, web};
+use medvault_types::{ErrorBody, ErrorDetail};
+
+/// Field name -> message, for 422 answers.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Everything a handler can fail with, each mapped to one status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body or query could not be read at all.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: no valid credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 401: sign-in failed (same answer for unknown email and wrong password).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// 403: signed in, but this role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// 403: the temporary password must be changed first.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    /// 404: no such object, or not one the caller may know about.
+    #[error("not found")]
+    NotFound,
+    /// 405: the path exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: conflicts with existing data (e.g. email taken).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// 413: body too large.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415: wrong content type.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 422: well-formed but invalid; per-field messages.
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    /// 429: too many attempts; retry after the given seconds.
+    #[error("too many attempts")]
+    TooManyAttempts {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// 503: a dependency (database pool) is unavailable. The cause is logged.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected failure. The cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 500 carrying `cause` for the log.
+    pub fn internal(cause: impl Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// A 503 carrying `cause` for the log.
+    pub fn unavailable(cause: impl Display) -> Self {
+        Self::Unavailable(cause.to_string())
+    }
+
+    /// A 422 for one field.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        Self::Validation(BTreeMap::from([(name.to_string(), message.into())]))
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Validation(_) => "validation_failed",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::BadRequest(m) => m.clone(),
+            Self::Unauthorized => "authentication required".into(),
+            Self::InvalidCredentials => "invalid email or password".into(),
+            Self::Forbidden => "not allowed for this role".into(),
+            Self::PasswordChangeRequired => "change your temporary password first".into(),
+            Self::NotFound => "not found".into(),
+            Self::MethodNotAllowed => "method not allowed on this path".into(),
+            Self::Conflict(m) => (*m).into(),
+            Self::PayloadTooLarge => "request body too large".into(),
+            Self::UnsupportedMediaType => "unsupported content type".into(),
+            Self::Validation(_) => "some fields are invalid".into(),
+            Self::TooManyAttempts { .. } => "too many attempts; try again later".into(),
+            Self::Unavailable(_) => "service temporarily unavailable".into(),
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::Conflict("already exists")
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                Self::Unavailable("serialization failure".into())
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(%cause, "request failed"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            _ => {}
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().into(),
+                message: self.public_message(),
+                fields: match self {
+                    Self::Validation(fields) => Some(fields.clone()),
+                    _ => None,
+                },
+            },
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::TooManyAttempts { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            Self::Unauthorized | Self::InvalidCredentials => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        response.json(body)
+    }
+}
+
+/// Bad JSON bodies: syntax errors and missing content type are 400, wrong types or missing
+/// fields 422 (naming serde's complaint), too large 413.
+pub fn json_error(err: actix_error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_error::JsonPayloadError as E;
+    let api = match err {
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge,
+        E::ContentType => ApiError::UnsupportedMediaType,
+        E::Deserialize(e) if e.is_data() => ApiError::field("body", e.to_string()),
+        E::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
+        _ => ApiError::BadRequest("could not read the request body".into()),
+    };
+    api.into()
+}
+
+/// Bad query strings are 400 with serde's complaint.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "signature fixed by actix's QueryConfig::error_handler"
+)]
+pub fn query_error(err: actix_error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {err}")).into()
+}
+
+/// Path segments that do not parse (e.g. a malformed UUID) are 404: no such object.
+pub fn path_error(err: actix_error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    drop(err);
+    ApiError::NotFound.into()
+}
+
+/// Extractor configuration applied to the whole app.
+pub fn extractor_configs(
+    json_limit: usize,
+) -> (web::JsonConfig, web::QueryConfig, web::PathConfig) {
+    (
+        web::JsonConfig::default()
+            .limit(json_limit)
+            .error_handler(json_error),
+        web::QueryConfig::default().error_handler(query_error),
+        web::PathConfig::default().error_handler(path_error),
+    )
+}
+
+/// Known path, unsupported method: 405 in the envelope.
+pub fn method_not_allowed() -> std::future::Ready<Result<HttpResponse, ApiError>> {
+    std::future::ready(Err(ApiError::MethodNotAllowed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn envelope_hides_internal_causes() {
+        let err = ApiError::internal("connection string postgres://secret@db");
+        let resp = err.error_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(resp.into_body()).await.unwrap();
+        let parsed: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(parsed.error.code, "internal");
+        assert!(!String::from_utf8_lossy(&body).contains("secret"));
+    }
+
+    #[actix_web::test]
+    async fn validation_lists_fields() {
+        let resp = ApiError::field("email", "not an email address").error_response();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = to_bytes(resp.into_body()).await.unwrap();
+        let parsed: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            parsed
+                .error
+                .fields
+                .unwrap()
+                .get("email")
+                .map(String::as_str),
+            Some("not an email address")
+        );
+    }
+
+    #[test]
+    fn unique_violation_is_conflict() {
+        let e = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            Box::new(String::from("dup")),
+        );
+        assert_eq!(ApiError::from(e).status_code(), StatusCode::CONFLICT);
+    }
+}

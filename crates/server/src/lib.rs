@@ -1,0 +1,103 @@
+//! medvault server: the actix-web application, its configuration, database, authentication
+//! and routes. The binary (`main.rs`), the black-box tests and the OpenAPI export all build
+//! the app through [`build_app`].
+
+pub mod accounts;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod secrets;
+pub mod state;
+pub mod telemetry;
+pub mod time;
+pub mod validate;
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The whole application for one worker.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (json, query, path) = error::extractor_configs(state.config.http.json_limit_bytes);
+    App::new()
+        .app_data(state)
+        .app_data(json)
+        .app_data(query)
+        .app_data(path)
+        .configure(routes::config)
+        .service(
+            SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::ApiDoc::openapi()),
+        )
+        .default_service(web::to(fallback))
+        .wrap(
+            DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("Cache-Control", "no-store")),
+        )
+        .wrap(from_fn(telemetry::log_requests))
+}
+
+/// Unknown routes: the SPA's `index.html` for browser paths when an SPA directory is
+/// configured, a 404 envelope otherwise (always for `/api/...`).
+async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    let Some(dir) = state.config.spa_dir.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    if path.starts_with("/api/") || path == "/api" || req.method() != actix_web::http::Method::GET {
+        return Err(ApiError::NotFound);
+    }
+    // Static asset if it exists (no `..` components), else the SPA entry point.
+    let relative = path.trim_start_matches('/');
+    let safe = !relative
+        .split('/')
+        .any(|seg| seg == ".." || seg.starts_with('.'));
+    let candidate = dir.join(relative);
+    let file = if safe && !relative.is_empty() && candidate.is_file() {
+        candidate
+    } else {
+        dir.join("index.html")
+    };
+    let named = actix_files::NamedFile::open_async(&file)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
+    Ok(named.into_response(&req))
+}
+
+/// Serves the app on `listener` until stopped.
+pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let workers = state
+        .config
+        .http
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let server = HttpServer::new(move || build_app(state.clone()))
+        .workers(workers)
+        .listen(listener)?
+        .run();
+    Ok(server)
+}

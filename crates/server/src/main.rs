@@ -1,0 +1,94 @@
+//! `medvault`: serve the API, create an admin, or print the OpenAPI spec.
+
+use std::io::Read;
+use std::net::TcpListener;
+
+use actix_web::web;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use medvault_server::bootstrap::{self, Bootstrap};
+use medvault_server::config::Config;
+use medvault_server::state::AppState;
+use medvault_server::{openapi, run, telemetry};
+use zeroize::Zeroizing;
+
+#[derive(Parser)]
+#[command(name = "medvault", about = "medvault health-record vault", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (default).
+    Serve,
+    /// Administrator accounts.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Print the OpenAPI spec as JSON.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create an admin; the password is read from stdin.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            print!("{}", openapi::spec_json());
+            Ok(())
+        }
+        Command::Admin {
+            action: AdminAction::Create { email },
+        } => {
+            telemetry::init();
+            let state = AppState::from_config(Config::load()?)?;
+            let mut password = Zeroizing::new(String::new());
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            bootstrap::create_admin(&state, &email, password)?;
+            eprintln!("admin {} created", email.trim().to_lowercase());
+            Ok(())
+        }
+        Command::Serve => serve(),
+    }
+}
+
+fn serve() -> anyhow::Result<()> {
+    telemetry::init();
+    let config = Config::load()?;
+    let bind = config.bind;
+    let state = AppState::from_config(config)?;
+    match bootstrap::ensure_admin(&state)? {
+        Bootstrap::Existing => {}
+        Bootstrap::FromConfig(email) => {
+            tracing::info!(%email, "first admin created from bootstrap settings");
+        }
+        Bootstrap::Generated { email, password } => {
+            // Shown once on stdout (not in the log); must be changed at first sign-in.
+            println!(
+                "First admin created: {email}  password: {}",
+                password.as_str()
+            );
+            println!("Sign in and change this password now; it is not stored anywhere in plain.");
+        }
+    }
+    let listener = TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
+    tracing::info!(address = %bind, "medvault listening");
+    actix_web::rt::System::new()
+        .block_on(async move { run(listener, web::Data::new(state))?.await })?;
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Field validation: pure rules returning a normalised value or a message, and [`Fields`],
+//! which collects every message so a 422 names all bad fields at once.
+
+use chrono::{NaiveDate, Utc};
+
+use crate::error::{ApiError, FieldErrors};
+
+/// Collects per-field failures.
+#[derive(Debug, Default)]
+pub struct Fields(FieldErrors);
+
+impl Fields {
+    /// Keeps `result`'s value, or records its message under `name` and returns a default
+    /// (never used: [`Fields::finish`] fails first).
+    pub fn take<T: Default>(&mut self, name: &str, result: Result<T, String>) -> T {
+        result.unwrap_or_else(|message| {
+            self.0.entry(name.to_string()).or_insert(message);
+            T::default()
+        })
+    }
+
+    /// For PATCH fields: absent stays absent, present values go through `rule`.
+    pub fn patch<V, T: Default>(
+        &mut self,
+        name: &str,
+        value: Option<V>,
+        rule: impl FnOnce(V) -> Result<T, String>,
+    ) -> Option<T> {
+        value.map(|v| self.take(name, rule(v)))
+    }
+
+    /// 422 listing every failure, or `Ok` when there were none.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+fn has_control(s: &str, allow_newlines: bool) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
+}
+
+/// A lower-cased, trimmed email address of ordinary shape.
+pub fn email(value: &str) -> Result<String, String> {
+    let v = value.trim().to_lowercase();
+    let bad = || Err("must be an email address like name@example.org".to_string());
+    if v.len() > 254 || has_control(&v, false) {
+        return bad();
+    }
+    let Some((local, domain)) = v.split_once('@') else {
+        return bad();
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if local_ok && domain_ok { Ok(v) } else { bad() }
+}
+
+/// A required single-line text of 1..=`max` characters, trimmed.
+pub fn text(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if v.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if has_control(v, false) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(v.to_string())
+}
+
+/// An optional text of at most `max` characters; empty or blank means none.
+pub fn opt_text(
+    value: Option<String>,
+    max: usize,
+    multiline: bool,
+) -> Result<Option<String>, String> {
+    let Some(v) = value else { return Ok(None) };
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if has_control(v, multiline) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(Some(v.to_string()))
+}
+
+/// A phone number: 7-15 digits, optional leading `+`, separators ` -().`.
+pub fn phone(value: Option<String>) -> Result<Option<String>, String> {
+    let Some(v) = opt_text(value, 32, false)? else {
+        return Ok(None);
+    };
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let body = v.strip_prefix('+').unwrap_or(&v);
+    let chars_ok = body
+        .chars()
+        .all(|c| c.is_ascii_digit() || " -().".contains(c));
+    if chars_ok && (7..=15).contains(&digits) {
+        Ok(Some(v))
+    } else {
+        Err("must be a phone number of 7 to 15 digits, optionally starting with +".into())
+    }
+}
+
+/// A postal code: 3-10 letters, digits, spaces or `-`, upper-cased.
+pub fn postal_code(value: Option<String>) -> Result<Option<String>, String> {
+    let Some(v) = opt_text(value, 10, false)? else {
+        return Ok(None);
+    };
+    let ok = v.len() >= 3
+        && v.chars().any(|c| c.is_ascii_alphanumeric())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
+    if ok {
+        Ok(Some(v.to_uppercase()))
+    } else {
+        Err("must be 3 to 10 letters, digits, spaces or hyphens".into())
+    }
+}
+
+/// A licence number: 3-32 letters, digits, `-` or `/`.
+pub fn licence_number(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if (3..=32).contains(&v.len())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
+    {
+        Ok(v.to_string())
+    } else {
+        Err("must be 3 to 32 letters, digits, '-' or '/'".into())
+    }
+}
+
+/// A date of birth between 1900-01-01 and today.
+pub fn date_of_birth(value: NaiveDate) -> Result<NaiveDate, String> {
+    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+    if value < earliest {
+        Err("must not be before 1900-01-01".into())
+    } else if value > Utc::now().date_naive() {
+        Err("must not be in the future".into())
+    } else {
+        Ok(value)
+    }
+}
+
+/// An optional finite number within `min..=max`.
+pub fn opt_range(value: Option<f64>, min: f64, max: f64) -> Result<Option<f64>, String> {
+    match value {
+        Some(v) if !v.is_finite() || v < min || v > max => {
+            Err(format!("must be between {min} and {max}"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// A new password: 12-128 characters, not blank, not the email.
+pub fn new_password(value: &str, email: &str) -> Result<String, String> {
+    let len = value.chars().count();
+    if !(12..=128).contains(&len) {
+        return Err("must be 12 to 128 characters".into());
+    }
+    if value.trim().is_empty() || value.trim().eq_ignore_ascii_case(email) {
+        return Err("must not be blank or your email address".into());
+    }
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            email(" Ann.Lee@Example.ORG ").unwrap(),
+            "ann.lee@example.org"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.org",
+            "a@@b.org",
+            "a b@c.org",
+            "a@-b.org",
+            "a..b@c.org",
+            "a@b..org",
+        ] {
+            assert!(email(bad).is_err(), "{bad} accepted");
+        }
+        assert!(email(&format!("{}@b.org", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn texts_and_phones() {
+        assert_eq!(text("  Ann ", 10).unwrap(), "Ann");
+        assert!(text("   ", 10).is_err());
+        assert!(text(&"x".repeat(11), 10).is_err());
+        assert!(text("a\u{0}b", 10).is_err());
+        assert_eq!(opt_text(Some("  ".into()), 5, false).unwrap(), None);
+        assert!(opt_text(Some("a\nb".into()), 5, false).is_err());
+        assert_eq!(
+            opt_text(Some("a\nb".into()), 5, true).unwrap().unwrap(),
+            "a\nb"
+        );
+        assert_eq!(
+            phone(Some("+1 (555) 010-2030".into())).unwrap().unwrap(),
+            "+1 (555) 010-2030"
+        );
+        assert!(phone(Some("12345".into())).is_err());
+        assert!(phone(Some("call me".into())).is_err());
+        assert!(phone(Some("1+5550102030".into())).is_err());
+        assert_eq!(
+            postal_code(Some("sw1a 1aa".into())).unwrap().unwrap(),
+            "SW1A 1AA"
+        );
+        assert!(postal_code(Some("--".into())).is_err());
+        assert!(licence_number("MD-12/34").is_ok());
+        assert!(licence_number("x").is_err());
+    }
+
+    #[test]
+    fn dates_ranges_passwords() {
+        assert!(date_of_birth(NaiveDate::from_ymd_opt(1899, 12, 31).unwrap()).is_err());
+        assert!(date_of_birth(Utc::now().date_naive() + chrono::Duration::days(1)).is_err());
+        assert!(date_of_birth(NaiveDate::from_ymd_opt(1980, 2, 29).unwrap()).is_ok());
+        assert!(opt_range(Some(f64::NAN), 1.0, 2.0).is_err());
+        assert!(opt_range(Some(3.0), 1.0, 2.0).is_err());
+        assert_eq!(opt_range(None, 1.0, 2.0).unwrap(), None);
+        assert!(new_password("short", "a@b.org").is_err());
+        assert!(new_password("a@b.org12345", "a@b.org12345").is_err());
+        assert!(new_password("a long enough passphrase", "a@b.org").is_ok());
+    }
+
+    #[test]
+    fn fields_collects_all() {
+        let mut f = Fields::default();
+        let a: String = f.take("a", Err("bad a".into()));
+        let b: String = f.take("b", Ok("fine".into()));
+        let c: Option<String> = f.patch("c", Some("x"), |_| Err("bad c".into()));
+        assert_eq!(
+            (a.as_str(), b.as_str(), c),
+            ("", "fine", Some(String::new()))
+        );
+        let Err(ApiError::Validation(map)) = f.finish() else {
+            panic!("expected 422")
+        };
+        assert_eq!(map.len(), 2);
+    }
+}
