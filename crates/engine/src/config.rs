@@ -1,0 +1,209 @@
+//! Storage configuration: chunking, erasure coding, concurrency and the bucket list.
+
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::error::ConfigError;
+
+/// Smallest accepted chunk size (4 KiB): below it the 16-byte tag and per-object overhead dominate.
+pub const MIN_CHUNK_SIZE: usize = 4 * 1024;
+/// Largest accepted chunk size (64 MiB): memory use is a small multiple of `chunk_size * (k + m)`.
+pub const MAX_CHUNK_SIZE: usize = 64 * 1024 * 1024;
+/// Upper bound of `k + m` (keeps manifests and stripes small; RS supports far more).
+pub const MAX_SHARDS: usize = 64;
+
+/// How records are cut, coded and spread, and where the buckets are.
+///
+/// Peak memory of one put or get is about
+/// `chunk_size * (k + m) * (parallelism + stripes_in_flight + 1)` where
+/// `stripes_in_flight = ceil(concurrency / (k + m))`; it never depends on the record size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Plaintext bytes per chunk (default 1 MiB).
+    pub chunk_size: usize,
+    /// Data shards per stripe (default 4).
+    pub k: usize,
+    /// Parity shards per stripe (default 2; 0 = no parity, one random bucket per chunk).
+    pub m: usize,
+    /// Bound on concurrent shard uploads/downloads across the whole engine (default 12).
+    pub concurrency: usize,
+    /// Stripes sealed/coded/verified at once on blocking threads (default: available cores).
+    pub parallelism: usize,
+    /// The buckets; at least `k + m`.
+    pub buckets: Vec<BucketConfig>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            chunk_size: 1024 * 1024,
+            k: 4,
+            m: 2,
+            concurrency: 12,
+            parallelism: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            buckets: Vec::new(),
+        }
+    }
+}
+
+/// One bucket: a local directory or an S3 bucket on some endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BucketConfig {
+    /// A directory holding one file per object (the embedded default).
+    Dir {
+        /// Name used in manifests; must stay stable once data is written.
+        name: String,
+        /// Directory; created if missing.
+        path: PathBuf,
+    },
+    /// A bucket on an S3-compatible service.
+    S3 {
+        /// Name used in manifests; must stay stable once data is written.
+        name: String,
+        /// The S3 bucket name.
+        bucket: String,
+        /// Endpoint URL (`http://127.0.0.1:3900`); none = AWS default for the region.
+        #[serde(default)]
+        endpoint: Option<String>,
+        /// Region (`us-east-1`, `garage`, ...).
+        region: String,
+        /// Path-style addressing (needed by most self-hosted servers).
+        #[serde(default)]
+        path_style: bool,
+        /// Access key id.
+        access_key_id: String,
+        /// Secret access key; redacted in `Debug`.
+        #[serde(serialize_with = "serialize_secret")]
+        secret_access_key: SecretString,
+    },
+}
+
+impl BucketConfig {
+    /// The bucket's name as used in manifests.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Dir { name, .. } | Self::S3 { name, .. } => name,
+        }
+    }
+}
+
+/// Serialises the secret so a config can be written back to a file. `Debug` stays redacted.
+fn serialize_secret<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
+impl StorageConfig {
+    /// Checks every bound; the engine refuses to start on an invalid configuration.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.k == 0 || self.k + self.m > MAX_SHARDS {
+            return Err(ConfigError::InvalidCoding {
+                k: self.k,
+                m: self.m,
+            });
+        }
+        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+            return Err(ConfigError::ChunkSize(self.chunk_size));
+        }
+        if !(1..=1024).contains(&self.concurrency) || !(1..=1024).contains(&self.parallelism) {
+            return Err(ConfigError::Concurrency(
+                self.concurrency.min(self.parallelism),
+            ));
+        }
+        if self.buckets.len() < self.k + self.m {
+            return Err(ConfigError::TooFewBuckets {
+                buckets: self.buckets.len(),
+                needed: self.k + self.m,
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        for b in &self.buckets {
+            let name = b.name();
+            if name.is_empty()
+                || name.len() > 64
+                || !name.bytes().all(|c| c.is_ascii_graphic())
+            {
+                return Err(ConfigError::BadBucketName(name.to_owned()));
+            }
+            if !seen.insert(name) {
+                return Err(ConfigError::DuplicateBucket(name.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stripes one put or get keeps uploading/downloading at once.
+    pub(crate) fn stripes_in_flight(&self) -> usize {
+        self.concurrency.div_ceil(self.k + self.m).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs(n: usize) -> Vec<BucketConfig> {
+        (0..n)
+            .map(|i| BucketConfig::Dir {
+                name: format!("b{i}"),
+                path: format!("/tmp/b{i}").into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn validation_refuses_bad_configs() {
+        let ok = StorageConfig {
+            buckets: dirs(6),
+            ..StorageConfig::default()
+        };
+        assert!(ok.validate().is_ok());
+        let few = StorageConfig {
+            buckets: dirs(5),
+            ..ok.clone()
+        };
+        assert_eq!(
+            few.validate(),
+            Err(ConfigError::TooFewBuckets {
+                buckets: 5,
+                needed: 6
+            })
+        );
+        let k0 = StorageConfig { k: 0, ..ok.clone() };
+        assert!(matches!(k0.validate(), Err(ConfigError::InvalidCoding { .. })));
+        let tiny = StorageConfig {
+            chunk_size: 10,
+            ..ok.clone()
+        };
+        assert_eq!(tiny.validate(), Err(ConfigError::ChunkSize(10)));
+        let mut dup = ok.clone();
+        dup.buckets.push(dup.buckets[0].clone());
+        assert!(matches!(dup.validate(), Err(ConfigError::DuplicateBucket(_))));
+    }
+
+    #[test]
+    fn s3_secret_is_not_debug_printed_and_parses_from_toml() {
+        let cfg: StorageConfig = toml::from_str(
+            r#"
+            k = 1
+            m = 0
+            [[buckets]]
+            kind = "s3"
+            name = "a"
+            bucket = "bkt"
+            endpoint = "http://127.0.0.1:3900"
+            region = "garage"
+            path_style = true
+            access_key_id = "GK1"
+            secret_access_key = "very-secret-value"
+            "#,
+        )
+        .expect("parse");
+        assert!(cfg.validate().is_ok());
+        assert!(!format!("{cfg:?}").contains("very-secret-value"));
+        assert!(toml::to_string(&cfg).expect("ser").contains("very-secret-value"));
+    }
+}

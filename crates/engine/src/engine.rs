@@ -1,0 +1,268 @@
+//! The engine: configured buckets, key ring and I/O bound; delete, garbage collection, health.
+//! Put and get live in `put.rs` and `get.rs`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures_util::StreamExt;
+use futures_util::stream;
+use tokio::sync::Semaphore;
+
+use crate::config::{BucketConfig, StorageConfig};
+use crate::error::{ConfigError, EngineError, StoreError};
+use crate::keyring::KeyRing;
+use crate::manifest::Manifest;
+use crate::store::{BlobStore, DirStore, S3Settings, S3Store};
+
+/// Default GC grace period: objects younger than this are never collected, so shards of an
+/// upload whose manifest is not committed yet survive. Must exceed the longest upload.
+pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+/// Health of one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketHealth {
+    /// Bucket name.
+    pub name: String,
+    /// Reachable and usable.
+    pub ok: bool,
+    /// Why not (no secrets).
+    pub error: Option<String>,
+}
+
+/// Outcome of [`Engine::gc`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Shard-named objects found in all buckets.
+    pub listed: usize,
+    /// Of those, referenced by a manifest.
+    pub referenced: usize,
+    /// Unreferenced but younger than the grace period, kept.
+    pub kept_young: usize,
+    /// Deleted `(bucket, key)`.
+    pub deleted: Vec<(String, String)>,
+    /// Buckets or objects that could not be listed/deleted: `(bucket, error)`.
+    pub errors: Vec<(String, String)>,
+}
+
+pub(crate) struct Inner {
+    pub cfg: StorageConfig,
+    pub keys: KeyRing,
+    pub stores: Vec<(String, Arc<dyn BlobStore>)>,
+    pub by_name: HashMap<String, usize>,
+    /// Bounds in-flight shard I/O across every put and get of this engine.
+    pub io: Arc<Semaphore>,
+}
+
+/// Splits, seals, erasure-codes and distributes records, and reads them back. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("k", &self.inner.cfg.k)
+            .field("m", &self.inner.cfg.m)
+            .field("buckets", &self.bucket_names().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Validates the configuration and opens a store per bucket (directories are created; S3
+    /// clients are built without network traffic: use [`Engine::health`] to probe).
+    pub fn new(cfg: StorageConfig, keys: KeyRing) -> Result<Self, EngineError> {
+        cfg.validate()?;
+        let mut stores: Vec<(String, Arc<dyn BlobStore>)> = Vec::new();
+        for b in &cfg.buckets {
+            let store: Arc<dyn BlobStore> = match b {
+                BucketConfig::Dir { name, path } => {
+                    Arc::new(DirStore::new(path).map_err(|e| ConfigError::Store {
+                        bucket: name.clone(),
+                        reason: e.to_string(),
+                    })?)
+                }
+                BucketConfig::S3 {
+                    bucket,
+                    endpoint,
+                    region,
+                    path_style,
+                    access_key_id,
+                    secret_access_key,
+                    ..
+                } => Arc::new(S3Store::new(&S3Settings {
+                    bucket: bucket.clone(),
+                    endpoint: endpoint.clone(),
+                    region: region.clone(),
+                    path_style: *path_style,
+                    access_key_id: access_key_id.clone(),
+                    secret_access_key: secret_access_key.clone(),
+                })),
+            };
+            stores.push((b.name().to_owned(), store));
+        }
+        Self::with_stores(cfg, keys, stores)
+    }
+
+    /// Uses the given stores instead of `cfg.buckets` (e.g. a custom [`BlobStore`]).
+    pub fn with_stores(
+        cfg: StorageConfig,
+        keys: KeyRing,
+        stores: Vec<(String, Arc<dyn BlobStore>)>,
+    ) -> Result<Self, EngineError> {
+        let check = StorageConfig {
+            buckets: stores
+                .iter()
+                .map(|(name, _)| BucketConfig::Dir {
+                    name: name.clone(),
+                    path: std::path::PathBuf::new(),
+                })
+                .collect(),
+            ..cfg.clone()
+        };
+        check.validate()?;
+        let by_name = stores
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), i))
+            .collect();
+        let io = Arc::new(Semaphore::new(cfg.concurrency));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cfg,
+                keys,
+                stores,
+                by_name,
+                io,
+            }),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &StorageConfig {
+        &self.inner.cfg
+    }
+
+    /// The key ring in use (e.g. for [`KeyRing::rewrap`] during rotation).
+    pub fn keys(&self) -> &KeyRing {
+        &self.inner.keys
+    }
+
+    /// Configured bucket names.
+    pub fn bucket_names(&self) -> impl Iterator<Item = &str> {
+        self.inner.stores.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Deletes every shard of the record (missing objects are fine). Deleting the wrapped DEK
+    /// in the database alone already makes the record unreadable (crypto-shredding).
+    pub async fn delete(&self, manifest: &Manifest) -> Result<(), EngineError> {
+        let mut targets = Vec::with_capacity(manifest.shards.len());
+        for s in &manifest.shards {
+            let idx = self.inner.store_index(&s.bucket)?;
+            targets.push((idx, s.key.clone()));
+        }
+        let errors = self.inner.delete_all(targets).await;
+        match errors.into_iter().next() {
+            Some((bucket, _, source)) => Err(EngineError::Store { bucket, source }),
+            None => Ok(()),
+        }
+    }
+
+    /// Lists every bucket and deletes shard objects that `is_referenced(bucket, key)` says are
+    /// not referenced and that are older than `grace`.
+    ///
+    /// Safe against in-flight uploads as long as `grace` exceeds the longest upload plus the
+    /// time between the caller's snapshot of referenced objects and this call; use
+    /// [`DEFAULT_GC_GRACE`] unless you know better. Only keys shaped like shard keys are touched.
+    pub async fn gc(&self, is_referenced: impl Fn(&str, &str) -> bool, grace: Duration) -> GcReport {
+        let mut report = GcReport::default();
+        let now = SystemTime::now();
+        let mut doomed = Vec::new();
+        for (idx, (name, store)) in self.inner.stores.iter().enumerate() {
+            let objects = match store.list().await {
+                Ok(o) => o,
+                Err(e) => {
+                    report.errors.push((name.clone(), e.to_string()));
+                    continue;
+                }
+            };
+            for o in objects {
+                report.listed += 1;
+                if is_referenced(name, &o.key) {
+                    report.referenced += 1;
+                } else if now.duration_since(o.modified).unwrap_or(Duration::ZERO) < grace {
+                    report.kept_young += 1;
+                } else {
+                    doomed.push((idx, o.key));
+                }
+            }
+        }
+        let names: Vec<(String, String)> = doomed
+            .iter()
+            .map(|(i, k)| (self.inner.stores[*i].0.clone(), k.clone()))
+            .collect();
+        let failed = self.inner.delete_all(doomed).await;
+        report.deleted = names
+            .into_iter()
+            .filter(|(b, k)| !failed.iter().any(|(fb, fk, _)| fb == b && fk == k))
+            .collect();
+        for (bucket, _, e) in failed {
+            report.errors.push((bucket, e.to_string()));
+        }
+        report
+    }
+
+    /// Probes every bucket (10 s limit each), concurrently.
+    pub async fn health(&self) -> Vec<BucketHealth> {
+        let probes = self.inner.stores.iter().map(|(name, store)| async move {
+            let r = tokio::time::timeout(Duration::from_secs(10), store.health()).await;
+            let error = match r {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some("timed out".to_owned()),
+            };
+            BucketHealth {
+                name: name.clone(),
+                ok: error.is_none(),
+                error,
+            }
+        });
+        futures_util::future::join_all(probes).await
+    }
+}
+
+impl Inner {
+    pub(crate) fn store_index(&self, bucket: &str) -> Result<usize, EngineError> {
+        self.by_name
+            .get(bucket)
+            .copied()
+            .ok_or_else(|| EngineError::UnknownBucket(bucket.to_owned()))
+    }
+
+    /// Deletes objects with bounded concurrency; returns the failures (objects already gone
+    /// are not failures) as `(bucket, key, error)`.
+    pub(crate) async fn delete_all(
+        &self,
+        targets: Vec<(usize, String)>,
+    ) -> Vec<(String, String, StoreError)> {
+        stream::iter(targets)
+            .map(|(idx, key)| async move {
+                let _permit = self.io.acquire().await;
+                let (name, store) = &self.stores[idx];
+                store.delete(&key).await.err().map(|e| (name.clone(), key, e))
+            })
+            .buffer_unordered(self.cfg.concurrency)
+            .filter_map(|r| async move { r })
+            .collect()
+            .await
+    }
+}
+
+impl Manifest {
+    /// `(bucket, key)` of every shard: feed these into the set given to [`Engine::gc`].
+    pub fn objects(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.shards.iter().map(|s| (s.bucket.as_str(), s.key.as_str()))
+    }
+}

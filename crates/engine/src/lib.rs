@@ -1,0 +1,72 @@
+//! medvault engine: split a record into chunks, seal each with AES-256-GCM, erasure-code the
+//! sealed chunks with Reed-Solomon, spread the shards over randomly chosen buckets; and back.
+//! No HTTP, no SQL: the server stores the [`Manifest`] and [`WrappedDek`] in its database.
+//!
+//! # Format (version 1)
+//!
+//! **Keys.** Each record gets a fresh 256-bit DEK from the OS CSPRNG, wrapped under the current
+//! KEK of the [`KeyRing`] (layout in [`keyring`]); the DEK seals that one record only.
+//!
+//! **Chunks.** The plaintext is cut into `chunk_size` pieces (the last may be shorter; an empty
+//! record is one empty chunk). Chunk `i` (from 0) is sealed as
+//!
+//! ```text
+//! sealed_i = AES-256-GCM-Encrypt(key = DEK,
+//!                                nonce = 0x00000000 || u64_be(i),            (12 bytes)
+//!                                aad   = record_id (16, UUID bytes) || u64_be(i) || final (1),
+//!                                plaintext_i)
+//!          = ciphertext_i (len(plaintext_i) bytes) || tag_i (16 bytes)
+//! ```
+//!
+//! with `final = 1` for the last chunk and `0` otherwise. Reordering, dropping, truncating or
+//! moving chunks to another record therefore fails authentication.
+//!
+//! **Stripes and shard objects.** Chunks `s*k .. s*k+d` (`d = k`, or fewer in the last stripe)
+//! form stripe `s`. Its shard length `L_s` is `len(sealed_{s*k})` rounded up to even. Shard
+//! object `j < d` is `sealed_{s*k+j} || zero padding` to `L_s` bytes; shard objects
+//! `d .. d+m` are the `m` Reed-Solomon recovery shards (`reed-solomon-simd`, GF(2^16), computed
+//! over the `d` padded data shards), also `L_s` bytes each. A shard object holds exactly those
+//! bytes, no header: its stripe, index, length and SHA-256 are in the manifest. The `d + m`
+//! shards of a stripe go to distinct buckets chosen by a CSPRNG permutation, under random
+//! 128-bit object keys (32 lowercase hex characters) that reveal nothing about the record.
+//!
+//! **Manifest.** Plaintext length, chunk size, `k`, `m`, every shard entry and a root hash over
+//! all of them ([`Manifest::compute_root`]); the server records the root hash in its ledger.
+//!
+//! **Reading.** Per stripe, any `d` shards whose SHA-256 matches suffice; missing or corrupt
+//! shards are erasures ([`GetReport`]), fatal only beyond `m`. Each chunk is opened (tag checked)
+//! before any of its bytes are yielded.
+//!
+//! # Performance
+//! Sealing and coding run on tokio's blocking pool, `parallelism` stripes at once; shard I/O is
+//! bounded by `concurrency` permits shared by all operations. See `docs/performance.md`.
+
+mod chunk;
+pub mod config;
+mod engine;
+pub mod error;
+mod get;
+pub mod keyring;
+pub mod manifest;
+mod put;
+pub mod store;
+mod stripe;
+
+pub use config::{BucketConfig, StorageConfig};
+pub use engine::{BucketHealth, DEFAULT_GC_GRACE, Engine, GcReport};
+pub use error::{ConfigError, EngineError, Erasure, KeyError, PutError, StoreError};
+pub use get::{GetReport, RecordStream};
+pub use keyring::{Dek, KeyRing, WrappedDek};
+pub use manifest::{Manifest, ShardEntry};
+pub use store::{BlobStore, DirStore, ObjectInfo, S3Store};
+
+/// Raw chunk sealing, exposed for the benchmarks only (not a stable API).
+#[doc(hidden)]
+pub mod bench_support {
+    use uuid::Uuid;
+
+    /// Seals `buf` in place as chunk `index` of `record_id` (see the crate doc).
+    pub fn seal_chunk(dek: &crate::Dek, record_id: &Uuid, index: u64, buf: &mut Vec<u8>) {
+        crate::chunk::seal_chunk(&dek.cipher(), record_id, index, false, buf);
+    }
+}

@@ -1,0 +1,222 @@
+//! Streaming upload: cut the input into chunks, seal and code stripes on blocking threads (up to
+//! `parallelism` at once), upload shards concurrently (bounded), roll back on any failure.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use aes_gcm::Aes256Gcm;
+use bytes::{Buf, Bytes};
+use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use rand::seq::SliceRandom;
+use uuid::Uuid;
+
+use crate::engine::{Engine, Inner};
+use crate::error::{EngineError, PutError};
+use crate::keyring::{Dek, TAG_LEN, WrappedDek};
+use crate::manifest::{MANIFEST_VERSION, Manifest, ShardEntry};
+use crate::stripe::{self, EncodedStripe, PlainStripe};
+
+/// Objects an upload may have written; deleted if the upload fails.
+type Attempted = Arc<Mutex<Vec<(usize, String)>>>;
+
+impl Engine {
+    /// Stores a record read from `input` and returns its manifest and wrapped DEK.
+    ///
+    /// Memory is bounded by the configuration, not the input size. If `input` yields `Err(e)`,
+    /// or any shard cannot be written, every shard written so far is deleted and the error is
+    /// returned (`PutError::Input(e)` intact, or `PutError::Engine`). A shard whose write was
+    /// still in flight at that moment may land after the rollback; [`Engine::gc`] collects it.
+    pub async fn put<S, E>(
+        &self,
+        record_id: Uuid,
+        input: S,
+    ) -> Result<(Manifest, WrappedDek), PutError<E>>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: Send,
+    {
+        let dek = Dek::generate();
+        let wrapped = self.inner.keys.wrap_dek(record_id.as_bytes(), &dek);
+        let cipher = Arc::new(dek.cipher());
+        drop(dek);
+        let attempted: Attempted = Arc::default();
+        match self.put_stripes(record_id, cipher, input, &attempted).await {
+            Ok(manifest) => Ok((manifest, wrapped)),
+            Err(e) => {
+                let targets = std::mem::take(&mut *lock(&attempted));
+                for (bucket, _, err) in self.inner.delete_all(targets).await {
+                    tracing::warn!(%bucket, error = %err, "rollback of a failed upload could not delete a shard; gc will");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn put_stripes<S, E>(
+        &self,
+        record_id: Uuid,
+        cipher: Arc<Aes256Gcm>,
+        input: S,
+        attempted: &Attempted,
+    ) -> Result<Manifest, PutError<E>>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: Send,
+    {
+        let cfg = &self.inner.cfg;
+        let (k, m) = (cfg.k, cfg.m);
+        let reader = Reader {
+            input: Box::pin(input),
+            pending: Bytes::new(),
+            chunk_size: cfg.chunk_size,
+            k,
+            next_stripe: 0,
+            done: false,
+        };
+        let encoded = stream::unfold(reader, |mut r| async move {
+            r.next_stripe().await.map(|item| (item, r))
+        })
+        .map(move |item| {
+            let cipher = Arc::clone(&cipher);
+            async move {
+                let plain = item?;
+                let bytes: usize = plain.chunks.iter().map(Vec::len).sum();
+                let enc = tokio::task::spawn_blocking(move || {
+                    stripe::encode(&cipher, &record_id, k, m, plain)
+                })
+                .await
+                .map_err(|_| EngineError::Worker)??;
+                Ok::<_, PutError<E>>((enc, bytes as u64))
+            }
+        })
+        .buffered(cfg.parallelism);
+        let uploads = encoded
+            .map(|item| async move {
+                let (enc, bytes) = item?;
+                let entries = self.inner.upload_stripe(enc, attempted).await?;
+                Ok::<_, PutError<E>>((entries, bytes))
+            })
+            .buffered(cfg.stripes_in_flight());
+        let mut uploads = std::pin::pin!(uploads);
+        let mut shards = Vec::new();
+        let mut plaintext_len = 0u64;
+        while let Some((entries, bytes)) = uploads.try_next().await? {
+            shards.extend(entries);
+            plaintext_len += bytes;
+        }
+        let mut manifest = Manifest {
+            version: MANIFEST_VERSION,
+            plaintext_len,
+            chunk_size: cfg.chunk_size as u64,
+            k: u32::try_from(k).map_err(|_| EngineError::InvalidManifest("k"))?,
+            m: u32::try_from(m).map_err(|_| EngineError::InvalidManifest("m"))?,
+            root_hash: String::new(),
+            shards,
+        };
+        manifest.root_hash = manifest.compute_root();
+        Ok(manifest)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Inner {
+    /// Uploads a stripe's shards to distinct buckets picked by a CSPRNG permutation.
+    async fn upload_stripe(
+        &self,
+        enc: EncodedStripe,
+        attempted: &Attempted,
+    ) -> Result<Vec<ShardEntry>, EngineError> {
+        let mut order: Vec<usize> = (0..self.stores.len()).collect();
+        order.shuffle(&mut OsRng);
+        let mut jobs = Vec::with_capacity(enc.shards.len());
+        for (i, ((data, hash), &store)) in enc.shards.into_iter().zip(&order).enumerate() {
+            let mut raw = [0u8; 16];
+            OsRng.fill_bytes(&mut raw);
+            let key = hex::encode(raw);
+            lock(attempted).push((store, key.clone()));
+            jobs.push((i, store, key, data, hash));
+        }
+        let puts = jobs.into_iter().map(|(i, store, key, data, hash)| async move {
+            let _permit = self.io.acquire().await.map_err(|_| EngineError::Worker)?;
+            let (name, s) = &self.stores[store];
+            let len = data.len() as u64;
+            s.put(&key, data)
+                .await
+                .map_err(|source| EngineError::Write {
+                    bucket: name.clone(),
+                    source,
+                })?;
+            Ok::<_, EngineError>(ShardEntry {
+                stripe: enc.stripe,
+                index: u32::try_from(i).map_err(|_| EngineError::Worker)?,
+                bucket: name.clone(),
+                key,
+                len,
+                sha256: hex::encode(hash),
+            })
+        });
+        futures_util::future::try_join_all(puts).await
+    }
+}
+
+/// Cuts the input stream into stripes of up to `k` chunks of `chunk_size` bytes. A chunk is only
+/// marked final once the input has ended, so the final flag is always right.
+struct Reader<S> {
+    input: Pin<Box<S>>,
+    pending: Bytes,
+    chunk_size: usize,
+    k: usize,
+    next_stripe: u64,
+    done: bool,
+}
+
+impl<S, E> Reader<S>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    async fn next_stripe(&mut self) -> Option<Result<PlainStripe, PutError<E>>> {
+        if self.done {
+            return None;
+        }
+        let mut chunks = Vec::with_capacity(self.k);
+        let mut is_last = false;
+        while chunks.len() < self.k && !is_last {
+            // Room for the tag and the even-length padding, so sealing never reallocates.
+            let mut buf = Vec::with_capacity(self.chunk_size + TAG_LEN + 1);
+            loop {
+                let want = self.chunk_size - buf.len();
+                let take = want.min(self.pending.len());
+                buf.extend_from_slice(&self.pending[..take]);
+                self.pending.advance(take);
+                if !self.pending.is_empty() {
+                    break; // chunk full and more input follows
+                }
+                match self.input.next().await {
+                    Some(Ok(b)) => self.pending = b,
+                    Some(Err(e)) => {
+                        self.done = true;
+                        return Some(Err(PutError::Input(e)));
+                    }
+                    None => {
+                        is_last = true;
+                        break;
+                    }
+                }
+            }
+            chunks.push(buf);
+        }
+        let stripe = self.next_stripe;
+        self.next_stripe += 1;
+        self.done = is_last;
+        Some(Ok(PlainStripe {
+            stripe,
+            chunks,
+            is_last,
+        }))
+    }
+}
