@@ -18,6 +18,7 @@ mod tests {
     use serde::Deserialize;
 
     #[derive(Deserialize)]
+    #[expect(clippy::option_option, reason = "the three states of a PATCH field")]
     struct Body {
         #[serde(default, deserialize_with = "super::nullable")]
         phone: Option<Option<String>>,

@@ -1,0 +1,418 @@
+//! Shared helpers for the black-box tests: start the real server on a random port against a
+//! fresh SQLite file or a fresh PostgreSQL database, and talk to it over HTTP.
+//!
+//! * `MEDVAULT_TEST_PG_URL`: admin URL of the PostgreSQL server (default
+//!   `postgres://postgres@127.0.0.1:5432/postgres`); each app gets its own database, dropped
+//!   when the app is dropped.
+//! * `TEST_LOG`: set to see the server's logs.
+
+use std::net::TcpListener;
+
+use actix_web::dev::ServerHandle;
+use actix_web::web;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use medvault_server::config::Config;
+use medvault_server::state::AppState;
+use medvault_types::{CreateDoctor, CreatePatient, CreatedDoctor, CreatedPatient, TokenResponse};
+use reqwest::{Method, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+/// Email of the admin every test app starts with.
+pub const ADMIN_EMAIL: &str = "admin@test.example";
+/// Password of that admin.
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+/// Password test users change their temporary password to.
+pub const USER_PASSWORD: &str = "a sound passphrase 42";
+
+/// Which database a test app uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file in the app's temp dir.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL server.
+    Postgres,
+}
+
+/// Runs the async test body `$name(backend)` once per backend, as `$name::sqlite` and
+/// `$name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+/// A throwaway PostgreSQL database, dropped with the app.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> Self {
+        let admin_url = std::env::var("MEDVAULT_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("medvault_test_{}", Uuid::new_v4().simple());
+        let mut conn = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("PostgreSQL at MEDVAULT_TEST_PG_URL: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create test database");
+        Self { admin_url, name }
+    }
+
+    fn url(&self) -> String {
+        match self.admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{}", self.name),
+            None => panic!("MEDVAULT_TEST_PG_URL needs a database path"),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+/// A running server and an HTTP client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// Client without cookies or redirects.
+    pub client: reqwest::Client,
+    /// The JWT signing key in use (lets JWT tests forge tokens with the right key).
+    pub jwt_secret: String,
+    /// Which backend this app runs on.
+    pub backend: Backend,
+    handle: ServerHandle,
+    _data_dir: TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        medvault_server::telemetry::init();
+    }
+}
+
+impl TestApp {
+    /// Starts a server with the default test configuration.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `tweak` adjusted the configuration.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        init_logs();
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+        let jwt_secret = format!("test-signing-key-{}", Uuid::new_v4().simple());
+        let mut config = Config {
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: Some(
+                pg.as_ref()
+                    .map_or_else(
+                        || {
+                            data_dir
+                                .path()
+                                .join("medvault.db")
+                                .to_string_lossy()
+                                .into_owned()
+                        },
+                        PgDatabase::url,
+                    )
+                    .into(),
+            ),
+            db_pool_size: 4,
+            ..Config::default()
+        };
+        config.auth.jwt_secret = Some(jwt_secret.clone().into());
+        config.bootstrap.admin_email = Some(ADMIN_EMAIL.into());
+        config.bootstrap.admin_password = Some(ADMIN_PASSWORD.to_string().into());
+        config.http.workers = Some(2);
+        tweak(&mut config);
+        let state = tokio::task::spawn_blocking(move || {
+            let state = AppState::from_config(config).expect("app state");
+            medvault_server::bootstrap::ensure_admin(&state).expect("bootstrap admin");
+            state
+        })
+        .await
+        .expect("start-up task");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = medvault_server::run(listener, web::Data::new(state)).expect("server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            jwt_secret,
+            backend,
+            handle,
+            _data_dir: data_dir,
+            _pg: pg,
+        }
+    }
+
+    /// A request to `path` with an optional bearer token.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    /// Sends a request with an optional JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Response {
+        let mut req = self.request(method, path, token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// GET with an optional token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    /// POST JSON with an optional token.
+    pub async fn post<B: Serialize>(&self, path: &str, token: Option<&str>, body: &B) -> Response {
+        let value = serde_json::to_value(body).expect("body");
+        self.send(Method::POST, path, token, Some(&value)).await
+    }
+
+    /// Signs in; `Ok` with the tokens on 200, `Err` with the response otherwise.
+    pub async fn try_login(&self, email: &str, password: &str) -> Result<TokenResponse, Response> {
+        let resp = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        if resp.status() == StatusCode::OK {
+            Ok(resp.json().await.expect("token body"))
+        } else {
+            Err(resp)
+        }
+    }
+
+    /// Signs in, panicking on failure.
+    pub async fn login(&self, email: &str, password: &str) -> TokenResponse {
+        match self.try_login(email, password).await {
+            Ok(t) => t,
+            Err(resp) => panic!("login {email}: {}", resp.status()),
+        }
+    }
+
+    /// The bootstrap admin's access token.
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.access_token
+    }
+
+    /// Signs in with a temporary password, changes it to [`USER_PASSWORD`], and returns the
+    /// session's tokens (still valid after the change).
+    pub async fn activate(&self, email: &str, temporary: &str) -> TokenResponse {
+        let tokens = self.login(email, temporary).await;
+        assert!(tokens.user.must_change_password);
+        let resp = self
+            .post(
+                "/api/v1/me/password",
+                Some(&tokens.access_token),
+                &serde_json::json!({"current_password": temporary, "new_password": USER_PASSWORD}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT, "password change");
+        tokens
+    }
+
+    /// Admin creates a doctor with `email`.
+    pub async fn create_doctor(&self, admin: &str, email: &str) -> CreatedDoctor {
+        let resp = self
+            .post("/api/v1/admin/doctors", Some(admin), &doctor_body(email))
+            .await;
+        expect_json(resp, StatusCode::CREATED).await
+    }
+
+    /// Doctor (or admin, by `path`) creates a patient with `email`.
+    pub async fn create_patient(&self, path: &str, token: &str, email: &str) -> CreatedPatient {
+        let resp = self.post(path, Some(token), &patient_body(email)).await;
+        expect_json(resp, StatusCode::CREATED).await
+    }
+}
+
+/// A valid doctor creation body.
+pub fn doctor_body(email: &str) -> CreateDoctor {
+    CreateDoctor {
+        email: email.into(),
+        full_name: "Dr Grace Okafor".into(),
+        specialty: "Cardiology".into(),
+        licence_number: "MD-2291/77".into(),
+        phone: Some("+44 20 7946 0018".into()),
+    }
+}
+
+/// A valid patient creation body.
+pub fn patient_body(email: &str) -> CreatePatient {
+    CreatePatient {
+        email: email.into(),
+        first_name: "Amara".into(),
+        last_name: "Nwosu".into(),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1987, 4, 12).expect("date"),
+        sex: medvault_types::Sex::Female,
+        phone: Some("+234 803 555 0199".into()),
+        address: Some("12 Marina Road".into()),
+        city: Some("Lagos".into()),
+        state: Some("Lagos".into()),
+        postal_code: Some("101233".into()),
+        blood_group: Some(medvault_types::BloodGroup::OPos),
+        height_cm: Some(168.0),
+        weight_kg: Some(61.5),
+        allergies: Some("Penicillin".into()),
+        emergency_contact: Some("Chidi Nwosu +234 803 555 0100".into()),
+    }
+}
+
+/// Asserts the status and parses the JSON body.
+pub async fn expect_json<T: DeserializeOwned>(resp: Response, status: StatusCode) -> T {
+    let got = resp.status();
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {text}"))
+}
+
+/// Asserts the status and that the body is the error envelope; returns it.
+pub async fn expect_error(resp: Response, status: StatusCode) -> medvault_types::ErrorBody {
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type {content_type}"
+    );
+    expect_json(resp, status).await
+}
+
+/// A signed-in actor of the role matrix.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// User id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Access token.
+    pub token: String,
+    /// Refresh token.
+    pub refresh: String,
+}
+
+impl Actor {
+    fn from_tokens(t: TokenResponse) -> Self {
+        Self {
+            id: t.user.id,
+            email: t.user.email,
+            token: t.access_token,
+            refresh: t.refresh_token,
+        }
+    }
+}
+
+/// The cast of the matrix: an admin; two doctors; each with one patient in their care.
+#[derive(Debug, Clone)]
+pub struct Cast {
+    /// The bootstrap admin.
+    pub admin: Actor,
+    /// A doctor.
+    pub doctor: Actor,
+    /// Another doctor.
+    pub other_doctor: Actor,
+    /// A patient in `doctor`'s care.
+    pub patient: Actor,
+    /// A patient in `other_doctor`'s care.
+    pub other_patient: Actor,
+}
+
+impl TestApp {
+    /// Creates and activates the whole cast.
+    pub async fn cast(&self) -> Cast {
+        let admin = Actor::from_tokens(self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+        let mut doctors = Vec::new();
+        let mut patients = Vec::new();
+        for n in 0..2 {
+            let d = self
+                .create_doctor(&admin.token, &format!("doctor{n}@clinic.example"))
+                .await;
+            let d_tokens =
+                Actor::from_tokens(self.activate(&d.doctor.email, &d.temporary_password).await);
+            let p = self
+                .create_patient(
+                    "/api/v1/doctor/patients",
+                    &d_tokens.token,
+                    &format!("patient{n}@home.example"),
+                )
+                .await;
+            let p_tokens =
+                Actor::from_tokens(self.activate(&p.patient.email, &p.temporary_password).await);
+            doctors.push(d_tokens);
+            patients.push(p_tokens);
+        }
+        let (other_doctor, doctor) = (doctors.pop().expect("2"), doctors.pop().expect("1"));
+        let (other_patient, patient) = (patients.pop().expect("2"), patients.pop().expect("1"));
+        Cast {
+            admin,
+            doctor,
+            other_doctor,
+            patient,
+            other_patient,
+        }
+    }
+}

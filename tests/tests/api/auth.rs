@@ -1,0 +1,272 @@
+//! Sessions: refresh rotation and reuse detection, logout, password change, deactivation,
+//! identical failures, lockout.
+
+use std::time::{Duration, Instant};
+
+use medvault_tests::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, USER_PASSWORD, expect_error, expect_json,
+    on_both_backends,
+};
+use medvault_types::{TokenResponse, User};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+on_both_backends!(
+    refresh_rotates_and_reuse_revokes,
+    logout_ends_session,
+    password_change_revokes_other_sessions,
+    deactivation_applies_at_next_request,
+    failures_look_identical_and_lock,
+);
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({"refresh_token": token}),
+    )
+    .await
+}
+
+async fn refresh_rotates_and_reuse_revokes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(first.token_type, "Bearer");
+    assert!(first.expires_in > 0 && first.expires_in <= 3600);
+    let second: TokenResponse =
+        expect_json(refresh(&app, &first.refresh_token).await, StatusCode::OK).await;
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&second.access_token))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let third: TokenResponse =
+        expect_json(refresh(&app, &second.refresh_token).await, StatusCode::OK).await;
+
+    // Replaying a spent token revokes the whole session: the newest tokens die too.
+    expect_error(
+        refresh(&app, &first.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_error(
+        refresh(&app, &third.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_error(
+        app.get("/api/v1/me", Some(&third.access_token)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+
+    // Another session of the same user is unaffected.
+    let other = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&other.access_token))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Garbage and empty refresh tokens.
+    expect_error(refresh(&app, "nope").await, StatusCode::UNAUTHORIZED).await;
+    expect_error(refresh(&app, "").await, StatusCode::UNAUTHORIZED).await;
+    expect_error(
+        refresh(&app, &"x".repeat(5000)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+async fn logout_ends_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let resp = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&t.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    expect_error(
+        app.get("/api/v1/me", Some(&t.access_token)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_error(
+        refresh(&app, &t.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_error(
+        app.send(Method::POST, "/api/v1/auth/logout", None, None)
+            .await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+async fn password_change_revokes_other_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let a = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let b = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let resp = app
+        .post(
+            "/api/v1/me/password",
+            Some(&a.access_token),
+            &json!({"current_password": ADMIN_PASSWORD, "new_password": USER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&a.access_token)).await.status(),
+        StatusCode::OK
+    );
+    expect_error(
+        app.get("/api/v1/me", Some(&b.access_token)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_error(
+        refresh(&app, &b.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert!(app.try_login(ADMIN_EMAIL, ADMIN_PASSWORD).await.is_err());
+    app.login(ADMIN_EMAIL, USER_PASSWORD).await;
+}
+
+async fn deactivation_applies_at_next_request(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cast = app.cast().await;
+    let path = format!("/api/v1/admin/users/{}/deactivate", cast.patient.id);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&cast.patient.token))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let user: User = expect_json(
+        app.send(Method::POST, &path, Some(&cast.admin.token), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!user.active);
+    // The unexpired access token stops working at once; so do refresh and sign-in.
+    expect_error(
+        app.get("/api/v1/me", Some(&cast.patient.token)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_error(
+        refresh(&app, &cast.patient.refresh).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let denied = app
+        .try_login(&cast.patient.email, USER_PASSWORD)
+        .await
+        .expect_err("deactivated");
+    let body = expect_error(denied, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(body.error.code, "invalid_credentials");
+    // Reactivation restores sign-in.
+    let path = format!("/api/v1/admin/users/{}/reactivate", cast.patient.id);
+    let user: User = expect_json(
+        app.send(Method::POST, &path, Some(&cast.admin.token), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(user.active);
+    app.login(&cast.patient.email, USER_PASSWORD).await;
+}
+
+async fn timed_failure(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> (Duration, StatusCode, String) {
+    let start = Instant::now();
+    let resp = app.try_login(email, password).await.expect_err("must fail");
+    let elapsed = start.elapsed();
+    let status = resp.status();
+    (elapsed, status, resp.text().await.expect("body"))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+async fn failures_look_identical_and_lock(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.slowdown_after = 3;
+        c.auth.lock_after = 4;
+        c.auth.lock_secs = 120;
+    })
+    .await;
+    // Unknown email and wrong password: same status, same body, comparable time.
+    let mut wrong = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..2 {
+        let (t1, s1, b1) = timed_failure(&app, ADMIN_EMAIL, "not the password").await;
+        let (t2, s2, b2) = timed_failure(
+            &app,
+            &format!("nobody{i}@nowhere.example"),
+            "not the password",
+        )
+        .await;
+        assert_eq!((s1, &b1), (s2, &b2));
+        assert_eq!(s1, StatusCode::UNAUTHORIZED);
+        wrong.push(t1);
+        unknown.push(t2);
+    }
+    let (w, u) = (median(wrong), median(unknown));
+    assert!(
+        u * 3 >= w,
+        "unknown email answered much faster ({u:?}) than a wrong password ({w:?})"
+    );
+
+    // Third failure: a short slow-down; even the right password waits.
+    let (_, s, _) = timed_failure(&app, ADMIN_EMAIL, "not the password").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let blocked = app
+        .try_login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect_err("slowed down");
+    assert!(blocked.headers().contains_key("retry-after"));
+    expect_error(blocked, StatusCode::TOO_MANY_REQUESTS).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Fourth failure: locked for lock_secs.
+    let (_, s, _) = timed_failure(&app, ADMIN_EMAIL, "not the password").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let locked = app
+        .try_login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect_err("locked");
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("secs");
+    assert!(retry > 60, "retry-after {retry}");
+    expect_error(locked, StatusCode::TOO_MANY_REQUESTS).await;
+
+    // An unknown email locks the same way, so a lock reveals nothing.
+    let ghost = "ghost@nowhere.example";
+    for _ in 0..3 {
+        let _ = timed_failure(&app, ghost, "x").await;
+    }
+    expect_error(
+        app.try_login(ghost, "x").await.expect_err("blocked"),
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+}
