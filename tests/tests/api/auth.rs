@@ -17,6 +17,7 @@ on_both_backends!(
     password_change_revokes_other_sessions,
     deactivation_applies_at_next_request,
     failures_look_identical_and_lock,
+    concurrent_refresh_and_failures,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -269,4 +270,43 @@ async fn failures_look_identical_and_lock(backend: Backend) {
         StatusCode::TOO_MANY_REQUESTS,
     )
     .await;
+}
+
+/// Races: the same refresh token presented 8 times at once is honoured at most once (and the
+/// race itself counts as reuse); 12 simultaneous failed sign-ins never yield a 500.
+async fn concurrent_refresh_and_failures(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.lock_after = 50).await;
+    let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let attempts = (0..8).map(|_| refresh(&app, &tokens.refresh_token));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert!(
+        ok <= 1,
+        "a refresh token was honoured {ok} times: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    // Any concurrent reuse revoked the session.
+    expect_error(
+        app.get("/api/v1/me", Some(&tokens.access_token)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+
+    let failures = (0..12).map(|_| app.try_login(ADMIN_EMAIL, "wrong wrong wrong"));
+    for result in futures_util::future::join_all(failures).await {
+        let status = result.expect_err("wrong password").status();
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::accounts::search::{Paging, lower};
 use crate::accounts::users::{self, UserRow};
 use crate::db::schema::{doctor_profiles, users as users_t};
-use crate::db::{Db, DbConn};
+use crate::db::{self, Db, DbConn};
 use crate::error::ApiError;
 use crate::time;
 use crate::validate::{self, Fields};
@@ -106,7 +106,7 @@ pub fn create(
     user: &UserRow,
     mut profile: DoctorProfileRow,
 ) -> Result<Doctor, ApiError> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         users::ensure_email_free(conn, &user.email, None)?;
         users::insert(conn, user)?;
         profile.user_id.clone_from(&user.id);
@@ -172,7 +172,7 @@ pub fn update(
     email: Option<&str>,
     changes: &DoctorChanges,
 ) -> Result<Doctor, ApiError> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         get(conn, id)?;
         let id_text = id.to_string();
         if let Some(email) = email {

@@ -13,7 +13,7 @@ use crate::accounts::care;
 use crate::accounts::search::{Paging, lower};
 use crate::accounts::users::{self, UserRow};
 use crate::db::schema::{care as care_t, patient_profiles, users as users_t};
-use crate::db::{Db, DbConn};
+use crate::db::{self, Db, DbConn};
 use crate::error::ApiError;
 use crate::time;
 use crate::validate::{self, Fields};
@@ -280,7 +280,7 @@ pub fn create(
     mut profile: PatientProfileRow,
     doctor: Option<&str>,
 ) -> Result<Patient, ApiError> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         users::ensure_email_free(conn, &user.email, None)?;
         users::insert(conn, user)?;
         profile.user_id.clone_from(&user.id);
@@ -380,7 +380,7 @@ pub fn update(
     email: Option<&str>,
     changes: &PatientChanges,
 ) -> Result<Patient, ApiError> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         get(conn, id, &Scope::All)?;
         let id_text = id.to_string();
         if let Some(email) = email {

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::accounts::users::{self, UserRow};
-use crate::db::DbConn;
 use crate::db::schema::{refresh_tokens, sessions};
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::time;
 
@@ -64,7 +64,7 @@ pub fn open(conn: &mut DbConn, user_id: &str, ttl_secs: u64) -> Result<Issued, A
     let now = time::now();
     let ttl = Duration::seconds(i64::try_from(ttl_secs).map_err(ApiError::internal)?);
     let session_id = Uuid::new_v4();
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         diesel::insert_into(sessions::table)
             .values((
                 sessions::id.eq(session_id.to_string()),
@@ -89,7 +89,7 @@ pub fn rotate(conn: &mut DbConn, token: &str) -> Result<(UserRow, Issued), ApiEr
     }
     let hash = token_hash(token);
     let now = time::now();
-    let outcome = conn.transaction(|conn| {
+    let outcome = db::write_transaction(conn, |conn| {
         let Some((session_id, used_at)) = refresh_tokens::table
             .find(&hash)
             .select((refresh_tokens::session_id, refresh_tokens::used_at))

@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::AuthConfig;
-use crate::db::DbConn;
 use crate::db::schema::login_attempts;
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
 
 /// Failures older than this are forgotten.
@@ -62,7 +62,7 @@ pub fn record_failure(
     now: NaiveDateTime,
     config: &AuthConfig,
 ) -> Result<(), ApiError> {
-    conn.transaction(|conn| {
+    db::write_transaction(conn, |conn| {
         let previous: Option<(i64, NaiveDateTime)> = login_attempts::table
             .find(key)
             .select((login_attempts::failures, login_attempts::last_failure))

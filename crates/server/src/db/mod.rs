@@ -153,6 +153,36 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the
+/// write lock up front (waiting up to the busy timeout), so a transaction that reads and then
+/// writes cannot fail half-way with `SQLITE_BUSY` when another writer got in between; on
+/// PostgreSQL it is an ordinary transaction. Must not be nested in another transaction.
+pub fn write_transaction<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Pg(_) => conn.transaction(f),
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    Manager::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    if let Err(rollback) = Manager::rollback_transaction(conn) {
+                        tracing::error!(error = %rollback, "rollback failed");
+                    }
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool: the only way request code
 /// reaches the database. Pool exhaustion and a cancelled blocking task become 503/500
 /// answers; `f`'s own errors pass through.

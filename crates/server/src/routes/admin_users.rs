@@ -1,7 +1,6 @@
 //! Admin: account state of any user (deactivate, reactivate, reset password).
 
 use actix_web::web;
-use diesel::Connection;
 use medvault_types::{ErrorBody, TemporaryPassword, User};
 use uuid::Uuid;
 
@@ -43,7 +42,7 @@ pub async fn deactivate_user(
     let id = id.into_inner();
     not_self(&admin, id)?;
     let user = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
             users::set_active(conn, &row.id, false)?;
             sessions::revoke_all(conn, &row.id, None)?;
@@ -110,7 +109,7 @@ pub async fn reset_password(
     let password = temporary_password();
     let hash = state.hasher.hash(password.clone()).await?;
     db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
             users::set_password(conn, &row.id, &hash, true)?;
             sessions::revoke_all(conn, &row.id, None)?;

@@ -83,8 +83,7 @@ pub async fn change_password(
     let hash = state.hasher.hash(new).await?;
     let keep = user.session_id.to_string();
     db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             users::set_password(conn, &row.id, &hash, false)?;
             sessions::revoke_all(conn, &row.id, Some(&keep))?;
             throttle::clear(conn, &key)
