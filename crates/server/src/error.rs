@@ -128,6 +128,13 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 Self::Unavailable("serialization failure".into())
             }
+            // SQLite gave up waiting for a lock (busy timeout): retryable, not a bug.
+            Error::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                Self::Unavailable(info.message().to_string())
+            }
             other => Self::internal(other),
         }
     }
@@ -258,6 +265,18 @@ mod tests {
                 .get("email")
                 .map(String::as_str),
             Some("not an email address")
+        );
+    }
+
+    #[test]
+    fn sqlite_lock_timeout_is_retryable() {
+        let e = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(String::from("database is locked")),
+        );
+        assert_eq!(
+            ApiError::from(e).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
         );
     }
 
