@@ -13,7 +13,7 @@ use secrecy::SecretString;
 
 /// Reads the secret stored in `dir/name`, or creates it with `bytes` random bytes (base64).
 pub fn load_or_generate(dir: &Path, name: &str, bytes: usize) -> anyhow::Result<SecretString> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(name);
     match read_secret(&path) {
         Ok(secret) => return Ok(secret),
@@ -36,6 +36,19 @@ pub fn load_or_generate(dir: &Path, name: &str, bytes: usize) -> anyhow::Result<
         }
         Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
     }
+}
+
+/// Creates `dir` (and missing parents) readable only by the owner; existing directories keep
+/// their permissions.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 fn read_secret(path: &Path) -> std::io::Result<SecretString> {
@@ -68,21 +81,21 @@ mod tests {
 
     #[test]
     fn generated_once_private_and_stable() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = load_or_generate(dir.path(), "jwt.key", 48).unwrap();
-        let second = load_or_generate(dir.path(), "jwt.key", 48).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        let dir = dir.as_path();
+        let first = load_or_generate(dir, "jwt.key", 48).unwrap();
+        let second = load_or_generate(dir, "jwt.key", 48).unwrap();
         assert_eq!(first.expose_secret(), second.expose_secret());
         assert_eq!(STANDARD.decode(first.expose_secret()).unwrap().len(), 48);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("jwt.key"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.join("jwt.key")), 0o600);
+            assert_eq!(mode(dir), 0o700);
         }
-        let other = load_or_generate(dir.path(), "other.key", 48).unwrap();
+        let other = load_or_generate(dir, "other.key", 48).unwrap();
         assert_ne!(first.expose_secret(), other.expose_secret());
     }
 }

@@ -123,7 +123,7 @@ pub fn connect(url: &SecretString, max_size: u32) -> anyhow::Result<Pool> {
         && let Some(parent) = std::path::Path::new(target).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)
+        crate::secrets::create_private_dir(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     let manager = Manager {
