@@ -163,12 +163,35 @@ impl Session {
 
     /// Waits for an element matching `css` (visible or not).
     pub async fn find(&self, css: &str) -> Result<Element> {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
-            .with_context(|| format!("waiting for `{css}`"))
+        {
+            Ok(el) => Ok(el),
+            Err(e) => Err(self.failure(&format!("waiting for `{css}`: {e}")).await),
+        }
+    }
+
+    /// An error naming what was awaited, with the page's path and text, and a screenshot
+    /// (`target/e2e-screenshots/failure-*.png`) to see what the browser showed.
+    async fn failure(&self, what: &str) -> anyhow::Error {
+        let path = self.path().await.unwrap_or_default();
+        let body = match self.client.find(Locator::Css("body")).await {
+            Ok(b) => b.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let shot = self
+            .screenshot(&format!(
+                "failure-{}",
+                path.trim_matches('/').replace('/', "-")
+            ))
+            .await
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        anyhow!("{what}\non {path} ({shot}) the page says:\n{body}")
     }
 
     /// Waits for an element whose text contains `text`, under elements matching `css`.
@@ -181,8 +204,9 @@ impl Session {
                 }
             }
             if started.elapsed() > WAIT {
-                let body = self.text("body").await.unwrap_or_default();
-                bail!("no `{css}` containing {text:?} after {WAIT:?}; page says:\n{body}");
+                return Err(self
+                    .failure(&format!("no `{css}` containing {text:?} after {WAIT:?}"))
+                    .await);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -202,7 +226,11 @@ impl Session {
 
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.find(css).await?.click().await.with_context(|| format!("click `{css}`"))?;
+        self.find(css)
+            .await?
+            .click()
+            .await
+            .with_context(|| format!("click `{css}`"))?;
         Ok(())
     }
 
@@ -216,7 +244,9 @@ impl Session {
     pub async fn fill(&self, css: &str, value: &str) -> Result<()> {
         let el = self.find(css).await?;
         el.clear().await?;
-        el.send_keys(value).await.with_context(|| format!("type into `{css}`"))?;
+        el.send_keys(value)
+            .await
+            .with_context(|| format!("type into `{css}`"))?;
         Ok(())
     }
 

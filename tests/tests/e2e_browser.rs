@@ -7,7 +7,7 @@
 //! and downloads: the file's SHA-256 equals the upload's; the patient revokes; the doctor's
 //! download button is gone and the API refuses; the patient's access log shows the download.
 //! Screenshots of each role's main screen and of the consent dialog land in
-//! `target/e2e-screenshots/`.
+//! `target/e2e-screenshots/`. Last, the admin's ledger lists the download and verifies.
 
 #[path = "../src/browser.rs"]
 mod browser;
@@ -37,9 +37,12 @@ async fn sign_in(s: &Session, base: &str, email: &str, password: &str) -> Result
 /// On the forced password change screen: replaces the temporary password.
 async fn change_temporary_password(s: &Session, temporary: &str, new: &str) -> Result<()> {
     s.wait_path("/change-password").await?;
-    s.fill("#password-form input[name=current_password]", temporary).await?;
-    s.fill("#password-form input[name=new_password]", new).await?;
-    s.fill("#password-form input[name=confirm_password]", new).await?;
+    s.fill("#password-form input[name=current_password]", temporary)
+        .await?;
+    s.fill("#password-form input[name=new_password]", new)
+        .await?;
+    s.fill("#password-form input[name=confirm_password]", new)
+        .await?;
     s.click("#password-form button[type=submit]").await?;
     s.wait_gone("#password-form").await
 }
@@ -68,7 +71,10 @@ fn sample_pdf() -> Vec<u8> {
 /// A code that differs from `code` in every digit.
 fn wrong_code(code: &str) -> String {
     code.chars()
-        .map(|c| c.to_digit(10).map_or('0', |d| char::from_digit((d + 1) % 10, 10).unwrap_or('0')))
+        .map(|c| {
+            c.to_digit(10)
+                .map_or('0', |d| char::from_digit((d + 1) % 10, 10).unwrap_or('0'))
+        })
         .collect()
 }
 
@@ -84,21 +90,34 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     sign_in(&admin, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     admin.wait_path("/admin").await?;
     admin.find_text("h1", "Overview").await?;
-    admin.find("#ledger-ok").await?;
-    admin.screenshot("admin-overview").await?;
     admin.click_text("header a", "Doctors").await?;
     admin.click("#add-doctor").await?;
-    admin.fill("#doctor-form input[name=email]", DOCTOR_EMAIL).await?;
-    admin.fill("#doctor-form input[name=full_name]", "Gregory House").await?;
-    admin.fill("#doctor-form input[name=specialty]", "Diagnostics").await?;
+    admin
+        .fill("#doctor-form input[name=email]", DOCTOR_EMAIL)
+        .await?;
+    admin
+        .fill("#doctor-form input[name=full_name]", "Gregory House")
+        .await?;
+    admin
+        .fill("#doctor-form input[name=specialty]", "Diagnostics")
+        .await?;
     // A bad licence number first: the form says what is wrong before anything is sent.
-    admin.fill("#doctor-form input[name=licence_number]", "").await?;
+    admin
+        .fill("#doctor-form input[name=licence_number]", "")
+        .await?;
     admin.click("#doctor-form button[type=submit]").await?;
-    admin.find_text("#doctor-form .field-error", "required").await?;
-    admin.fill("#doctor-form input[name=licence_number]", "MD-12345").await?;
+    admin
+        .find_text("#doctor-form .field-error", "required")
+        .await?;
+    admin
+        .fill("#doctor-form input[name=licence_number]", "MD-12345")
+        .await?;
     admin.click("#doctor-form button[type=submit]").await?;
     let doctor_temp = admin.text(".temp-password").await?;
-    ensure!(doctor_temp.len() >= 12, "temporary password shown: {doctor_temp:?}");
+    ensure!(
+        doctor_temp.len() >= 12,
+        "temporary password shown: {doctor_temp:?}"
+    );
     admin.find_text("table td", DOCTOR_EMAIL).await?;
     admin.screenshot("admin-doctors").await?;
     sign_out(&admin).await?;
@@ -109,12 +128,24 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     change_temporary_password(&doctor, &doctor_temp, DOCTOR_PASSWORD).await?;
     doctor.wait_path("/doctor").await?;
     doctor.click("#add-patient").await?;
-    doctor.fill("#patient-form input[name=email]", PATIENT_EMAIL).await?;
-    doctor.fill("#patient-form input[name=first_name]", "Pat").await?;
-    doctor.fill("#patient-form input[name=last_name]", "Smith").await?;
+    doctor
+        .fill("#patient-form input[name=email]", PATIENT_EMAIL)
+        .await?;
+    doctor
+        .fill("#patient-form input[name=first_name]", "Pat")
+        .await?;
+    doctor
+        .fill("#patient-form input[name=last_name]", "Smith")
+        .await?;
     // Chromium's date input in en-US takes month, day, year.
-    doctor.find("#patient-form input[name=date_of_birth]").await?.send_keys("02141980").await?;
-    doctor.fill("#patient-form input[name=phone]", "+1 555 010 2030").await?;
+    doctor
+        .find("#patient-form input[name=date_of_birth]")
+        .await?
+        .send_keys("02141980")
+        .await?;
+    doctor
+        .fill("#patient-form input[name=phone]", "+1 555 010 2030")
+        .await?;
     doctor.click("#patient-form button[type=submit]").await?;
     let patient_temp = doctor.text(".temp-password").await?;
     doctor.find_text("table a", "Pat Smith").await?;
@@ -139,30 +170,51 @@ async fn whole_journey_in_the_browser() -> Result<()> {
         .await?
         .send_keys(&upload_path.to_string_lossy())
         .await?;
-    patient.fill("#upload-form input[name=title]", "Blood test March").await?;
+    patient
+        .fill("#upload-form input[name=title]", "Blood test March")
+        .await?;
     patient.click("#upload-form button[type=submit]").await?;
-    patient.find_text("#upload-done", "Blood test March").await?;
-    let row = patient.find_text("#my-records tbody tr", "Blood test March").await?;
-    let record_id = row.attr("data-record").await?.context("record id on the row")?;
+    patient
+        .find_text("#upload-done", "Blood test March")
+        .await?;
+    let row = patient
+        .find_text("#my-records tbody tr", "Blood test March")
+        .await?;
+    let record_id = row
+        .attr("data-record")
+        .await?
+        .context("record id on the row")?;
     patient.screenshot("patient-records").await?;
 
     // --- Doctor asks for access ------------------------------------------------------------
     doctor.click_text("header a", "My patients").await?;
     doctor.click_text("table a", "Pat Smith").await?;
-    doctor.find_text("#doctor-records td", "Blood test March").await?;
+    doctor
+        .find_text("#doctor-records td", "Blood test March")
+        .await?;
     doctor.click("#doctor-records .request-access").await?;
-    doctor.fill("#request-form textarea[name=reason]", "Review before the follow-up visit").await?;
+    doctor
+        .fill(
+            "#request-form textarea[name=reason]",
+            "Review before the follow-up visit",
+        )
+        .await?;
     doctor.click("#request-form button[type=submit]").await?;
     doctor.find("#code-form").await?;
 
     // --- Patient reads the code -------------------------------------------------------------
     patient.click_text("header a", "Requests").await?;
     let code = patient.text(".one-time-code").await?;
-    ensure!(code.len() == 8 && code.chars().all(|c| c.is_ascii_digit()), "code shown: {code:?}");
+    ensure!(
+        code.len() == 8 && code.chars().all(|c| c.is_ascii_digit()),
+        "code shown: {code:?}"
+    );
     patient.screenshot("patient-requests").await?;
 
     // --- Doctor: wrong code, then the right one, then download --------------------------------
-    doctor.fill("#code-form input[name=code]", &wrong_code(&code)).await?;
+    doctor
+        .fill("#code-form input[name=code]", &wrong_code(&code))
+        .await?;
     doctor.click("#code-form button[type=submit]").await?;
     doctor.find("#code-form .form-error").await?;
     doctor.screenshot("doctor-consent-dialog").await?;
@@ -187,7 +239,9 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     // --- Doctor: no download button, and the API refuses -------------------------------------
     doctor.click_text("header a", "My patients").await?;
     doctor.click_text("table a", "Pat Smith").await?;
-    doctor.find_text("#doctor-records td", "Blood test March").await?;
+    doctor
+        .find_text("#doctor-records td", "Blood test March")
+        .await?;
     doctor.find("#doctor-records .request-access").await?;
     ensure!(
         doctor
@@ -199,7 +253,11 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     );
     let token = app.login(DOCTOR_EMAIL, DOCTOR_PASSWORD).await.access_token;
     let refused = app
-        .request(Method::GET, &format!("/api/v1/records/{record_id}/content"), Some(&token))
+        .request(
+            Method::GET,
+            &format!("/api/v1/records/{record_id}/content"),
+            Some(&token),
+        )
         .send()
         .await?;
     ensure!(
@@ -210,7 +268,9 @@ async fn whole_journey_in_the_browser() -> Result<()> {
 
     // --- Patient sees the download in the access log ----------------------------------------
     patient.click_text("header a", "Who saw my records").await?;
-    patient.find("#access-log tr[data-action='record.download']").await?;
+    patient
+        .find("#access-log tr[data-action='record.download']")
+        .await?;
     patient.screenshot("patient-access-log").await?;
 
     // A phone-sized view of the patient's main screen.
@@ -219,6 +279,18 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     phone.wait_path("/patient").await?;
     phone.find("#my-mrn").await?;
     phone.screenshot("patient-details-phone").await?;
+
+    // --- Admin: the overview, and the ledger verifies ----------------------------------------
+    sign_in(&admin, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    admin.find("#ledger-ok").await?;
+    admin.screenshot("admin-overview").await?;
+    admin.click_text("header a", "Ledger").await?;
+    admin
+        .find_text("#ledger-entries td", "record.download")
+        .await?;
+    admin.click("#verify-ledger").await?;
+    admin.find("#ledger-ok").await?;
+    admin.screenshot("admin-ledger").await?;
 
     for s in [admin, doctor, patient, phone] {
         s.close().await?;

@@ -117,18 +117,28 @@ pub fn Pager(
         .max(1);
     view! {
         <nav class="pager" aria-label="Pages">
-            <button type="button" disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
+            <button type="button" disabled=move || { page.get() <= 1 } on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
             <span>{move || format!("Page {} of {pages} ({total} in all)", page.get())}</span>
-            <button type="button" disabled=move || page.get() >= pages on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+            <button type="button" disabled=move || { page.get() >= pages } on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
         </nav>
     }
 }
 
+/// Now, from the browser's clock (`chrono`'s own clock does not exist on wasm32).
+pub fn utc_now() -> chrono::DateTime<chrono::Utc> {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "milliseconds since 1970 fit an i64 for the next 290 million years"
+    )]
+    let ms = js_sys::Date::now() as i64;
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
 /// The current time, ticking every second while the component using it lives.
 pub fn ticking_now() -> RwSignal<chrono::DateTime<chrono::Utc>> {
-    let now = RwSignal::new(chrono::Utc::now());
+    let now = RwSignal::new(utc_now());
     if let Ok(handle) = set_interval_with_handle(
-        move || now.set(chrono::Utc::now()),
+        move || now.set(utc_now()),
         std::time::Duration::from_secs(1),
     ) {
         on_cleanup(move || handle.clear());
@@ -138,5 +148,5 @@ pub fn ticking_now() -> RwSignal<chrono::DateTime<chrono::Utc>> {
 
 /// Today's date in UTC (for "not in the future" checks and form defaults).
 pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+    utc_now().date_naive()
 }

@@ -56,7 +56,7 @@ pub fn Ledger() -> impl IntoView {
                     view! {
                         <p>{format!("{} entries in the ledger.", p.total)}</p>
                         <div class="table-wrap">
-                        <table class="ledger">
+                        <table class="ledger" id="ledger-entries">
                             <thead><tr><th>"#"</th><th>"When"</th><th>"Action"</th><th>"Subject"</th><th>"Actor"</th><th>"Hash"</th></tr></thead>
                             <tbody>
                                 {p.items.into_iter().map(|e| view! {
@@ -73,7 +73,7 @@ pub fn Ledger() -> impl IntoView {
                         </table>
                         </div>
                         <nav class="pager" aria-label="Ledger pages">
-                            <button type="button" disabled=move || cursors.with(|c| c.len() <= 1) on:click=move |_| cursors.update(|c| { c.pop(); })>"Newer"</button>
+                            <button type="button" disabled=move || { cursors.with(|c| c.len() <= 1) } on:click=move |_| cursors.update(|c| { c.pop(); })>"Newer"</button>
                             <button type="button" disabled=next.is_none() on:click=move |_| cursors.update(|c| c.push(next))>"Older"</button>
                         </nav>
                     }.into_any()
