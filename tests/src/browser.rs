@@ -1,4 +1,4 @@
-//! A real headless Chromium driven over WebDriver (chromedriver from Debian) for the browser
+//! A real headless Chromium driven over `WebDriver` (chromedriver from Debian) for the browser
 //! end-to-end tests: each [`Browser`] is one chromedriver process on a free port; each
 //! [`Session`] is one Chromium window with its own fresh profile and download directory.
 //!
@@ -148,7 +148,7 @@ impl Browser {
 
 /// One browser window.
 pub struct Session {
-    /// The WebDriver client.
+    /// The `WebDriver` client.
     pub client: Client,
     downloads: TempDir,
     _profile: TempDir,

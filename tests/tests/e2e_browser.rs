@@ -12,6 +12,8 @@
 #[path = "../src/browser.rs"]
 mod browser;
 
+use std::path::Path;
+
 use anyhow::{Context, Result, ensure};
 use browser::{Browser, Session};
 use medvault_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp};
@@ -78,16 +80,10 @@ fn wrong_code(code: &str) -> String {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn whole_journey_in_the_browser() -> Result<()> {
-    let spa = browser::spa_dir()?;
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.spa_dir = Some(spa)).await;
-    let base = app.address.clone();
-    let chrome = Browser::start().await?;
-
-    // --- Admin adds a doctor -------------------------------------------------------------
-    let admin = chrome.session(1280, 900).await?;
-    sign_in(&admin, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+/// Admin signs in and adds a doctor (after seeing a validation message); returns the
+/// doctor's temporary password.
+async fn admin_adds_doctor(admin: &Session, base: &str) -> Result<String> {
+    sign_in(admin, base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     admin.wait_path("/admin").await?;
     admin.find_text("h1", "Overview").await?;
     admin.click_text("header a", "Doctors").await?;
@@ -101,10 +97,7 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     admin
         .fill("#doctor-form input[name=specialty]", "Diagnostics")
         .await?;
-    // A bad licence number first: the form says what is wrong before anything is sent.
-    admin
-        .fill("#doctor-form input[name=licence_number]", "")
-        .await?;
+    // No licence number: the form says what is missing before anything is sent.
     admin.click("#doctor-form button[type=submit]").await?;
     admin
         .find_text("#doctor-form .field-error", "required")
@@ -113,19 +106,22 @@ async fn whole_journey_in_the_browser() -> Result<()> {
         .fill("#doctor-form input[name=licence_number]", "MD-12345")
         .await?;
     admin.click("#doctor-form button[type=submit]").await?;
-    let doctor_temp = admin.text(".temp-password").await?;
+    let temporary = admin.text(".temp-password").await?;
     ensure!(
-        doctor_temp.len() >= 12,
-        "temporary password shown: {doctor_temp:?}"
+        temporary.len() >= 12,
+        "temporary password shown: {temporary:?}"
     );
     admin.find_text("table td", DOCTOR_EMAIL).await?;
     admin.screenshot("admin-doctors").await?;
-    sign_out(&admin).await?;
+    sign_out(admin).await?;
+    Ok(temporary)
+}
 
-    // --- Doctor signs in, changes password, adds a patient --------------------------------
-    let doctor = chrome.session(1280, 900).await?;
-    sign_in(&doctor, &base, DOCTOR_EMAIL, &doctor_temp).await?;
-    change_temporary_password(&doctor, &doctor_temp, DOCTOR_PASSWORD).await?;
+/// The doctor signs in, replaces the temporary password and adds a patient; returns the
+/// patient's temporary password.
+async fn doctor_adds_patient(doctor: &Session, base: &str, temporary: &str) -> Result<String> {
+    sign_in(doctor, base, DOCTOR_EMAIL, temporary).await?;
+    change_temporary_password(doctor, temporary, DOCTOR_PASSWORD).await?;
     doctor.wait_path("/doctor").await?;
     doctor.click("#add-patient").await?;
     doctor
@@ -147,28 +143,30 @@ async fn whole_journey_in_the_browser() -> Result<()> {
         .fill("#patient-form input[name=phone]", "+1 555 010 2030")
         .await?;
     doctor.click("#patient-form button[type=submit]").await?;
-    let patient_temp = doctor.text(".temp-password").await?;
+    let patient_temporary = doctor.text(".temp-password").await?;
     doctor.find_text("table a", "Pat Smith").await?;
     doctor.screenshot("doctor-patients").await?;
+    Ok(patient_temporary)
+}
 
-    // --- Patient signs in, changes password, uploads a report -----------------------------
-    let patient = chrome.session(1280, 900).await?;
-    sign_in(&patient, &base, PATIENT_EMAIL, &patient_temp).await?;
-    change_temporary_password(&patient, &patient_temp, PATIENT_PASSWORD).await?;
+/// The patient signs in, replaces the temporary password and uploads `file`; returns the
+/// record's id.
+async fn patient_uploads(
+    patient: &Session,
+    base: &str,
+    temporary: &str,
+    file: &Path,
+) -> Result<String> {
+    sign_in(patient, base, PATIENT_EMAIL, temporary).await?;
+    change_temporary_password(patient, temporary, PATIENT_PASSWORD).await?;
     patient.wait_path("/patient").await?;
     patient.find("#my-mrn").await?;
     patient.screenshot("patient-details").await?;
-
-    let upload_dir = tempfile::tempdir()?;
-    let upload_path = upload_dir.path().join(FILE_NAME);
-    let bytes = sample_pdf();
-    std::fs::write(&upload_path, &bytes)?;
-    let upload_sha = hex::encode(Sha256::digest(&bytes));
     patient.click_text("header a", "Records").await?;
     patient
         .find("#upload-file")
         .await?
-        .send_keys(&upload_path.to_string_lossy())
+        .send_keys(&file.to_string_lossy())
         .await?;
     patient
         .fill("#upload-form input[name=title]", "Blood test March")
@@ -185,8 +183,11 @@ async fn whole_journey_in_the_browser() -> Result<()> {
         .await?
         .context("record id on the row")?;
     patient.screenshot("patient-records").await?;
+    Ok(record_id)
+}
 
-    // --- Doctor asks for access ------------------------------------------------------------
+/// The doctor opens the patient and asks for the record; the code dialog opens.
+async fn doctor_requests_access(doctor: &Session) -> Result<()> {
     doctor.click_text("header a", "My patients").await?;
     doctor.click_text("table a", "Pat Smith").await?;
     doctor
@@ -201,8 +202,11 @@ async fn whole_journey_in_the_browser() -> Result<()> {
         .await?;
     doctor.click("#request-form button[type=submit]").await?;
     doctor.find("#code-form").await?;
+    Ok(())
+}
 
-    // --- Patient reads the code -------------------------------------------------------------
+/// The patient opens the inbox and reads the one-time code.
+async fn patient_reads_code(patient: &Session) -> Result<String> {
     patient.click_text("header a", "Requests").await?;
     let code = patient.text(".one-time-code").await?;
     ensure!(
@@ -210,45 +214,60 @@ async fn whole_journey_in_the_browser() -> Result<()> {
         "code shown: {code:?}"
     );
     patient.screenshot("patient-requests").await?;
+    Ok(code)
+}
 
-    // --- Doctor: wrong code, then the right one, then download --------------------------------
+/// A wrong code shows an error in the dialog; the right one grants; the download's SHA-256
+/// matches the upload's.
+async fn doctor_redeems_and_downloads(
+    doctor: &Session,
+    code: &str,
+    upload_sha: &str,
+) -> Result<()> {
     doctor
-        .fill("#code-form input[name=code]", &wrong_code(&code))
+        .fill("#code-form input[name=code]", &wrong_code(code))
         .await?;
     doctor.click("#code-form button[type=submit]").await?;
     doctor.find("#code-form .form-error").await?;
     doctor.screenshot("doctor-consent-dialog").await?;
-    doctor.fill("#code-form input[name=code]", &code).await?;
+    doctor.fill("#code-form input[name=code]", code).await?;
     doctor.click("#code-form button[type=submit]").await?;
     doctor.wait_gone("#code-form").await?;
     doctor.click("#doctor-records .download").await?;
     let downloaded = doctor.downloaded(FILE_NAME).await?;
+    let sha = hex::encode(Sha256::digest(&downloaded));
     ensure!(
-        hex::encode(Sha256::digest(&downloaded)) == upload_sha,
-        "downloaded file differs from the upload ({} vs {} bytes)",
-        downloaded.len(),
-        bytes.len()
+        sha == upload_sha,
+        "downloaded file ({} bytes) differs from the upload",
+        downloaded.len()
     );
     doctor.screenshot("doctor-patient-page").await?;
+    Ok(())
+}
 
-    // --- Patient revokes -----------------------------------------------------------------
+/// The patient revokes; the doctor's page no longer offers the download and the API refuses.
+async fn revocation_takes_effect(
+    app: &TestApp,
+    doctor: &Session,
+    patient: &Session,
+    record_id: &str,
+) -> Result<()> {
     patient.click_text("header a", "Grants").await?;
     patient.click("#my-grants .revoke").await?;
     patient.find_text("#my-grants td", "Revoked").await?;
 
-    // --- Doctor: no download button, and the API refuses -------------------------------------
     doctor.click_text("header a", "My patients").await?;
     doctor.click_text("table a", "Pat Smith").await?;
     doctor
         .find_text("#doctor-records td", "Blood test March")
         .await?;
     doctor.find("#doctor-records .request-access").await?;
+    let buttons = doctor
+        .client
+        .find_all(fantoccini::Locator::Css("#doctor-records .download"))
+        .await?;
     ensure!(
-        doctor
-            .client
-            .find_all(fantoccini::Locator::Css("#doctor-records .download"))
-            .await?
-            .is_empty(),
+        buttons.is_empty(),
         "download button still shown after revocation"
     );
     let token = app.login(DOCTOR_EMAIL, DOCTOR_PASSWORD).await.access_token;
@@ -265,8 +284,33 @@ async fn whole_journey_in_the_browser() -> Result<()> {
         "download after revocation answered {}",
         refused.status()
     );
+    Ok(())
+}
 
-    // --- Patient sees the download in the access log ----------------------------------------
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_journey_in_the_browser() -> Result<()> {
+    let spa = browser::spa_dir()?;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.spa_dir = Some(spa)).await;
+    let base = app.address.clone();
+    let chrome = Browser::start().await?;
+    let upload_dir = tempfile::tempdir()?;
+    let upload_path = upload_dir.path().join(FILE_NAME);
+    let bytes = sample_pdf();
+    std::fs::write(&upload_path, &bytes)?;
+    let upload_sha = hex::encode(Sha256::digest(&bytes));
+
+    let admin = chrome.session(1280, 900).await?;
+    let doctor_temporary = admin_adds_doctor(&admin, &base).await?;
+    let doctor = chrome.session(1280, 900).await?;
+    let patient_temporary = doctor_adds_patient(&doctor, &base, &doctor_temporary).await?;
+    let patient = chrome.session(1280, 900).await?;
+    let record_id = patient_uploads(&patient, &base, &patient_temporary, &upload_path).await?;
+    doctor_requests_access(&doctor).await?;
+    let code = patient_reads_code(&patient).await?;
+    doctor_redeems_and_downloads(&doctor, &code, &upload_sha).await?;
+    revocation_takes_effect(&app, &doctor, &patient, &record_id).await?;
+
+    // The patient sees the download in "who saw my records".
     patient.click_text("header a", "Who saw my records").await?;
     patient
         .find("#access-log tr[data-action='record.download']")
@@ -280,7 +324,7 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     phone.find("#my-mrn").await?;
     phone.screenshot("patient-details-phone").await?;
 
-    // --- Admin: the overview, and the ledger verifies ----------------------------------------
+    // The admin's overview, and the ledger lists the download and verifies.
     sign_in(&admin, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     admin.find("#ledger-ok").await?;
     admin.screenshot("admin-overview").await?;

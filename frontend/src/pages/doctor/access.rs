@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::consent::CodeDialog;
+use super::consent::{CodeDialog, RequestByMrnForm};
 use crate::api::calls;
 use crate::api::dto::{AccessRequest, AccessRequestStatus, Grant};
 use crate::logic::format;
@@ -99,6 +99,10 @@ pub fn Access() -> impl IntoView {
             </Transition>
         </section>
         <RequestsTable requests=requests code_for=code_for/>
+        <section class="card" aria-labelledby="mrn-h">
+            <h2 id="mrn-h">"Ask a new patient for access"</h2>
+            <RequestByMrnForm on_created=Callback::new(move |req| { reload(); code_for.set(Some(req)); })/>
+        </section>
         {move || code_for.get().map(|q| view! {
             <CodeDialog request=q on_close=Callback::new(move |()| { code_for.set(None); reload(); })
                 on_granted=Callback::new(move |_| { code_for.set(None); reload(); })/>

@@ -146,3 +146,63 @@ pub fn CodeDialog(
         </Dialog>
     }
 }
+
+/// Asks a patient who is not (yet) in the doctor's care, named by medical record number, for
+/// access to all their records; their consent also puts them in care.
+#[component]
+pub fn RequestByMrnForm(
+    /// Called with the new request.
+    on_created: Callback<AccessRequest>,
+) -> impl IntoView {
+    let mrn = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let hours = RwSignal::new("24".to_string());
+    let form = FormState::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut c = Checks::new();
+        c.check("mrn", validate::required(&mrn.get_untracked(), 40));
+        let text = reason.get_untracked().trim().to_string();
+        if text.chars().count() < 3 {
+            c.check::<()>("reason", Err("Give a reason of at least 3 characters.".into()));
+        }
+        c.check("reason", validate::required(&text, 500));
+        let duration = c.check(
+            "duration_hours",
+            validate::duration_hours(&hours.get_untracked(), MAX_HOURS),
+        );
+        if let Err(errs) = c.finish() {
+            return form.invalid(errs);
+        }
+        if !form.start() {
+            return;
+        }
+        let body = CreateAccessRequest {
+            patient_id: None,
+            mrn: Some(mrn.get_untracked().trim().to_string()),
+            record_id: None,
+            reason: text,
+            duration_hours: duration.unwrap_or(24),
+        };
+        spawn_local(async move {
+            match calls::request_access(&body).await {
+                Ok(req) => {
+                    form.done();
+                    mrn.set(String::new());
+                    reason.set(String::new());
+                    on_created.run(req);
+                }
+                Err(e) => form.fail(&e),
+            }
+        });
+    };
+    view! {
+        <form id="mrn-request-form" on:submit=submit novalidate=true>
+            <Field label="Medical record number" name="mrn" value=mrn form=form required=true
+                hint="For a patient not yet in your care. Their consent puts them in your care."/>
+            <TextArea label="Reason" name="reason" value=reason form=form required=true/>
+            <Field label="Duration (hours)" name="duration_hours" kind="number" value=hours form=form required=true/>
+            <Submit label="Send request" busy_label="Sending…" form=form/>
+        </form>
+    }
+}
