@@ -341,3 +341,38 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     }
     Ok(())
 }
+
+/// With 8-second access tokens the app renews in the background, so a screen opened 15
+/// seconds after sign-in still loads; when the session itself ends (30 seconds after sign-in)
+/// the app returns to the sign-in screen and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_renews_then_ends_with_a_message() -> Result<()> {
+    let spa = browser::spa_dir()?;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.spa_dir = Some(spa);
+        c.auth.access_ttl_secs = 8;
+        c.auth.refresh_ttl_secs = 30;
+    })
+    .await;
+    let chrome = Browser::start().await?;
+    let admin = chrome.session(1280, 900).await?;
+    let signed_in_at = std::time::Instant::now();
+    sign_in(&admin, &app.address, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    admin.wait_path("/admin").await?;
+
+    tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+    admin.click_text("header a", "Doctors").await?;
+    admin.find_text("main p", "No doctors found").await?;
+    ensure!(
+        admin.path().await? == "/admin/doctors",
+        "still signed in after 15 s"
+    );
+
+    let left = std::time::Duration::from_secs(32).saturating_sub(signed_in_at.elapsed());
+    tokio::time::sleep(left).await;
+    admin.find_text("#flash", "session has ended").await?;
+    admin.wait_path("/login").await?;
+    admin.screenshot("session-ended").await?;
+    admin.close().await?;
+    Ok(())
+}
