@@ -5,9 +5,9 @@ use uuid::Uuid;
 
 use super::ApiError;
 use super::dto::{
-    AccessLogEntry, AccessRequest, ChangePasswordRequest, CreateAccessRequest, CreateDoctor,
-    CreatePatient, CreateVisitNote, CreatedDoctor, CreatedPatient, Doctor, Grant, History,
-    LedgerPage, LedgerVerification, LoginRequest, Page, Patient, RecordMeta, RedeemCode,
+    AccessLogEntry, AccessRequest, AdminOverview, ChangePasswordRequest, CreateAccessRequest,
+    CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor, CreatedPatient, Doctor, Grant,
+    History, LedgerPage, LedgerVerification, LoginRequest, Page, Patient, RecordMeta, RedeemCode,
     RefreshRequest, StorageUsage, TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment,
     TotpStatus, UpdateContact, UpdateDoctor, UpdatePatient, User, VisitNote,
 };
@@ -163,9 +163,9 @@ pub async fn admin_verify_ledger() -> R<LedgerVerification> {
     call(Method::GET, "/admin/ledger/verify", NONE).await
 }
 
-/// Server health as JSON (storage and database), for the overview.
-pub async fn admin_health() -> R<serde_json::Value> {
-    call(Method::GET, "/admin/health", NONE).await
+/// Counts and storage health for the admin's first screen.
+pub async fn admin_overview() -> R<AdminOverview> {
+    call(Method::GET, "/admin/overview", NONE).await
 }
 
 // ---- doctor -----------------------------------------------------------------------------
@@ -334,7 +334,8 @@ pub async fn deny(request: Uuid) -> R<serde_json::Value> {
 
 /// Who saw my records.
 pub async fn access_log() -> R<Vec<AccessLogEntry>> {
-    call(Method::GET, "/me/access-log", NONE).await
+    let page: Page<AccessLogEntry> = call(Method::GET, "/me/access-log?per_page=100", NONE).await?;
+    Ok(page.items)
 }
 
 /// Whether an authenticator is enrolled.

@@ -164,7 +164,10 @@ pub fn RequestByMrnForm(
         c.check("mrn", validate::required(&mrn.get_untracked(), 40));
         let text = reason.get_untracked().trim().to_string();
         if text.chars().count() < 3 {
-            c.check::<()>("reason", Err("Give a reason of at least 3 characters.".into()));
+            c.check::<()>(
+                "reason",
+                Err("Give a reason of at least 3 characters.".into()),
+            );
         }
         c.check("reason", validate::required(&text, 500));
         let duration = c.check(
