@@ -141,7 +141,8 @@ stop_one() {
   local i=$1 pidf; pidf="$(dir_of "$i")/pid"
   if running "$i"; then
     kill "$(cat "$pidf")"
-    for _ in $(seq 1 50); do running "$i" || break; sleep 0.1; done
+    for _ in $(seq 1 150); do running "$i" || break; sleep 0.1; done
+    if running "$i"; then kill -9 "$(cat "$pidf")"; sleep 0.2; fi
   fi
   rm -f "$pidf"
 }

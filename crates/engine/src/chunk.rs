@@ -139,11 +139,11 @@ mod tests {
         let mut sealed = b"payload bytes".to_vec();
         seal_chunk(&cipher(1), &id, 5, true, &mut sealed);
         let cases: [(&Aes256Gcm, Uuid, u64, bool, usize); 5] = [
-            (&cipher(2), id, 5, true, sealed.len()),             // wrong key
+            (&cipher(2), id, 5, true, sealed.len()), // wrong key
             (&cipher(1), Uuid::from_u128(8), 5, true, sealed.len()), // moved to another record
-            (&cipher(1), id, 4, true, sealed.len()),             // reordered
-            (&cipher(1), id, 5, false, sealed.len()),            // final flag dropped
-            (&cipher(1), id, 5, true, sealed.len() - 1),         // truncated
+            (&cipher(1), id, 4, true, sealed.len()), // reordered
+            (&cipher(1), id, 5, false, sealed.len()), // final flag dropped
+            (&cipher(1), id, 5, true, sealed.len() - 1), // truncated
         ];
         for (c, rid, idx, fin, len) in cases {
             let mut b = sealed[..len].to_vec();
@@ -165,7 +165,10 @@ mod tests {
             k: 4,
             m: 2,
         };
-        assert_eq!((l.chunk_count(), l.stripe_count(), l.data_shards(0)), (1, 1, 1));
+        assert_eq!(
+            (l.chunk_count(), l.stripe_count(), l.data_shards(0)),
+            (1, 1, 1)
+        );
         assert_eq!((l.chunk_len(0), l.shard_len(0)), (0, 16));
         let l = Layout {
             plaintext_len: 51,
@@ -179,6 +182,9 @@ mod tests {
             plaintext_len: 41,
             ..l
         };
-        assert_eq!((l.stripe_count(), l.data_shards(1), l.shard_len(1)), (2, 1, 18));
+        assert_eq!(
+            (l.stripe_count(), l.data_shards(1), l.shard_len(1)),
+            (2, 1, 18)
+        );
     }
 }

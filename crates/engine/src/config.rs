@@ -122,10 +122,7 @@ impl StorageConfig {
         let mut seen = std::collections::HashSet::new();
         for b in &self.buckets {
             let name = b.name();
-            if name.is_empty()
-                || name.len() > 64
-                || !name.bytes().all(|c| c.is_ascii_graphic())
-            {
+            if name.is_empty() || name.len() > 64 || !name.bytes().all(|c| c.is_ascii_graphic()) {
                 return Err(ConfigError::BadBucketName(name.to_owned()));
             }
             if !seen.insert(name) {
@@ -173,7 +170,10 @@ mod tests {
             })
         );
         let k0 = StorageConfig { k: 0, ..ok.clone() };
-        assert!(matches!(k0.validate(), Err(ConfigError::InvalidCoding { .. })));
+        assert!(matches!(
+            k0.validate(),
+            Err(ConfigError::InvalidCoding { .. })
+        ));
         let tiny = StorageConfig {
             chunk_size: 10,
             ..ok.clone()
@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(tiny.validate(), Err(ConfigError::ChunkSize(10)));
         let mut dup = ok.clone();
         dup.buckets.push(dup.buckets[0].clone());
-        assert!(matches!(dup.validate(), Err(ConfigError::DuplicateBucket(_))));
+        assert!(matches!(
+            dup.validate(),
+            Err(ConfigError::DuplicateBucket(_))
+        ));
     }
 
     #[test]
@@ -204,6 +207,10 @@ mod tests {
         .expect("parse");
         assert!(cfg.validate().is_ok());
         assert!(!format!("{cfg:?}").contains("very-secret-value"));
-        assert!(toml::to_string(&cfg).expect("ser").contains("very-secret-value"));
+        assert!(
+            toml::to_string(&cfg)
+                .expect("ser")
+                .contains("very-secret-value")
+        );
     }
 }

@@ -176,7 +176,11 @@ impl Engine {
     /// Safe against in-flight uploads as long as `grace` exceeds the longest upload plus the
     /// time between the caller's snapshot of referenced objects and this call; use
     /// [`DEFAULT_GC_GRACE`] unless you know better. Only keys shaped like shard keys are touched.
-    pub async fn gc(&self, is_referenced: impl Fn(&str, &str) -> bool, grace: Duration) -> GcReport {
+    pub async fn gc(
+        &self,
+        is_referenced: impl Fn(&str, &str) -> bool,
+        grace: Duration,
+    ) -> GcReport {
         let mut report = GcReport::default();
         let now = SystemTime::now();
         let mut doomed = Vec::new();
@@ -251,7 +255,11 @@ impl Inner {
             .map(|(idx, key)| async move {
                 let _permit = self.io.acquire().await;
                 let (name, store) = &self.stores[idx];
-                store.delete(&key).await.err().map(|e| (name.clone(), key, e))
+                store
+                    .delete(&key)
+                    .await
+                    .err()
+                    .map(|e| (name.clone(), key, e))
             })
             .buffer_unordered(self.cfg.concurrency)
             .filter_map(|r| async move { r })
@@ -263,6 +271,8 @@ impl Inner {
 impl Manifest {
     /// `(bucket, key)` of every shard: feed these into the set given to [`Engine::gc`].
     pub fn objects(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.shards.iter().map(|s| (s.bucket.as_str(), s.key.as_str()))
+        self.shards
+            .iter()
+            .map(|s| (s.bucket.as_str(), s.key.as_str()))
     }
 }

@@ -90,7 +90,12 @@ impl Engine {
                 );
                 async move { read_stripe(inner, manifest, cipher, record_id, s, r).await }
             })
-            .buffered(self.inner.cfg.parallelism.max(self.inner.cfg.stripes_in_flight()))
+            .buffered(
+                self.inner
+                    .cfg
+                    .parallelism
+                    .max(self.inner.cfg.stripes_in_flight()),
+            )
             .take_while(move |item| {
                 let go = !failed;
                 failed |= item.is_err();
@@ -125,12 +130,8 @@ async fn read_stripe(
         let want = (d - have).min(entries.len() - next);
         let batch: Vec<usize> = (next..next + want).collect();
         next += want;
-        let fetched = future::join_all(
-            batch
-                .iter()
-                .map(|&i| fetch_verified(&inner, &entries[i])),
-        )
-        .await;
+        let fetched =
+            future::join_all(batch.iter().map(|&i| fetch_verified(&inner, &entries[i]))).await;
         for (i, res) in batch.into_iter().zip(fetched) {
             match res {
                 Ok(b) => {

@@ -65,7 +65,12 @@ impl Dek {
     pub fn seal_blob(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
-        seal_with(&self.cipher(), nonce, &prefixed(BLOB_AAD_PREFIX, aad), plaintext)
+        seal_with(
+            &self.cipher(),
+            nonce,
+            &prefixed(BLOB_AAD_PREFIX, aad),
+            plaintext,
+        )
     }
 
     /// Opens a blob from [`Dek::seal_blob`]; any tampering, wrong key or wrong `aad` fails.
@@ -320,12 +325,7 @@ fn open_with(
     let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| KeyError::Authentication)?;
     let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| KeyError::Authentication)?;
     cipher
-        .decrypt_inout_detached(
-            &nonce.into(),
-            aad,
-            buf.as_mut_slice().into(),
-            &tag.into(),
-        )
+        .decrypt_inout_detached(&nonce.into(), aad, buf.as_mut_slice().into(), &tag.into())
         .map_err(|_| KeyError::Authentication)?;
     Ok(buf)
 }
@@ -363,13 +363,22 @@ mod tests {
     fn wrap_refuses_wrong_subject_key_kek_id_and_tampering() {
         let r = ring(&format!("a:{},b:{}", key_b64(1), key_b64(2)));
         let w = r.wrap_dek(b"record-1", &Dek::generate());
-        assert!(matches!(r.unwrap_dek(b"record-2", &w), Err(KeyError::Authentication)));
+        assert!(matches!(
+            r.unwrap_dek(b"record-2", &w),
+            Err(KeyError::Authentication)
+        ));
         let mut relabelled = w.clone();
         relabelled.kek_id = "b".into();
-        assert!(matches!(r.unwrap_dek(b"record-1", &relabelled), Err(KeyError::Authentication)));
+        assert!(matches!(
+            r.unwrap_dek(b"record-1", &relabelled),
+            Err(KeyError::Authentication)
+        ));
         let mut unknown = w.clone();
         unknown.kek_id = "zz".into();
-        assert!(matches!(r.unwrap_dek(b"record-1", &unknown), Err(KeyError::UnknownKek(_))));
+        assert!(matches!(
+            r.unwrap_dek(b"record-1", &unknown),
+            Err(KeyError::UnknownKek(_))
+        ));
         let other = ring(&format!("a:{}", key_b64(3)));
         assert!(other.unwrap_dek(b"record-1", &w).is_err());
         for i in 0..w.bytes.len() {
@@ -415,7 +424,10 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-            assert!(matches!(KeyRing::from_file(&path), Err(KeyError::Permissions(_))));
+            assert!(matches!(
+                KeyRing::from_file(&path),
+                Err(KeyError::Permissions(_))
+            ));
         }
     }
 
@@ -432,7 +444,14 @@ mod tests {
         let mut t = sealed.clone();
         t[20] ^= 1;
         assert!(dek.open_blob(b"note:1", &t).is_err());
-        assert!(dek.open_blob(b"note:1", &sealed[..sealed.len() - 1]).is_err());
-        assert_ne!(sealed, dek.seal_blob(b"note:1", b"blood pressure fine"), "random nonce");
+        assert!(
+            dek.open_blob(b"note:1", &sealed[..sealed.len() - 1])
+                .is_err()
+        );
+        assert_ne!(
+            sealed,
+            dek.seal_blob(b"note:1", b"blood pressure fine"),
+            "random nonce"
+        );
     }
 }

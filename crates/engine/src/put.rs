@@ -141,25 +141,27 @@ impl Inner {
             lock(attempted).push((store, key.clone()));
             jobs.push((i, store, key, data, hash));
         }
-        let puts = jobs.into_iter().map(|(i, store, key, data, hash)| async move {
-            let _permit = self.io.acquire().await.map_err(|_| EngineError::Worker)?;
-            let (name, s) = &self.stores[store];
-            let len = data.len() as u64;
-            s.put(&key, data)
-                .await
-                .map_err(|source| EngineError::Write {
+        let puts = jobs
+            .into_iter()
+            .map(|(i, store, key, data, hash)| async move {
+                let _permit = self.io.acquire().await.map_err(|_| EngineError::Worker)?;
+                let (name, s) = &self.stores[store];
+                let len = data.len() as u64;
+                s.put(&key, data)
+                    .await
+                    .map_err(|source| EngineError::Write {
+                        bucket: name.clone(),
+                        source,
+                    })?;
+                Ok::<_, EngineError>(ShardEntry {
+                    stripe: enc.stripe,
+                    index: u32::try_from(i).map_err(|_| EngineError::Worker)?,
                     bucket: name.clone(),
-                    source,
-                })?;
-            Ok::<_, EngineError>(ShardEntry {
-                stripe: enc.stripe,
-                index: u32::try_from(i).map_err(|_| EngineError::Worker)?,
-                bucket: name.clone(),
-                key,
-                len,
-                sha256: hex::encode(hash),
-            })
-        });
+                    key,
+                    len,
+                    sha256: hex::encode(hash),
+                })
+            });
         futures_util::future::try_join_all(puts).await
     }
 }

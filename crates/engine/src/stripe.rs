@@ -39,7 +39,13 @@ pub(crate) fn encode(
     let first = stripe * k as u64;
     let count = chunks.len();
     for (i, buf) in chunks.iter_mut().enumerate() {
-        seal_chunk(cipher, record_id, first + i as u64, is_last && i + 1 == count, buf);
+        seal_chunk(
+            cipher,
+            record_id,
+            first + i as u64,
+            is_last && i + 1 == count,
+            buf,
+        );
     }
     let shard_len = chunks.first().map_or(0, Vec::len).next_multiple_of(2);
     for buf in &mut chunks {
@@ -48,7 +54,8 @@ pub(crate) fn encode(
     let parity = if m == 0 {
         Vec::new()
     } else {
-        reed_solomon_simd::encode(count, m, &chunks).map_err(|e| EngineError::Codec(e.to_string()))?
+        reed_solomon_simd::encode(count, m, &chunks)
+            .map_err(|e| EngineError::Codec(e.to_string()))?
     };
     let shards = chunks
         .into_iter()

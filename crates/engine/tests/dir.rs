@@ -112,7 +112,9 @@ fn dirstore_refuses_oversized_reads() {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
         let key = "00112233445566778899aabbccddeeff";
-        s.put(key, Bytes::from_static(b"0123456789")).await.expect("put");
+        s.put(key, Bytes::from_static(b"0123456789"))
+            .await
+            .expect("put");
         assert!(s.get(key, 9).await.is_err());
         assert_eq!(s.get(key, 10).await.expect("get").as_ref(), b"0123456789");
         assert!(s.put("../escape", Bytes::new()).await.is_err());

@@ -34,7 +34,10 @@ async fn one_provider_down_still_reads() {
     }
     .await;
     // A put while a provider is down cannot place every shard and must fail, not hang.
-    let put_down = e.put(Uuid::new_v4(), common::input(&data(100_000, 1))).await;
+    // 4 MiB = one full stripe of k+m = 6 shards: every bucket is needed.
+    let put_down = e
+        .put(Uuid::new_v4(), common::input(&data(4 * 1024 * 1024, 1)))
+        .await;
     script(&["start", "2"]);
     let (down, back, erasures) = result.expect("degraded read");
     assert_eq!(down, 2, "two buckets on the stopped instance");
@@ -42,6 +45,9 @@ async fn one_provider_down_still_reads() {
     assert!(erasures > 0, "the outage was reported");
     assert!(put_down.is_err(), "put with a provider down must fail");
     // Back up: a normal read reports nothing and the record is intact.
-    assert_eq!(sha(&get(&e, &man, &w, id).await.expect("read")), sha(&bytes));
+    assert_eq!(
+        sha(&get(&e, &man, &w, id).await.expect("read")),
+        sha(&bytes)
+    );
     e.delete(&man).await.expect("delete");
 }

@@ -56,7 +56,9 @@ fn write_atomic(root: &Path, key: &str, data: &[u8]) -> Result<(), StoreError> {
     fs::create_dir_all(parent)?;
     let mut suffix = [0u8; 8];
     OsRng.fill_bytes(&mut suffix);
-    let tmp = root.join(".tmp").join(format!("{key}.{}", hex::encode(suffix)));
+    let tmp = root
+        .join(".tmp")
+        .join(format!("{key}.{}", hex::encode(suffix)));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(data)?;
@@ -135,10 +137,12 @@ impl BlobStore for DirStore {
 
     fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StoreError>> {
         let key = key.to_owned();
-        self.blocking(move |root| match fs::remove_file(DirStore::path_of(root, &key)?) {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(StoreError::Io(e)),
-            _ => Ok(()),
-        })
+        self.blocking(
+            move |root| match fs::remove_file(DirStore::path_of(root, &key)?) {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(StoreError::Io(e)),
+                _ => Ok(()),
+            },
+        )
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<ObjectInfo>, StoreError>> {

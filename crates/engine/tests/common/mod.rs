@@ -10,8 +10,8 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use medvault_engine::store::S3Settings;
 use medvault_engine::{
-    BlobStore, BucketConfig, DirStore, Engine, EngineError, KeyRing, Manifest, S3Store,
-    ShardEntry, StorageConfig, WrappedDek,
+    BlobStore, BucketConfig, DirStore, Engine, EngineError, KeyRing, Manifest, S3Store, ShardEntry,
+    StorageConfig, WrappedDek,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -103,11 +103,17 @@ impl Fixture {
     }
 
     pub async fn read_shard(&self, e: &ShardEntry) -> Bytes {
-        self.stores[&e.bucket].get(&e.key, u64::MAX).await.expect("read")
+        self.stores[&e.bucket]
+            .get(&e.key, u64::MAX)
+            .await
+            .expect("read")
     }
 
     pub async fn write_shard(&self, e: &ShardEntry, data: Bytes) {
-        self.stores[&e.bucket].put(&e.key, data).await.expect("write");
+        self.stores[&e.bucket]
+            .put(&e.key, data)
+            .await
+            .expect("write");
     }
 
     pub async fn flip_bit(&self, e: &ShardEntry) {
@@ -168,7 +174,17 @@ pub async fn round_trips_all_sizes(f: &Fixture) {
     let c = SMALL_CHUNK;
     for (k, m) in [(4, 2), (1, 0), (3, 0), (2, 1), (3, 3)] {
         let e = f.engine(k, m, c);
-        for len in [0, 1, c - 1, c, c + 1, 3 * c + 5, 4 * c, 9 * c + 1001, 77_777] {
+        for len in [
+            0,
+            1,
+            c - 1,
+            c,
+            c + 1,
+            3 * c + 5,
+            4 * c,
+            9 * c + 1001,
+            77_777,
+        ] {
             let id = Uuid::new_v4();
             let bytes = data(len, len as u64 + 1);
             let (man, w) = put(&e, id, &bytes).await;
@@ -178,13 +194,27 @@ pub async fn round_trips_all_sizes(f: &Fixture) {
             assert_eq!(sha(&back), sha(&bytes), "k={k} m={m} len={len}");
             // Every stripe's shards sit in distinct buckets, under random hex keys.
             for s in 0..man.shards.last().map_or(0, |x| x.stripe + 1) {
-                let names: std::collections::HashSet<_> =
-                    man.shards.iter().filter(|x| x.stripe == s).map(|x| &x.bucket).collect();
-                assert_eq!(names.len(), man.shards.iter().filter(|x| x.stripe == s).count());
+                let names: std::collections::HashSet<_> = man
+                    .shards
+                    .iter()
+                    .filter(|x| x.stripe == s)
+                    .map(|x| &x.bucket)
+                    .collect();
+                assert_eq!(
+                    names.len(),
+                    man.shards.iter().filter(|x| x.stripe == s).count()
+                );
             }
-            assert!(man.shards.iter().all(|x| medvault_engine::store::is_shard_key(&x.key)));
+            assert!(
+                man.shards
+                    .iter()
+                    .all(|x| medvault_engine::store::is_shard_key(&x.key))
+            );
             e.delete(&man).await.expect("delete");
-            assert!(get(&e, &man, &w, id).await.is_err(), "deleted record unreadable");
+            assert!(
+                get(&e, &man, &w, id).await.is_err(),
+                "deleted record unreadable"
+            );
         }
     }
 }
@@ -331,8 +361,16 @@ pub async fn tampering_is_refused(f: &Fixture) {
     fixed.shards[3].sha256 = hex::encode(sha(&d));
     reroot(&mut fixed);
     let items: Vec<Result<Bytes, EngineError>> = e.get(&fixed, &w, id).collect().await;
-    let ok_bytes: usize = items.iter().filter_map(|r| r.as_ref().ok()).map(Bytes::len).sum();
-    assert_eq!(ok_bytes, 2 * SMALL_CHUNK, "only stripe 0 (authenticated) was released");
+    let ok_bytes: usize = items
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(Bytes::len)
+        .sum();
+    assert_eq!(
+        ok_bytes,
+        2 * SMALL_CHUNK,
+        "only stripe 0 (authenticated) was released"
+    );
     assert!(matches!(
         items.last(),
         Some(Err(EngineError::ChunkAuthentication { chunk: 2 }))
@@ -356,12 +394,18 @@ pub async fn gc_collects_only_unreferenced_old_objects(f: &Fixture) {
         .collect();
     // Young objects are kept even when unreferenced.
     let young = e
-        .gc(|b, k| !orphans.contains(&(b.to_owned(), k.to_owned())), std::time::Duration::from_secs(3600))
+        .gc(
+            |b, k| !orphans.contains(&(b.to_owned(), k.to_owned())),
+            std::time::Duration::from_secs(3600),
+        )
         .await;
     assert!(young.deleted.is_empty(), "{young:?}");
     assert!(young.kept_young >= orphans.len());
     let r = e
-        .gc(|b, k| !orphans.contains(&(b.to_owned(), k.to_owned())), std::time::Duration::ZERO)
+        .gc(
+            |b, k| !orphans.contains(&(b.to_owned(), k.to_owned())),
+            std::time::Duration::ZERO,
+        )
         .await;
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     let deleted: std::collections::HashSet<(String, String)> = r.deleted.into_iter().collect();
