@@ -163,11 +163,23 @@ async fn patient_uploads(
     patient.find("#my-mrn").await?;
     patient.screenshot("patient-details").await?;
     patient.click_text("header a", "Records").await?;
+    // An unsupported file is refused at once, next to the file input.
+    let exe = file.with_file_name("setup.exe");
+    std::fs::write(&exe, b"MZ not a medical record")?;
+    patient
+        .find("#upload-file")
+        .await?
+        .send_keys(&exe.to_string_lossy())
+        .await?;
+    patient
+        .find_text("#upload-file-err", "not accepted")
+        .await?;
     patient
         .find("#upload-file")
         .await?
         .send_keys(&file.to_string_lossy())
         .await?;
+    patient.wait_gone("#upload-file-err").await?;
     patient
         .fill("#upload-form input[name=title]", "Blood test March")
         .await?;
@@ -186,12 +198,26 @@ async fn patient_uploads(
     Ok(record_id)
 }
 
-/// The doctor opens the patient and asks for the record; the code dialog opens.
+/// The doctor opens the patient, writes a visit note, and asks for the record; the code
+/// dialog opens.
 async fn doctor_requests_access(doctor: &Session) -> Result<()> {
     doctor.click_text("header a", "My patients").await?;
     doctor.click_text("table a", "Pat Smith").await?;
     doctor
         .find_text("#doctor-records td", "Blood test March")
+        .await?;
+    doctor
+        .fill(
+            "#note-form textarea[name=symptoms]",
+            "Fatigue for two weeks",
+        )
+        .await?;
+    doctor
+        .fill("#note-form textarea[name=diagnosis]", "Suspected anaemia")
+        .await?;
+    doctor.click("#note-form button[type=submit]").await?;
+    doctor
+        .find_text(".timeline li", "Suspected anaemia")
         .await?;
     doctor.click("#doctor-records .request-access").await?;
     doctor
@@ -309,6 +335,16 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     let code = patient_reads_code(&patient).await?;
     doctor_redeems_and_downloads(&doctor, &code, &upload_sha).await?;
     revocation_takes_effect(&app, &doctor, &patient, &record_id).await?;
+
+    // The patient's history shows the visit note and the report on one timeline.
+    patient.click_text("header a", "History").await?;
+    patient
+        .find_text("#timeline li", "Suspected anaemia")
+        .await?;
+    patient
+        .find_text("#timeline li", "Blood test March")
+        .await?;
+    patient.screenshot("patient-history").await?;
 
     // The patient sees the download in "who saw my records".
     patient.click_text("header a", "Who saw my records").await?;
