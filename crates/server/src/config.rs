@@ -31,10 +31,30 @@ pub struct Config {
     pub http: HttpConfig,
     /// First-admin bootstrap.
     pub bootstrap: BootstrapConfig,
-    /// Object storage. Kept as raw TOML until the engine's `StorageConfig` is plugged in.
-    pub storage: Option<toml::Table>,
+    /// Object storage: buckets, chunk size, Reed-Solomon `k`/`m`. With no buckets configured,
+    /// six directory buckets under `<data_dir>/buckets` (the embedded default).
+    pub storage: medvault_engine::StorageConfig,
+    /// Key ring (`MEDVAULT_MASTER_KEYS`: `id:base64[,id:base64...]`, first current), or
+    /// `keys.file` / `MEDVAULT_MASTER_KEYS_FILE`; generated into the data dir when neither is set.
+    pub keys: KeysConfig,
+    /// Upload limits and the shard collector.
+    pub records: crate::records::RecordsConfig,
+    /// Consent limits.
+    pub consent: crate::consent::ConsentConfig,
+    /// SMTP for consent-code emails; none by default.
+    pub smtp: Option<crate::mail::SmtpConfig>,
     /// Directory holding the built SPA (`MEDVAULT_SPA_DIR`); served at `/` when set.
     pub spa_dir: Option<PathBuf>,
+}
+
+/// Where the key ring comes from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// The ring inline (`MEDVAULT_MASTER_KEYS`).
+    pub ring: Option<SecretString>,
+    /// A file holding the ring, readable only by the service user (`MEDVAULT_MASTER_KEYS_FILE`).
+    pub file: Option<PathBuf>,
 }
 
 /// Token lifetimes, password hashing and lockout policy.
@@ -93,7 +113,11 @@ impl Default for Config {
             auth: AuthConfig::default(),
             http: HttpConfig::default(),
             bootstrap: BootstrapConfig::default(),
-            storage: None,
+            storage: medvault_engine::StorageConfig::default(),
+            keys: KeysConfig::default(),
+            records: crate::records::RecordsConfig::default(),
+            consent: crate::consent::ConsentConfig::default(),
+            smtp: None,
             spa_dir: None,
         }
     }
@@ -132,6 +156,8 @@ const ENV_VARS: &[&str] = &[
     "MEDVAULT_DATABASE_URL",
     "MEDVAULT_JWT_SECRET",
     "MEDVAULT_SPA_DIR",
+    "MEDVAULT_MASTER_KEYS",
+    "MEDVAULT_MASTER_KEYS_FILE",
     "MEDVAULT_BOOTSTRAP_ADMIN_EMAIL",
     "MEDVAULT_BOOTSTRAP_ADMIN_PASSWORD",
 ];
@@ -171,6 +197,8 @@ impl Config {
                 "MEDVAULT_DATABASE_URL" => self.database_url = Some(value.into()),
                 "MEDVAULT_JWT_SECRET" => self.auth.jwt_secret = Some(value.into()),
                 "MEDVAULT_SPA_DIR" => self.spa_dir = Some(PathBuf::from(value)),
+                "MEDVAULT_MASTER_KEYS" => self.keys.ring = Some(value.into()),
+                "MEDVAULT_MASTER_KEYS_FILE" => self.keys.file = Some(PathBuf::from(value)),
                 "MEDVAULT_BOOTSTRAP_ADMIN_EMAIL" => self.bootstrap.admin_email = Some(value),
                 "MEDVAULT_BOOTSTRAP_ADMIN_PASSWORD" => {
                     self.bootstrap.admin_password = Some(value.into());
@@ -208,7 +236,38 @@ impl Config {
             (1024..=16 * 1024 * 1024).contains(&self.http.json_limit_bytes),
             "http.json_limit_bytes must be between 1 KiB and 16 MiB"
         );
+        anyhow::ensure!(
+            self.records.max_file_bytes >= 1 && self.records.quota_bytes >= 1,
+            "records.max_file_bytes and records.quota_bytes must be positive"
+        );
+        anyhow::ensure!(
+            !self.records.allowed_types.is_empty(),
+            "records.allowed_types must name at least one type"
+        );
+        anyhow::ensure!(
+            self.consent.max_attempts >= 1
+                && self.consent.code_ttl_minutes <= 60
+                && (1..=24 * 30).contains(&self.consent.max_grant_hours)
+                && self.consent.downloads_per_grant >= 1,
+            "consent limits out of range"
+        );
+        self.effective_storage().validate().context("storage")?;
         Ok(())
+    }
+
+    /// The storage configuration in effect: the configured buckets, or the embedded default of
+    /// six directory buckets under `<data_dir>/buckets`.
+    pub fn effective_storage(&self) -> medvault_engine::StorageConfig {
+        let mut storage = self.storage.clone();
+        if storage.buckets.is_empty() {
+            storage.buckets = (1..=6)
+                .map(|i| medvault_engine::BucketConfig::Dir {
+                    name: format!("dir-{i}"),
+                    path: self.data_dir.join("buckets").join(format!("b{i}")),
+                })
+                .collect();
+        }
+        storage
     }
 
     /// The database URL in effect: the configured one, or the SQLite file in the data dir.

@@ -44,6 +44,30 @@ pub enum ApiError {
     /// 415: wrong content type.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 413: the upload would exceed the patient's storage quota.
+    #[error("quota exceeded")]
+    QuotaExceeded,
+    /// 415 with a specific message (uploads: what the bytes are, what is accepted).
+    #[error("unsupported type: {0}")]
+    UnsupportedType(String),
+    /// 403: a doctor without a live grant for this record (recorded in the ledger).
+    #[error("no live grant")]
+    NoGrant,
+    /// 423: a consent request locked after too many wrong codes.
+    #[error("locked")]
+    Locked,
+    /// 410: a one-time code or request past its lifetime.
+    #[error("expired: {0}")]
+    Expired(&'static str),
+    /// 422: a wrong one-time code; `remaining` attempts before the request locks.
+    #[error("wrong code")]
+    WrongCode {
+        /// Attempts left.
+        remaining: u32,
+    },
+    /// 503: object storage could not serve the request (cause logged, never sent).
+    #[error("storage: {0}")]
+    Storage(String),
     /// 422: well-formed but invalid; per-field messages.
     #[error("validation failed")]
     Validation(FieldErrors),
@@ -72,6 +96,16 @@ impl ApiError {
         Self::Unavailable(cause.to_string())
     }
 
+    /// An engine failure: 503 when storage is unreachable or too damaged to rebuild a record,
+    /// 500 for everything else (keys, manifests). The cause is logged, never sent.
+    pub fn storage(e: medvault_engine::EngineError) -> Self {
+        use medvault_engine::EngineError as E;
+        match e {
+            E::Write { .. } | E::TooManyErasures { .. } | E::Store { .. } => Self::Storage(e.to_string()),
+            other => Self::internal(other),
+        }
+    }
+
     /// A 422 for one field.
     pub fn field(name: &str, message: impl Into<String>) -> Self {
         Self::Validation(BTreeMap::from([(name.to_string(), message.into())]))
@@ -91,6 +125,13 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::UnsupportedType(_) => "unsupported_media_type",
+            Self::NoGrant => "no_grant",
+            Self::Locked => "locked",
+            Self::Expired(_) => "expired",
+            Self::WrongCode { .. } => "wrong_code",
+            Self::Storage(_) => "storage_unavailable",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
@@ -110,6 +151,13 @@ impl ApiError {
             Self::PayloadTooLarge => "request body too large".into(),
             Self::UnsupportedMediaType => "unsupported content type".into(),
             Self::Validation(_) => "some fields are invalid".into(),
+            Self::QuotaExceeded => "this upload would exceed your storage quota".into(),
+            Self::UnsupportedType(m) => m.clone(),
+            Self::NoGrant => "no live access grant for this record".into(),
+            Self::Locked => "locked after too many wrong codes".into(),
+            Self::Expired(m) => (*m).into(),
+            Self::WrongCode { remaining } => format!("wrong code; {remaining} attempts left"),
+            Self::Storage(_) => "storage temporarily unavailable".into(),
             Self::TooManyAttempts { .. } => "too many attempts; try again later".into(),
             Self::Unavailable(_) => "service temporarily unavailable".into(),
             Self::Internal(_) => "internal error".into(),
@@ -151,7 +199,13 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::WrongCode { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NoGrant => StatusCode::FORBIDDEN,
+            Self::Locked => StatusCode::LOCKED,
+            Self::Expired(_) => StatusCode::GONE,
+            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -162,6 +216,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Internal(cause) => tracing::error!(%cause, "request failed"),
             Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            Self::Storage(cause) => tracing::error!(%cause, "storage failure"),
             _ => {}
         }
         let body = ErrorBody {

@@ -6,9 +6,15 @@ pub mod accounts;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod consent;
 pub mod db;
 pub mod error;
+pub mod history;
+pub mod ledger;
+pub mod mail;
 pub mod openapi;
+pub mod patient_key;
+pub mod records;
 pub mod routes;
 pub mod secrets;
 pub mod state;
@@ -95,6 +101,9 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result
         .http
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    if state.config.records.collector_interval_secs > 0 {
+        actix_web::rt::spawn(records::collector::run(state.clone()));
+    }
     let server = HttpServer::new(move || build_app(state.clone()))
         .workers(workers)
         .listen(listener)?

@@ -30,6 +30,17 @@ enum Command {
     },
     /// Print the OpenAPI spec as JSON.
     Openapi,
+    /// The tamper-evident ledger.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerAction {
+    /// Recompute the whole hash chain; exit status 1 and the first broken entry if it fails.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -63,6 +74,9 @@ fn main() -> anyhow::Result<()> {
             eprintln!("admin {} created", email.trim().to_lowercase());
             Ok(())
         }
+        Command::Ledger {
+            action: LedgerAction::Verify,
+        } => verify_ledger(),
         Command::Serve => serve(),
     }
 }
@@ -91,4 +105,18 @@ fn serve() -> anyhow::Result<()> {
     actix_web::rt::System::new()
         .block_on(async move { run(listener, web::Data::new(state))?.await })?;
     Ok(())
+}
+
+fn verify_ledger() -> anyhow::Result<()> {
+    let config = Config::load()?;
+    let pool = medvault_server::db::connect(&config.effective_database_url(), 1)?;
+    let mut conn = pool.get().context("connecting to the database")?;
+    let report = medvault_server::ledger::verify(&mut conn)
+        .map_err(|e| anyhow::anyhow!("reading the ledger: {e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.ok {
+        Ok(())
+    } else {
+        std::process::exit(1)
+    }
 }

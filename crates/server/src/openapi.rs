@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    admin_doctors, admin_patients, admin_users, auth, doctor_patients, health, me, profile,
+    admin_doctors, admin_ledger, admin_patients, admin_users, auth, consent, doctor_patients,
+    health, history, me, profile, records,
 };
 
 /// The API description.
@@ -42,6 +43,32 @@ use crate::routes::{
         doctor_patients::list_my_patients,
         doctor_patients::create_my_patient,
         doctor_patients::get_my_patient,
+        records::upload_record,
+        records::list_records,
+        records::get_record,
+        records::download_record,
+        records::delete_record,
+        records::get_my_storage,
+        consent::create_access_request,
+        consent::list_access_requests,
+        consent::get_access_request,
+        consent::redeem_access_request,
+        consent::approve_access_request,
+        consent::deny_access_request,
+        consent::list_grants,
+        consent::revoke_grant,
+        consent::get_totp,
+        consent::enrol_totp,
+        consent::confirm_totp,
+        consent::remove_totp,
+        history::add_visit_note,
+        history::list_visit_notes,
+        history::get_my_history,
+        history::list_my_notes,
+        history::get_my_access_log,
+        admin_ledger::list_ledger,
+        admin_ledger::verify_ledger,
+        admin_ledger::get_overview,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -50,6 +77,10 @@ use crate::routes::{
         (name = "me", description = "The signed-in user"),
         (name = "admin", description = "Administration of doctors, patients and accounts"),
         (name = "doctor", description = "A doctor's patients"),
+        (name = "records", description = "Upload, list, download and delete health records"),
+        (name = "consent", description = "Access requests, one-time codes, grants, authenticator"),
+        (name = "history", description = "Visit notes, the patient's timeline and access log"),
+        (name = "ledger", description = "The tamper-evident ledger and the admin overview"),
     )
 )]
 pub struct ApiDoc;

@@ -21,6 +21,10 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// Password hashing with bounded concurrency.
     pub hasher: PasswordHasher,
+    /// The storage engine (with the key ring).
+    pub engine: medvault_engine::Engine,
+    /// SMTP, when configured.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl AppState {
@@ -38,11 +42,49 @@ impl AppState {
         )?;
         let hasher = PasswordHasher::new(&config.auth)?;
         let pool = db::connect(&config.effective_database_url(), config.db_pool_size)?;
+        let keys = load_key_ring(&config)?;
+        let engine = medvault_engine::Engine::new(config.effective_storage(), keys)
+            .context("configuring storage")?;
+        let mailer = config
+            .smtp
+            .as_ref()
+            .map(crate::mail::Mailer::new)
+            .transpose()
+            .context("configuring smtp")?;
         Ok(Self {
             config,
             pool,
             jwt,
             hasher,
+            engine,
+            mailer,
         })
+    }
+}
+
+/// File (in the data dir) holding the generated development key ring.
+const KEY_RING_FILE: &str = "master-keys";
+
+/// The key ring: inline from config/env, from a file, or (embedded default) generated once
+/// into the data dir with mode 0600.
+fn load_key_ring(config: &Config) -> anyhow::Result<medvault_engine::KeyRing> {
+    use secrecy::ExposeSecret;
+    if let Some(ring) = &config.keys.ring {
+        return medvault_engine::KeyRing::parse(ring.expose_secret()).context("MEDVAULT_MASTER_KEYS");
+    }
+    if let Some(path) = &config.keys.file {
+        return medvault_engine::KeyRing::from_file(path)
+            .with_context(|| format!("reading the key ring {}", path.display()));
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let path = config.data_dir.join(KEY_RING_FILE);
+    if path.exists() {
+        medvault_engine::KeyRing::from_file(&path)
+            .with_context(|| format!("reading the key ring {}", path.display()))
+    } else {
+        tracing::warn!(path = %path.display(), "generated a development key ring; configure MEDVAULT_MASTER_KEYS_FILE in production");
+        medvault_engine::KeyRing::generate_file(&path)
+            .with_context(|| format!("creating the key ring {}", path.display()))
     }
 }

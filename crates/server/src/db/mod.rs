@@ -200,6 +200,16 @@ where
     .map_err(ApiError::internal)?
 }
 
+/// Like [`run`], inside [`write_transaction`]: the way every state change and its ledger
+/// entry are written together (both commit, or neither).
+pub async fn write<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    run(pool, move |conn| write_transaction(conn, f)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

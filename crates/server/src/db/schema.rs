@@ -132,6 +132,192 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Per-patient data key (wrapped by the key ring) for small encrypted fields.
+    patient_keys (patient_id) {
+        /// The patient's user id.
+        patient_id -> Text,
+        /// KEK that wrapped it.
+        kek_id -> Text,
+        /// Wrapped DEK.
+        wrapped_dek -> Binary,
+        /// UTC.
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Uploaded records: metadata, engine manifest, wrapped data key.
+    records (id) {
+        /// UUID.
+        id -> Text,
+        /// Owner.
+        patient_id -> Text,
+        /// Who uploaded it.
+        uploaded_by -> Text,
+        /// Title.
+        title -> Text,
+        /// Category wire name.
+        category -> Text,
+        /// Date of the report.
+        report_date -> Date,
+        /// Notes sealed with the patient key.
+        notes_enc -> Nullable<Binary>,
+        /// Sanitised file name.
+        file_name -> Text,
+        /// Detected content type.
+        content_type -> Text,
+        /// Plaintext bytes.
+        size_bytes -> BigInt,
+        /// SHA-256 of the plaintext (hex).
+        sha256 -> Text,
+        /// Manifest root hash (hex).
+        root_hash -> Text,
+        /// Engine manifest JSON, until the shards are purged.
+        manifest -> Nullable<Text>,
+        /// KEK id of the wrapped DEK (NULL once shredded).
+        kek_id -> Nullable<Text>,
+        /// Wrapped DEK (NULL once shredded).
+        wrapped_dek -> Nullable<Binary>,
+        /// UTC.
+        created_at -> Timestamp,
+        /// Crypto-shredded at.
+        deleted_at -> Nullable<Timestamp>,
+        /// Shards removed at.
+        purged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Doctors' requests for access to a patient's records.
+    access_requests (id) {
+        /// UUID.
+        id -> Text,
+        /// Requesting doctor.
+        doctor_id -> Text,
+        /// Patient asked.
+        patient_id -> Text,
+        /// One record or NULL for all.
+        record_id -> Nullable<Text>,
+        /// Reason.
+        reason -> Text,
+        /// Grant duration asked for.
+        duration_hours -> Integer,
+        /// Status wire name.
+        status -> Text,
+        /// Wrong codes so far.
+        failed_attempts -> Integer,
+        /// Per-request code sealed with the patient key.
+        code_enc -> Binary,
+        /// Code expiry (UTC).
+        code_expires_at -> Timestamp,
+        /// Resulting grant.
+        grant_id -> Nullable<Text>,
+        /// UTC.
+        created_at -> Timestamp,
+        /// UTC.
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Live or past permissions to download.
+    grants (id) {
+        /// UUID.
+        id -> Text,
+        /// Originating request.
+        request_id -> Text,
+        /// Doctor allowed.
+        doctor_id -> Text,
+        /// Patient concerned.
+        patient_id -> Text,
+        /// One record or NULL for all.
+        record_id -> Nullable<Text>,
+        /// UTC.
+        created_at -> Timestamp,
+        /// UTC.
+        expires_at -> Timestamp,
+        /// Download limit.
+        max_downloads -> Integer,
+        /// Downloads used.
+        downloads_used -> Integer,
+        /// UTC.
+        revoked_at -> Nullable<Timestamp>,
+        /// Who revoked.
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Patients' authenticator secrets, sealed with the patient key.
+    totp_secrets (patient_id) {
+        /// Patient.
+        patient_id -> Text,
+        /// Sealed secret.
+        secret_enc -> Binary,
+        /// Enrolment confirmed with a valid code.
+        confirmed -> Bool,
+        /// Last accepted time step (replay protection).
+        last_step -> Nullable<BigInt>,
+        /// UTC.
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Timestamped events counted for rate limits.
+    rate_events (id) {
+        /// Row id.
+        id -> BigInt,
+        /// What is limited, e.g. `redeem:<doctor id>`.
+        key -> Text,
+        /// UTC.
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Doctors' visit notes; the body is sealed with the patient key.
+    visit_notes (id) {
+        /// UUID.
+        id -> Text,
+        /// Patient.
+        patient_id -> Text,
+        /// Author.
+        doctor_id -> Text,
+        /// Date of the visit.
+        visit_date -> Date,
+        /// Sealed JSON body.
+        body_enc -> Binary,
+        /// UTC.
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The tamper-evident hash chain.
+    ledger (seq) {
+        /// Position, from 1.
+        seq -> BigInt,
+        /// UTC, microseconds.
+        at -> Timestamp,
+        /// Acting user id.
+        actor -> Nullable<Text>,
+        /// Action name.
+        action -> Text,
+        /// Subject reference.
+        subject -> Text,
+        /// Payload JSON text (ids and hashes only).
+        payload -> Text,
+        /// Previous hash (hex).
+        prev_hash -> Text,
+        /// This hash (hex).
+        hash -> Text,
+        /// Patient concerned (index for the access log; not hashed).
+        patient_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(doctor_profiles -> users (user_id));
 diesel::joinable!(patient_profiles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -145,4 +331,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     login_attempts,
+    patient_keys,
+    records,
+    access_requests,
+    grants,
+    totp_secrets,
+    rate_events,
+    visit_notes,
+    ledger,
 );

@@ -1,13 +1,17 @@
 //! HTTP routes: one module per resource, all registered from [`config`].
 
 pub mod admin_doctors;
+pub mod admin_ledger;
 pub mod admin_patients;
 pub mod admin_users;
 pub mod auth;
+pub mod consent;
 pub mod doctor_patients;
 pub mod health;
+pub mod history;
 pub mod me;
 pub mod profile;
+pub mod records;
 
 use actix_web::{Resource, web};
 
@@ -79,8 +83,62 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/doctor/patients/{id}")
                         .route(web::get().to(doctor_patients::get_my_patient)),
-                ),
+                )
+                .configure(records_routes),
         );
+}
+
+/// Records, consent, clinical history and ledger routes (inside `/api/v1`).
+fn records_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/records")
+            .route(web::get().to(records::list_records))
+            .route(web::post().to(records::upload_record)),
+    )
+    .service(
+        resource("/records/{id}")
+            .route(web::get().to(records::get_record))
+            .route(web::delete().to(records::delete_record)),
+    )
+    .service(resource("/records/{id}/content").route(web::get().to(records::download_record)))
+    .service(resource("/me/storage").route(web::get().to(records::get_my_storage)))
+    .service(
+        resource("/access-requests")
+            .route(web::get().to(consent::list_access_requests))
+            .route(web::post().to(consent::create_access_request)),
+    )
+    .service(resource("/access-requests/{id}").route(web::get().to(consent::get_access_request)))
+    .service(
+        resource("/access-requests/{id}/redeem")
+            .route(web::post().to(consent::redeem_access_request)),
+    )
+    .service(
+        resource("/access-requests/{id}/approve")
+            .route(web::post().to(consent::approve_access_request)),
+    )
+    .service(
+        resource("/access-requests/{id}/deny").route(web::post().to(consent::deny_access_request)),
+    )
+    .service(resource("/grants").route(web::get().to(consent::list_grants)))
+    .service(resource("/grants/{id}").route(web::delete().to(consent::revoke_grant)))
+    .service(
+        resource("/me/totp")
+            .route(web::get().to(consent::get_totp))
+            .route(web::post().to(consent::enrol_totp))
+            .route(web::delete().to(consent::remove_totp)),
+    )
+    .service(resource("/me/totp/confirm").route(web::post().to(consent::confirm_totp)))
+    .service(
+        resource("/doctor/patients/{id}/notes")
+            .route(web::get().to(history::list_visit_notes))
+            .route(web::post().to(history::add_visit_note)),
+    )
+    .service(resource("/me/notes").route(web::get().to(history::list_my_notes)))
+    .service(resource("/me/history").route(web::get().to(history::get_my_history)))
+    .service(resource("/me/access-log").route(web::get().to(history::get_my_access_log)))
+    .service(resource("/admin/ledger").route(web::get().to(admin_ledger::list_ledger)))
+    .service(resource("/admin/ledger/verify").route(web::get().to(admin_ledger::verify_ledger)))
+    .service(resource("/admin/overview").route(web::get().to(admin_ledger::get_overview)));
 }
 
 /// A new login row for `email` with a fresh temporary password (returned once, hashed here).

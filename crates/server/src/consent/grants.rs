@@ -1,0 +1,235 @@
+//! Grants: what a doctor may download, for how long and how often; revocable by the patient
+//! (or given up by the doctor) at any time.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use medvault_types::{Grant, Page};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::accounts::search::Paging;
+use crate::accounts::users::parse_id;
+use crate::auth::AuthUser;
+use crate::consent::names;
+use crate::db::DbConn;
+use crate::db::schema::grants;
+use crate::error::ApiError;
+use crate::ledger::{self, NewEntry};
+use crate::time;
+use medvault_types::Role;
+
+/// A stored grant.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = grants)]
+pub struct GrantRow {
+    /// Grant id.
+    pub id: String,
+    /// Originating request.
+    pub request_id: String,
+    /// Doctor allowed.
+    pub doctor_id: String,
+    /// Patient concerned.
+    pub patient_id: String,
+    /// One record or all.
+    pub record_id: Option<String>,
+    /// Created (UTC).
+    pub created_at: NaiveDateTime,
+    /// Expires (UTC).
+    pub expires_at: NaiveDateTime,
+    /// Download limit.
+    pub max_downloads: i32,
+    /// Downloads used.
+    pub downloads_used: i32,
+    /// Revoked (UTC).
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Who revoked.
+    pub revoked_by: Option<String>,
+}
+
+impl GrantRow {
+    /// Live at `now`: not revoked, not expired, downloads left.
+    pub fn is_live(&self, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now && self.downloads_used < self.max_downloads
+    }
+}
+
+/// Inserts a grant for an accepted request. The caller writes the ledger entry (it knows how
+/// consent was given).
+pub fn insert(
+    conn: &mut DbConn,
+    request_id: &str,
+    doctor_id: &str,
+    patient_id: &str,
+    record_id: Option<&str>,
+    duration_hours: u32,
+    max_downloads: u32,
+) -> Result<GrantRow, ApiError> {
+    let now = time::now();
+    let row = GrantRow {
+        id: Uuid::new_v4().to_string(),
+        request_id: request_id.to_owned(),
+        doctor_id: doctor_id.to_owned(),
+        patient_id: patient_id.to_owned(),
+        record_id: record_id.map(str::to_owned),
+        created_at: now,
+        expires_at: now + Duration::hours(i64::from(duration_hours)),
+        max_downloads: i32::try_from(max_downloads).unwrap_or(i32::MAX),
+        downloads_used: 0,
+        revoked_at: None,
+        revoked_by: None,
+    };
+    diesel::insert_into(grants::table).values(&row).execute(conn)?;
+    Ok(row)
+}
+
+/// API shapes for rows, with names resolved in one query per kind.
+pub fn to_dtos(conn: &mut DbConn, rows: Vec<GrantRow>) -> Result<Vec<Grant>, ApiError> {
+    let now = time::now();
+    let doctor_ids: Vec<String> = rows.iter().map(|r| r.doctor_id.clone()).collect();
+    let patient_ids: Vec<String> = rows.iter().map(|r| r.patient_id.clone()).collect();
+    let record_ids: Vec<String> = rows.iter().filter_map(|r| r.record_id.clone()).collect();
+    let doctors = names::doctors(conn, &doctor_ids)?;
+    let patients = names::patients(conn, &patient_ids)?;
+    let titles = names::record_titles(conn, &record_ids)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Grant {
+                id: parse_id(&r.id)?,
+                request_id: parse_id(&r.request_id)?,
+                doctor_id: parse_id(&r.doctor_id)?,
+                doctor_name: doctors.get(&r.doctor_id).cloned().unwrap_or_default(),
+                patient_id: parse_id(&r.patient_id)?,
+                patient_name: patients.get(&r.patient_id).cloned().unwrap_or_default(),
+                record_id: r.record_id.as_deref().map(parse_id).transpose()?,
+                record_title: r.record_id.as_ref().and_then(|id| titles.get(id).cloned()),
+                created_at: time::utc(r.created_at),
+                expires_at: time::utc(r.expires_at),
+                max_downloads: u32::try_from(r.max_downloads).unwrap_or(0),
+                downloads_used: u32::try_from(r.downloads_used).unwrap_or(0),
+                revoked_at: r.revoked_at.map(time::utc),
+                active: r.is_live(now),
+            })
+        })
+        .collect()
+}
+
+/// The caller's grants, newest first: a doctor's own, or those a patient gave. Admins see none
+/// here (they read the ledger).
+pub fn list(conn: &mut DbConn, user: &AuthUser, paging: &Paging) -> Result<Page<Grant>, ApiError> {
+    let me = user.id.to_string();
+    let base = || {
+        let q = grants::table.into_boxed();
+        match user.role {
+            Role::Doctor => q.filter(grants::doctor_id.eq(me.clone())),
+            _ => q.filter(grants::patient_id.eq(me.clone())),
+        }
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let rows: Vec<GrantRow> = base()
+        .select(GrantRow::as_select())
+        .order(grants::created_at.desc())
+        .offset(paging.offset())
+        .limit(paging.limit())
+        .load(conn)?;
+    Ok(Page {
+        items: to_dtos(conn, rows)?,
+        total: u64::try_from(total).unwrap_or(0),
+        page: paging.page,
+        per_page: paging.per_page,
+    })
+}
+
+/// Revokes (patient) or gives up (doctor) a grant the caller is party to; anyone else gets
+/// 404. Revoking twice is harmless and writes one ledger entry only.
+pub fn revoke(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<Grant, ApiError> {
+    let me = user.id.to_string();
+    let row: GrantRow = grants::table
+        .find(id.to_string())
+        .select(GrantRow::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|g| match user.role {
+            Role::Doctor => g.doctor_id == me,
+            Role::Patient => g.patient_id == me,
+            Role::Admin => false,
+        })
+        .ok_or(ApiError::NotFound)?;
+    if row.revoked_at.is_none() {
+        diesel::update(grants::table.find(&row.id))
+            .set((grants::revoked_at.eq(time::now()), grants::revoked_by.eq(&me)))
+            .execute(conn)?;
+        ledger::append(
+            conn,
+            &NewEntry::new(Some(user.id), "consent.revoke", format!("grant:{}", row.id))
+                .patient(parse_id(&row.patient_id)?)
+                .payload(json!({
+                    "grant_id": row.id,
+                    "request_id": row.request_id,
+                    "doctor_id": row.doctor_id,
+                    "record_id": row.record_id,
+                    "by": if user.role == Role::Doctor { "doctor" } else { "patient" },
+                })),
+        )?;
+    }
+    let fresh: GrantRow = grants::table
+        .find(&row.id)
+        .select(GrantRow::as_select())
+        .first(conn)?;
+    Ok(to_dtos(conn, vec![fresh])?.remove(0))
+}
+
+/// Consumes one download of a live grant that lets `doctor` read `record_id` of `patient_id`.
+/// Returns the grant's id, or `None` when no live grant covers it. The conditional update
+/// makes concurrent downloads unable to exceed the limit.
+pub fn consume_download(
+    conn: &mut DbConn,
+    doctor_id: &str,
+    patient_id: &str,
+    record_id: &str,
+) -> Result<Option<String>, ApiError> {
+    let now = time::now();
+    let candidates: Vec<GrantRow> = grants::table
+        .filter(grants::doctor_id.eq(doctor_id))
+        .filter(grants::patient_id.eq(patient_id))
+        .filter(grants::record_id.eq(record_id).or(grants::record_id.is_null()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now))
+        .select(GrantRow::as_select())
+        .order(grants::expires_at.asc())
+        .load(conn)?;
+    for g in candidates.into_iter().filter(|g| g.is_live(now)) {
+        let updated = diesel::update(
+            grants::table
+                .filter(grants::id.eq(&g.id))
+                .filter(grants::downloads_used.lt(grants::max_downloads))
+                .filter(grants::revoked_at.is_null()),
+        )
+        .set(grants::downloads_used.eq(grants::downloads_used + 1))
+        .execute(conn)?;
+        if updated == 1 {
+            return Ok(Some(g.id));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `doctor` holds a live grant covering `record_id` (without consuming it): the SPA
+/// shows the download button only then.
+pub fn has_live(
+    conn: &mut DbConn,
+    doctor_id: &str,
+    patient_id: &str,
+    record_id: &str,
+) -> Result<bool, ApiError> {
+    let now = time::now();
+    let n: i64 = grants::table
+        .filter(grants::doctor_id.eq(doctor_id))
+        .filter(grants::patient_id.eq(patient_id))
+        .filter(grants::record_id.eq(record_id).or(grants::record_id.is_null()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now))
+        .filter(grants::downloads_used.lt(grants::max_downloads))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

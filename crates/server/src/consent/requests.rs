@@ -1,0 +1,514 @@
+//! Access requests: a doctor asks, the patient consents by a one-time code (read out to the
+//! doctor, who redeems it) or in the app, or says no.
+//!
+//! Every function here runs inside the caller's write transaction (see `db::write`), so a
+//! request, its grant, the care relation and their ledger entries commit together.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use medvault_engine::KeyRing;
+use medvault_types::{AccessRequest, AccessRequestStatus, CreateAccessRequest, Grant, Page, Role};
+use serde_json::json;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::accounts::care;
+use crate::accounts::search::Paging;
+use crate::accounts::users::parse_id;
+use crate::consent::{ConsentConfig, codes, grants, names, totp};
+use crate::db::DbConn;
+use crate::db::schema::{access_requests, patient_profiles, rate_events, records, users};
+use crate::error::ApiError;
+use crate::ledger::{self, NewEntry};
+use crate::{patient_key, time};
+
+const CODE_FIELD: &str = "request_code";
+
+/// A stored request.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_requests)]
+pub struct RequestRow {
+    /// Request id.
+    pub id: String,
+    /// Requesting doctor.
+    pub doctor_id: String,
+    /// Patient asked.
+    pub patient_id: String,
+    /// One record or all.
+    pub record_id: Option<String>,
+    /// Reason.
+    pub reason: String,
+    /// Grant duration asked for.
+    pub duration_hours: i32,
+    /// `pending`, `granted`, `denied` or `locked`.
+    pub status: String,
+    /// Wrong codes so far.
+    pub failed_attempts: i32,
+    /// Per-request code, sealed with the patient key.
+    pub code_enc: Vec<u8>,
+    /// When the code stops working.
+    pub code_expires_at: NaiveDateTime,
+    /// Resulting grant.
+    pub grant_id: Option<String>,
+    /// Created (UTC).
+    pub created_at: NaiveDateTime,
+    /// Decided (UTC).
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+impl RequestRow {
+    /// The status as the API shows it at `now` (an open request past its lifetime is expired).
+    fn status_at(&self, cfg: &ConsentConfig, now: NaiveDateTime) -> AccessRequestStatus {
+        match self.status.as_str() {
+            "granted" => AccessRequestStatus::Granted,
+            "denied" => AccessRequestStatus::Denied,
+            "locked" => AccessRequestStatus::Locked,
+            _ if now >= self.created_at + Duration::hours(i64::from(cfg.request_ttl_hours)) => {
+                AccessRequestStatus::Expired
+            }
+            _ => AccessRequestStatus::Pending,
+        }
+    }
+}
+
+/// What the server must do after a request is created: tell the patient the code.
+pub struct Created {
+    /// The request, as the doctor sees it (no code).
+    pub request: AccessRequest,
+    /// The patient's sign-in email, for the code email.
+    pub patient_email: String,
+    /// The per-request code (only ever sent to the patient).
+    pub code: Zeroizing<String>,
+}
+
+/// Outcome of a redemption. Wrong codes are an `Ok` outcome so that their counting commits;
+/// the handler turns them into error answers after the commit.
+pub enum Redeemed {
+    /// Consent given: the grant.
+    Granted(Box<Grant>),
+    /// Wrong code; the request is locked when `remaining` is 0.
+    Wrong {
+        /// Attempts left before the request locks.
+        remaining: u32,
+    },
+    /// The right per-request code, but too late.
+    CodeExpired,
+}
+
+fn validate(cfg: &ConsentConfig, req: &CreateAccessRequest) -> Result<String, ApiError> {
+    let mut fields = crate::error::FieldErrors::new();
+    let reason = req.reason.trim().to_owned();
+    let n = reason.chars().count();
+    if !(3..=500).contains(&n) {
+        fields.insert("reason".into(), "must be 3 to 500 characters".into());
+    } else if reason.chars().any(|c| c.is_control() && c != '\n') {
+        fields.insert("reason".into(), "must not contain control characters".into());
+    }
+    if req.duration_hours == 0 || req.duration_hours > cfg.max_grant_hours {
+        fields.insert(
+            "duration_hours".into(),
+            format!("must be between 1 and {}", cfg.max_grant_hours),
+        );
+    }
+    match (&req.patient_id, &req.mrn) {
+        (Some(_), Some(_)) | (None, None) => {
+            fields.insert("patient_id".into(), "give exactly one of patient_id and mrn".into());
+        }
+        (None, Some(mrn)) if mrn.trim().is_empty() || mrn.len() > 32 => {
+            fields.insert("mrn".into(), "must be a medical record number".into());
+        }
+        _ => {}
+    }
+    if fields.is_empty() {
+        Ok(reason)
+    } else {
+        Err(ApiError::Validation(fields))
+    }
+}
+
+/// Resolves the patient a doctor names: by id only within their care, by MRN anyone active.
+/// Anything else is 404 (the doctor learns nothing about patients outside their care).
+fn resolve_patient(conn: &mut DbConn, doctor: &str, req: &CreateAccessRequest) -> Result<String, ApiError> {
+    let patient = if let Some(id) = req.patient_id {
+        let id = id.to_string();
+        if !care::in_care(conn, doctor, &id)? {
+            return Err(ApiError::NotFound);
+        }
+        id
+    } else {
+        let mrn = req.mrn.as_deref().unwrap_or("").trim().to_ascii_uppercase();
+        patient_profiles::table
+            .filter(patient_profiles::mrn.eq(mrn))
+            .select(patient_profiles::user_id)
+            .first::<String>(conn)
+            .optional()?
+            .ok_or(ApiError::NotFound)?
+    };
+    let active: bool = users::table
+        .find(&patient)
+        .filter(users::role.eq(Role::Patient.as_str()))
+        .select(users::active)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)?;
+    if active { Ok(patient) } else { Err(ApiError::NotFound) }
+}
+
+/// Creates a request and its per-request code (sealed with the patient key).
+pub fn create(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    keyring: &KeyRing,
+    doctor: Uuid,
+    req: &CreateAccessRequest,
+) -> Result<Created, ApiError> {
+    let reason = validate(cfg, req)?;
+    let doctor_id = doctor.to_string();
+    let patient_id = resolve_patient(conn, &doctor_id, req)?;
+    if let Some(record) = req.record_id {
+        let exists: i64 = records::table
+            .filter(records::id.eq(record.to_string()))
+            .filter(records::patient_id.eq(&patient_id))
+            .filter(records::deleted_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(ApiError::NotFound);
+        }
+    }
+    let now = time::now();
+    let open: i64 = access_requests::table
+        .filter(access_requests::doctor_id.eq(&doctor_id))
+        .filter(access_requests::patient_id.eq(&patient_id))
+        .filter(access_requests::status.eq("pending"))
+        .filter(access_requests::created_at.gt(now - Duration::hours(i64::from(cfg.request_ttl_hours))))
+        .count()
+        .get_result(conn)?;
+    if open >= i64::from(cfg.max_pending_per_patient) {
+        return Err(ApiError::Conflict("too many open requests for this patient"));
+    }
+    let patient = parse_id(&patient_id)?;
+    let dek = patient_key::get_or_create(conn, keyring, patient)?;
+    let id = Uuid::new_v4();
+    let code = codes::generate_request_code();
+    let row = RequestRow {
+        id: id.to_string(),
+        doctor_id: doctor_id.clone(),
+        patient_id: patient_id.clone(),
+        record_id: req.record_id.map(|r| r.to_string()),
+        reason,
+        duration_hours: i32::try_from(req.duration_hours).unwrap_or(i32::MAX),
+        status: "pending".into(),
+        failed_attempts: 0,
+        code_enc: patient_key::seal(&dek, CODE_FIELD, id, code.as_bytes()),
+        code_expires_at: now + Duration::minutes(i64::from(cfg.code_ttl_minutes)),
+        grant_id: None,
+        created_at: now,
+        decided_at: None,
+    };
+    diesel::insert_into(access_requests::table).values(&row).execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(doctor), "consent.request", format!("access_request:{id}"))
+            .patient(patient)
+            .payload(json!({
+                "request_id": row.id,
+                "doctor_id": doctor_id,
+                "record_id": row.record_id,
+                "duration_hours": req.duration_hours,
+                "by_mrn": req.mrn.is_some(),
+            })),
+    )?;
+    let patient_email: String = users::table.find(&patient_id).select(users::email).first(conn)?;
+    let request = to_dtos(conn, cfg, None, vec![row])?.remove(0);
+    Ok(Created {
+        request,
+        patient_email,
+        code,
+    })
+}
+
+/// API shapes for rows. With `reveal` (the patient's own key), pending requests whose code is
+/// still valid carry the code; otherwise no code is ever included.
+fn to_dtos(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    reveal: Option<(&KeyRing, Uuid)>,
+    rows: Vec<RequestRow>,
+) -> Result<Vec<AccessRequest>, ApiError> {
+    let now = time::now();
+    let doctor_ids: Vec<String> = rows.iter().map(|r| r.doctor_id.clone()).collect();
+    let patient_ids: Vec<String> = rows.iter().map(|r| r.patient_id.clone()).collect();
+    let record_ids: Vec<String> = rows.iter().filter_map(|r| r.record_id.clone()).collect();
+    let doctors = names::doctors(conn, &doctor_ids)?;
+    let patients = names::patients(conn, &patient_ids)?;
+    let titles = names::record_titles(conn, &record_ids)?;
+    let dek = match reveal {
+        Some((keyring, patient)) => patient_key::load(conn, keyring, patient)?,
+        None => None,
+    };
+    rows.into_iter()
+        .map(|r| {
+            let id = parse_id(&r.id)?;
+            let status = r.status_at(cfg, now);
+            let code = match &dek {
+                Some(dek) if status == AccessRequestStatus::Pending && r.code_expires_at > now => {
+                    Some(patient_key::open_text(dek, CODE_FIELD, id, &r.code_enc)?)
+                }
+                _ => None,
+            };
+            Ok(AccessRequest {
+                id,
+                doctor_id: parse_id(&r.doctor_id)?,
+                doctor_name: doctors.get(&r.doctor_id).cloned().unwrap_or_default(),
+                patient_id: parse_id(&r.patient_id)?,
+                patient_name: patients.get(&r.patient_id).cloned().unwrap_or_default(),
+                record_id: r.record_id.as_deref().map(parse_id).transpose()?,
+                record_title: r.record_id.as_ref().and_then(|x| titles.get(x).cloned()),
+                reason: r.reason,
+                duration_hours: u32::try_from(r.duration_hours).unwrap_or(0),
+                status,
+                failed_attempts: u32::try_from(r.failed_attempts).unwrap_or(0),
+                code_expires_at: time::utc(r.code_expires_at),
+                code,
+                grant_id: r.grant_id.as_deref().map(parse_id).transpose()?,
+                created_at: time::utc(r.created_at),
+            })
+        })
+        .collect()
+}
+
+/// A doctor's own requests, or the requests addressed to a patient (with their codes), newest
+/// first.
+pub fn list(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    keyring: &KeyRing,
+    user_id: Uuid,
+    role: Role,
+    paging: &Paging,
+) -> Result<Page<AccessRequest>, ApiError> {
+    let me = user_id.to_string();
+    let base = || {
+        let q = access_requests::table.into_boxed();
+        match role {
+            Role::Doctor => q.filter(access_requests::doctor_id.eq(me.clone())),
+            _ => q.filter(access_requests::patient_id.eq(me.clone())),
+        }
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let rows: Vec<RequestRow> = base()
+        .select(RequestRow::as_select())
+        .order(access_requests::created_at.desc())
+        .offset(paging.offset())
+        .limit(paging.limit())
+        .load(conn)?;
+    let reveal = (role == Role::Patient).then_some((keyring, user_id));
+    Ok(Page {
+        items: to_dtos(conn, cfg, reveal, rows)?,
+        total: u64::try_from(total).unwrap_or(0),
+        page: paging.page,
+        per_page: paging.per_page,
+    })
+}
+
+/// One request the caller is party to (doctor who asked, patient asked); else 404.
+pub fn get(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    keyring: &KeyRing,
+    user_id: Uuid,
+    role: Role,
+    id: Uuid,
+) -> Result<AccessRequest, ApiError> {
+    let row = load_for(conn, user_id, role, id)?;
+    let reveal = (role == Role::Patient).then_some((keyring, user_id));
+    Ok(to_dtos(conn, cfg, reveal, vec![row])?.remove(0))
+}
+
+fn load_for(conn: &mut DbConn, user_id: Uuid, role: Role, id: Uuid) -> Result<RequestRow, ApiError> {
+    let me = user_id.to_string();
+    access_requests::table
+        .find(id.to_string())
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?
+        .filter(|r| match role {
+            Role::Doctor => r.doctor_id == me,
+            Role::Patient => r.patient_id == me,
+            Role::Admin => false,
+        })
+        .ok_or(ApiError::NotFound)
+}
+
+fn ensure_open(cfg: &ConsentConfig, row: &RequestRow, now: NaiveDateTime) -> Result<(), ApiError> {
+    match row.status_at(cfg, now) {
+        AccessRequestStatus::Pending => Ok(()),
+        AccessRequestStatus::Locked => Err(ApiError::Locked),
+        AccessRequestStatus::Expired => Err(ApiError::Expired("the request has expired")),
+        AccessRequestStatus::Granted | AccessRequestStatus::Denied => {
+            Err(ApiError::Conflict("the request is already decided"))
+        }
+    }
+}
+
+/// Turns an open request into a grant; `method` says how consent was given.
+fn grant(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    row: &RequestRow,
+    actor: Uuid,
+    method: &'static str,
+) -> Result<Grant, ApiError> {
+    let g = grants::insert(
+        conn,
+        &row.id,
+        &row.doctor_id,
+        &row.patient_id,
+        row.record_id.as_deref(),
+        u32::try_from(row.duration_hours).unwrap_or(1),
+        cfg.downloads_per_grant,
+    )?;
+    diesel::update(access_requests::table.find(&row.id))
+        .set((
+            access_requests::status.eq("granted"),
+            access_requests::grant_id.eq(&g.id),
+            access_requests::decided_at.eq(time::now()),
+        ))
+        .execute(conn)?;
+    // Consent puts the patient in the doctor's care (the MRN path starts outside it).
+    care::assign(conn, &row.patient_id, &row.doctor_id)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(actor), "consent.grant", format!("grant:{}", g.id))
+            .patient(parse_id(&row.patient_id)?)
+            .payload(json!({
+                "grant_id": g.id,
+                "request_id": row.id,
+                "doctor_id": row.doctor_id,
+                "record_id": row.record_id,
+                "method": method,
+                "expires_at": time::utc(g.expires_at).to_rfc3339(),
+                "max_downloads": g.max_downloads,
+            })),
+    )?;
+    Ok(grants::to_dtos(conn, vec![g])?.remove(0))
+}
+
+fn rate_key(doctor: Uuid) -> String {
+    format!("redeem_failure:{doctor}")
+}
+
+/// Refuses with 429 when the doctor failed too many redemptions recently (across requests).
+fn check_doctor_rate(conn: &mut DbConn, cfg: &ConsentConfig, doctor: Uuid, now: NaiveDateTime) -> Result<(), ApiError> {
+    let window = Duration::minutes(i64::from(cfg.doctor_failure_window_minutes));
+    let recent: Vec<NaiveDateTime> = rate_events::table
+        .filter(rate_events::key.eq(rate_key(doctor)))
+        .filter(rate_events::at.gt(now - window))
+        .select(rate_events::at)
+        .order(rate_events::at.asc())
+        .load(conn)?;
+    if recent.len() >= usize::try_from(cfg.doctor_failures_per_window).unwrap_or(usize::MAX) {
+        let oldest = recent.first().copied().unwrap_or(now);
+        let retry = (oldest + window - now).num_seconds().max(1);
+        return Err(ApiError::TooManyAttempts {
+            retry_after: u64::try_from(retry).unwrap_or(1),
+        });
+    }
+    Ok(())
+}
+
+/// The doctor submits the code the patient gave them: the per-request 8-digit code or the
+/// patient's current 6-digit authenticator code.
+pub fn redeem(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    keyring: &KeyRing,
+    doctor: Uuid,
+    id: Uuid,
+    code: &str,
+) -> Result<Redeemed, ApiError> {
+    let code = code.trim();
+    let is_request_code = codes::is_well_formed(code, codes::REQUEST_CODE_DIGITS);
+    let is_totp = codes::is_well_formed(code, codes::TOTP_DIGITS);
+    if !is_request_code && !is_totp {
+        return Err(ApiError::field("code", "must be the 8-digit request code or a 6-digit authenticator code"));
+    }
+    let now = time::now();
+    let row = load_for(conn, doctor, Role::Doctor, id)?;
+    check_doctor_rate(conn, cfg, doctor, now)?;
+    ensure_open(cfg, &row, now)?;
+    let patient = parse_id(&row.patient_id)?;
+    let (ok, method) = if is_request_code {
+        let dek = patient_key::load(conn, keyring, patient)?
+            .ok_or_else(|| ApiError::internal("request without patient key"))?;
+        let expected = Zeroizing::new(patient_key::open_text(&dek, CODE_FIELD, id, &row.code_enc)?);
+        let matches = codes::codes_equal(code, &expected);
+        if matches && now >= row.code_expires_at {
+            return Ok(Redeemed::CodeExpired);
+        }
+        (matches, "request_code")
+    } else {
+        (totp::check(conn, keyring, patient, code, false)?, "totp")
+    };
+    if ok {
+        return Ok(Redeemed::Granted(Box::new(grant(conn, cfg, &row, doctor, method)?)));
+    }
+    let attempts = row.failed_attempts.saturating_add(1);
+    let locked = u32::try_from(attempts).unwrap_or(u32::MAX) >= cfg.max_attempts;
+    diesel::update(access_requests::table.find(&row.id))
+        .set(access_requests::failed_attempts.eq(attempts))
+        .execute(conn)?;
+    diesel::insert_into(rate_events::table)
+        .values((rate_events::key.eq(rate_key(doctor)), rate_events::at.eq(now)))
+        .execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(doctor), "consent.code_failed", format!("access_request:{id}"))
+            .patient(patient)
+            .payload(json!({ "request_id": row.id, "attempt": attempts })),
+    )?;
+    if locked {
+        diesel::update(access_requests::table.find(&row.id))
+            .set((access_requests::status.eq("locked"), access_requests::decided_at.eq(now)))
+            .execute(conn)?;
+        ledger::append(
+            conn,
+            &NewEntry::new(Some(doctor), "consent.locked", format!("access_request:{id}"))
+                .patient(patient)
+                .payload(json!({ "request_id": row.id, "attempts": attempts })),
+        )?;
+    }
+    Ok(Redeemed::Wrong {
+        remaining: cfg.max_attempts.saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX)),
+    })
+}
+
+/// The patient approves in the app.
+pub fn approve(conn: &mut DbConn, cfg: &ConsentConfig, patient: Uuid, id: Uuid) -> Result<Grant, ApiError> {
+    let row = load_for(conn, patient, Role::Patient, id)?;
+    ensure_open(cfg, &row, time::now())?;
+    grant(conn, cfg, &row, patient, "approval")
+}
+
+/// The patient says no.
+pub fn deny(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    keyring: &KeyRing,
+    patient: Uuid,
+    id: Uuid,
+) -> Result<AccessRequest, ApiError> {
+    let row = load_for(conn, patient, Role::Patient, id)?;
+    ensure_open(cfg, &row, time::now())?;
+    diesel::update(access_requests::table.find(&row.id))
+        .set((access_requests::status.eq("denied"), access_requests::decided_at.eq(time::now())))
+        .execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(patient), "consent.deny", format!("access_request:{id}"))
+            .patient(patient)
+            .payload(json!({ "request_id": row.id, "doctor_id": row.doctor_id })),
+    )?;
+    get(conn, cfg, keyring, patient, Role::Patient, id)
+}

@@ -1,0 +1,148 @@
+//! A patient's authenticator app (TOTP): enrol, confirm with a first code, remove with a valid
+//! code, and check a code a doctor relays (each time step accepted once).
+
+use diesel::prelude::*;
+use medvault_engine::KeyRing;
+use medvault_types::{TotpEnrollment, TotpStatus};
+use uuid::Uuid;
+
+use crate::consent::codes;
+use crate::db::DbConn;
+use crate::db::schema::totp_secrets;
+use crate::error::ApiError;
+use crate::ledger::{self, NewEntry};
+use crate::{patient_key, time};
+
+const FIELD: &str = "totp_secret";
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = totp_secrets)]
+struct Row {
+    secret_enc: Vec<u8>,
+    confirmed: bool,
+    last_step: Option<i64>,
+}
+
+fn load(conn: &mut DbConn, patient: Uuid) -> Result<Option<Row>, ApiError> {
+    Ok(totp_secrets::table
+        .find(patient.to_string())
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
+
+/// Whether a confirmed authenticator is set up.
+pub fn status(conn: &mut DbConn, patient: Uuid) -> Result<TotpStatus, ApiError> {
+    Ok(TotpStatus {
+        enabled: load(conn, patient)?.is_some_and(|r| r.confirmed),
+    })
+}
+
+/// Starts enrolment: a fresh 160-bit secret, stored sealed and unconfirmed (replacing an
+/// earlier unconfirmed one). Refused while a confirmed authenticator exists.
+pub fn enrol(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: Uuid,
+    account: &str,
+) -> Result<TotpEnrollment, ApiError> {
+    if load(conn, patient)?.is_some_and(|r| r.confirmed) {
+        return Err(ApiError::Conflict(
+            "an authenticator is already set up; remove it first",
+        ));
+    }
+    let dek = patient_key::get_or_create(conn, keyring, patient)?;
+    let secret = codes::generate_totp_secret();
+    let totp = codes::totp(&secret, account).map_err(ApiError::internal)?;
+    let enrollment = TotpEnrollment {
+        otpauth_uri: totp.get_url(),
+        qr_png_base64: totp.get_qr_base64().map_err(ApiError::internal)?,
+        secret_base32: totp.get_secret_base32(),
+    };
+    diesel::delete(totp_secrets::table.find(patient.to_string())).execute(conn)?;
+    diesel::insert_into(totp_secrets::table)
+        .values((
+            totp_secrets::patient_id.eq(patient.to_string()),
+            totp_secrets::secret_enc.eq(patient_key::seal(&dek, FIELD, patient, &secret)),
+            totp_secrets::confirmed.eq(false),
+            totp_secrets::created_at.eq(time::now()),
+        ))
+        .execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(patient), "totp.enrol", format!("user:{patient}")).patient(patient),
+    )?;
+    Ok(enrollment)
+}
+
+/// Checks `code` against the patient's secret (confirmed or, with `pending_ok`, not yet) and
+/// records its time step so it is never accepted again. `Ok(false)` for a wrong, replayed or
+/// malformed code, or when there is no such secret.
+pub fn check(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: Uuid,
+    code: &str,
+    pending_ok: bool,
+) -> Result<bool, ApiError> {
+    let Some(row) = load(conn, patient)? else {
+        return Ok(false);
+    };
+    if !row.confirmed && !pending_ok {
+        return Ok(false);
+    }
+    let Some(dek) = patient_key::load(conn, keyring, patient)? else {
+        return Ok(false);
+    };
+    let secret = patient_key::open(&dek, FIELD, patient, &row.secret_enc)?;
+    let totp = codes::totp(&secret, "check").map_err(ApiError::internal)?;
+    let Some(step) = codes::check_totp(&totp, code, unix_now(), row.last_step) else {
+        return Ok(false);
+    };
+    // Conditional on the step we read, so two concurrent uses of one code cannot both pass.
+    let updated = diesel::update(
+        totp_secrets::table
+            .find(patient.to_string())
+            .filter(totp_secrets::last_step.is_null().or(totp_secrets::last_step.lt(step))),
+    )
+    .set(totp_secrets::last_step.eq(step))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Confirms enrolment with a first valid code.
+pub fn confirm(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid, code: &str) -> Result<TotpStatus, ApiError> {
+    let row = load(conn, patient)?.ok_or(ApiError::NotFound)?;
+    if row.confirmed {
+        return Err(ApiError::Conflict("the authenticator is already confirmed"));
+    }
+    if !check(conn, keyring, patient, code, true)? {
+        return Err(ApiError::field("code", "wrong or expired code"));
+    }
+    diesel::update(totp_secrets::table.find(patient.to_string()))
+        .set(totp_secrets::confirmed.eq(true))
+        .execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(patient), "totp.confirm", format!("user:{patient}")).patient(patient),
+    )?;
+    Ok(TotpStatus { enabled: true })
+}
+
+/// Removes the authenticator; needs a valid current code.
+pub fn remove(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid, code: &str) -> Result<TotpStatus, ApiError> {
+    let row = load(conn, patient)?.ok_or(ApiError::NotFound)?;
+    if !check(conn, keyring, patient, code, !row.confirmed)? {
+        return Err(ApiError::field("code", "wrong or expired code"));
+    }
+    diesel::delete(totp_secrets::table.find(patient.to_string())).execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(patient), "totp.remove", format!("user:{patient}")).patient(patient),
+    )?;
+    Ok(TotpStatus { enabled: false })
+}

@@ -1,0 +1,338 @@
+//! The tamper-evident ledger: append an entry inside the caller's transaction, page through
+//! it, and verify the whole chain.
+//!
+//! Appends are serialised so concurrent writers never fork the chain: on PostgreSQL by a
+//! transaction-scoped advisory lock taken before the head is read (and `seq` is the primary
+//! key, so a fork could not commit anyway); on SQLite, where one writer holds the database at
+//! a time, by the write lock that [`crate::db::write`] takes before the transaction starts.
+
+pub mod chain;
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::db::DbConn;
+use crate::db::schema::ledger;
+use crate::error::ApiError;
+use chain::{EntryContent, GENESIS_HASH, StoredEntry, Verifier, entry_hash, ledger_time};
+use medvault_types::{LedgerEntry, LedgerVerification};
+
+/// Key of the PostgreSQL advisory lock that serialises appends ("medvault" as digits).
+const PG_LEDGER_LOCK: i64 = 0x6d65_6476_6175_6c74;
+
+/// Rows read per round trip while verifying (memory stays bounded by this).
+const VERIFY_BATCH: i64 = 1_000;
+
+/// Payload values are ids and hashes; this caps a payload's encoded size.
+const MAX_PAYLOAD_BYTES: usize = 4_096;
+
+/// What to append. `payload` holds ids and hashes only, never health data.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// Acting user, or `None` for the system.
+    pub actor: Option<Uuid>,
+    /// Action name, e.g. `record.upload`.
+    pub action: &'static str,
+    /// Subject reference, e.g. `record:<uuid>`.
+    pub subject: String,
+    /// The patient concerned, for the patient's access log.
+    pub patient: Option<Uuid>,
+    /// Ids and hashes.
+    pub payload: Value,
+}
+
+impl NewEntry {
+    /// An entry with an empty payload.
+    pub fn new(actor: Option<Uuid>, action: &'static str, subject: impl Into<String>) -> Self {
+        Self {
+            actor,
+            action,
+            subject: subject.into(),
+            patient: None,
+            payload: Value::Object(serde_json::Map::new()),
+        }
+    }
+
+    /// Names the patient concerned (shown in their access log).
+    #[must_use]
+    pub fn patient(mut self, patient: Uuid) -> Self {
+        self.patient = Some(patient);
+        self
+    }
+
+    /// Sets the payload (ids and hashes only).
+    #[must_use]
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = ledger)]
+struct Row<'a> {
+    seq: i64,
+    at: NaiveDateTime,
+    actor: Option<&'a str>,
+    action: &'a str,
+    subject: &'a str,
+    payload: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+    patient_id: Option<&'a str>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ledger)]
+struct StoredRow {
+    seq: i64,
+    at: NaiveDateTime,
+    actor: Option<String>,
+    action: String,
+    subject: String,
+    payload: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl From<StoredRow> for StoredEntry {
+    fn from(r: StoredRow) -> Self {
+        Self {
+            seq: r.seq,
+            at: r.at.and_utc(),
+            actor: r.actor,
+            action: r.action,
+            subject: r.subject,
+            payload: r.payload,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
+
+/// Canonical payload text: compact JSON with object keys sorted at every level, so the same
+/// payload always hashes the same whatever map type built it.
+pub fn canonical_payload(value: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = serde_json::Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sort(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    // Serialising a `Value` cannot fail.
+    serde_json::to_string(&sort(value)).unwrap_or_default()
+}
+
+fn lock_chain(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_LEDGER_LOCK})"))
+                .execute(c)?;
+        }
+        // SQLite: the caller holds the database write lock (see `db::write`).
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
+/// Appends `entry` to the chain. Call it inside the transaction of the action it records, so
+/// both commit or neither does. Returns the new entry's `seq`.
+pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<i64, ApiError> {
+    let payload = canonical_payload(&entry.payload);
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(ApiError::internal("ledger payload too large"));
+    }
+    lock_chain(conn)?;
+    let head: Option<(i64, String)> = ledger::table
+        .select((ledger::seq, ledger::hash))
+        .order(ledger::seq.desc())
+        .first(conn)
+        .optional()?;
+    let (seq, prev_hash) = head.map_or_else(|| (1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
+    let at = ledger_time(Utc::now());
+    let actor = entry.actor.map(|a| a.to_string());
+    let patient = entry.patient.map(|p| p.to_string());
+    let hash = entry_hash(
+        &prev_hash,
+        &EntryContent {
+            seq,
+            at,
+            actor: actor.as_deref(),
+            action: entry.action,
+            subject: &entry.subject,
+            payload: &payload,
+        },
+    );
+    diesel::insert_into(ledger::table)
+        .values(Row {
+            seq,
+            at: at.naive_utc(),
+            actor: actor.as_deref(),
+            action: entry.action,
+            subject: &entry.subject,
+            payload: &payload,
+            prev_hash: &prev_hash,
+            hash: &hash,
+            patient_id: patient.as_deref(),
+        })
+        .execute(conn)?;
+    Ok(seq)
+}
+
+/// Turns a stored row into the API shape.
+fn to_dto(r: StoredRow) -> LedgerEntry {
+    LedgerEntry {
+        seq: r.seq,
+        at: r.at.and_utc(),
+        actor: r.actor.as_deref().and_then(|a| Uuid::parse_str(a).ok()),
+        action: r.action,
+        subject: r.subject,
+        payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+    }
+}
+
+/// Entries with `seq < before` (or the newest), newest first, at most `limit`, optionally of
+/// one action. Returns the entries and the ledger's total length.
+pub fn page(
+    conn: &mut DbConn,
+    before: Option<i64>,
+    limit: i64,
+    action: Option<&str>,
+) -> Result<(Vec<LedgerEntry>, i64), ApiError> {
+    let mut q = ledger::table
+        .select(StoredRow::as_select())
+        .order(ledger::seq.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(ledger::seq.lt(b));
+    }
+    if let Some(a) = action {
+        q = q.filter(ledger::action.eq(a.to_owned()));
+    }
+    let rows: Vec<StoredRow> = q.load(conn)?;
+    let total: i64 = ledger::table.count().get_result(conn)?;
+    Ok((rows.into_iter().map(to_dto).collect(), total))
+}
+
+/// Recomputes the whole chain in batches and names the first broken link.
+pub fn verify(conn: &mut DbConn) -> Result<LedgerVerification, ApiError> {
+    let mut verifier = Verifier::new();
+    let mut after: i64 = i64::MIN;
+    loop {
+        let rows: Vec<StoredRow> = ledger::table
+            .select(StoredRow::as_select())
+            .filter(ledger::seq.gt(after))
+            .order(ledger::seq.asc())
+            .limit(VERIFY_BATCH)
+            .load(conn)?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            break;
+        };
+        after = last;
+        let mut intact = true;
+        for r in rows {
+            if !verifier.feed(&StoredEntry::from(r)) {
+                intact = false;
+                break;
+            }
+        }
+        if !intact {
+            break;
+        }
+    }
+    let broken = verifier.broken().cloned();
+    Ok(LedgerVerification {
+        ok: broken.is_none(),
+        entries: verifier.checked(),
+        first_broken_seq: broken.as_ref().map(|(seq, _)| *seq),
+        reason: broken.map(|(_, why)| why.to_string()),
+        head_hash: verifier.head_hash().map(str::to_owned),
+    })
+}
+
+/// Actions shown in a patient's access log.
+pub const ACCESS_LOG_ACTIONS: [&str; 9] = [
+    "record.download",
+    "record.download_denied",
+    "consent.request",
+    "consent.grant",
+    "consent.deny",
+    "consent.revoke",
+    "consent.code_failed",
+    "consent.locked",
+    "note.add",
+];
+
+/// A patient's "who saw or asked for my records" view, newest first, from the ledger.
+pub fn access_log(
+    conn: &mut DbConn,
+    patient: Uuid,
+    paging: &crate::accounts::search::Paging,
+) -> Result<medvault_types::Page<medvault_types::AccessLogEntry>, ApiError> {
+    let actions: Vec<String> = ACCESS_LOG_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    let base = || {
+        ledger::table
+            .filter(ledger::patient_id.eq(patient.to_string()))
+            .filter(ledger::action.eq_any(actions.clone()))
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let rows: Vec<StoredRow> = base()
+        .select(StoredRow::as_select())
+        .order(ledger::seq.desc())
+        .offset(paging.offset())
+        .limit(paging.limit())
+        .load(conn)?;
+    let actor_ids: Vec<String> = rows.iter().filter_map(|r| r.actor.clone()).collect();
+    let mut names = crate::consent::names::doctors(conn, &actor_ids)?;
+    names.extend(crate::consent::names::patients(conn, &actor_ids)?);
+    let entries: Vec<LedgerEntry> = rows.into_iter().map(to_dto).collect();
+    let record_ids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.payload.get("record_id").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let titles = crate::consent::names::record_titles(conn, &record_ids)?;
+    let items = entries
+        .into_iter()
+        .map(|e| {
+            let record = e.payload.get("record_id").and_then(Value::as_str).map(str::to_owned);
+            medvault_types::AccessLogEntry {
+                seq: e.seq,
+                at: e.at,
+                actor_id: e.actor,
+                actor_name: e.actor.map(|a| {
+                    names
+                        .get(&a.to_string())
+                        .cloned()
+                        .unwrap_or_else(|| "Administrator".to_owned())
+                }),
+                allowed: !matches!(
+                    e.action.as_str(),
+                    "record.download_denied" | "consent.code_failed" | "consent.locked"
+                ),
+                record_id: record.as_deref().and_then(|r| Uuid::parse_str(r).ok()),
+                record_title: record.and_then(|r| titles.get(&r).cloned()),
+                action: e.action,
+            }
+        })
+        .collect();
+    Ok(medvault_types::Page {
+        items,
+        total: u64::try_from(total).unwrap_or(0),
+        page: paging.page,
+        per_page: paging.per_page,
+    })
+}

@@ -1,0 +1,94 @@
+//! Email to patients (the consent code) over SMTP with `lettre`, when `[smtp]` is configured.
+//! Sending happens after the request committed, in the background; a failure is logged
+//! without the code or the address and never fails the request (the code is in the inbox).
+
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// `[smtp]` configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Server host name.
+    pub host: String,
+    /// Port (587 for STARTTLS, 465 for TLS, 25 or a sink's port for plain).
+    pub port: u16,
+    /// `starttls` (default), `tls`, or `none` (only for a local relay or a test sink).
+    #[serde(default = "default_security")]
+    pub security: String,
+    /// Sender, e.g. `medvault <no-reply@hospital.example>`.
+    pub from: String,
+    /// Login, if the server needs one.
+    pub username: Option<String>,
+    /// Password, if the server needs one.
+    pub password: Option<SecretString>,
+}
+
+fn default_security() -> String {
+    "starttls".into()
+}
+
+/// A configured SMTP transport.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("from", &self.from.to_string()).finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    /// Builds the transport (no connection is made until the first send).
+    pub fn new(cfg: &SmtpConfig) -> anyhow::Result<Self> {
+        let builder = match cfg.security.as_str() {
+            "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
+            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host)?,
+            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)?,
+            other => anyhow::bail!("smtp.security must be starttls, tls or none, not {other:?}"),
+        };
+        let mut builder = builder.port(cfg.port);
+        if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
+            builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_owned()));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            from: cfg.from.parse()?,
+        })
+    }
+
+    /// Sends the patient their one-time consent code, in the background.
+    pub fn send_consent_code(&self, to: &str, doctor_name: &str, code: &str) {
+        let message = match to.parse::<Mailbox>().map_err(anyhow::Error::from).and_then(|to| {
+            Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject("Your medvault consent code")
+                .body(format!(
+                    "{doctor_name} asked to see your health records in medvault.\n\n\
+                     If you agree, read this one-time code to them: {code}\n\n\
+                     It is valid for a few minutes. If you do not agree, ignore this email or deny \
+                     the request in the app. You can revoke access at any time.\n"
+                ))
+                .map_err(anyhow::Error::from)
+        }) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "consent email not built");
+                return;
+            }
+        };
+        let transport = self.transport.clone();
+        tokio::spawn(async move {
+            if let Err(e) = transport.send(message).await {
+                tracing::warn!(error = %e, "consent email not sent");
+            }
+        });
+    }
+}

@@ -1,0 +1,328 @@
+//! Record rows: reading metadata under object-level authorisation, committing an upload,
+//! authorising a download, and crypto-shredding.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use medvault_engine::{KeyRing, Manifest, WrappedDek};
+use medvault_types::{Page, RecordCategory, RecordMeta, Role};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::accounts::care;
+use crate::accounts::search::Paging;
+use crate::accounts::users::parse_id;
+use crate::auth::AuthUser;
+use crate::consent::grants;
+use crate::db::DbConn;
+use crate::db::schema::records;
+use crate::error::ApiError;
+use crate::ledger::{self, NewEntry};
+use crate::{patient_key, time};
+
+const NOTES_FIELD: &str = "record_notes";
+
+/// A stored record.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = records)]
+pub struct RecordRow {
+    /// Record id.
+    pub id: String,
+    /// Owner.
+    pub patient_id: String,
+    /// Uploader.
+    pub uploaded_by: String,
+    /// Title.
+    pub title: String,
+    /// Category wire name.
+    pub category: String,
+    /// Report date.
+    pub report_date: NaiveDate,
+    /// Sealed notes.
+    pub notes_enc: Option<Vec<u8>>,
+    /// Sanitised file name.
+    pub file_name: String,
+    /// Detected content type.
+    pub content_type: String,
+    /// Plaintext size.
+    pub size_bytes: i64,
+    /// Plaintext SHA-256 (hex).
+    pub sha256: String,
+    /// Manifest root hash.
+    pub root_hash: String,
+    /// Manifest JSON.
+    pub manifest: Option<String>,
+    /// KEK id.
+    pub kek_id: Option<String>,
+    /// Wrapped DEK.
+    pub wrapped_dek: Option<Vec<u8>>,
+    /// Created.
+    pub created_at: chrono::NaiveDateTime,
+    /// Deleted.
+    pub deleted_at: Option<chrono::NaiveDateTime>,
+    /// Shards purged.
+    pub purged_at: Option<chrono::NaiveDateTime>,
+}
+
+impl RecordRow {
+    /// The manifest and wrapped DEK needed to read it; `None` once shredded.
+    pub fn sealed(&self) -> Result<Option<(Manifest, WrappedDek)>, ApiError> {
+        match (&self.manifest, &self.kek_id, &self.wrapped_dek) {
+            (Some(m), Some(kek_id), Some(bytes)) if self.deleted_at.is_none() => {
+                let manifest: Manifest = serde_json::from_str(m).map_err(ApiError::internal)?;
+                Ok(Some((
+                    manifest,
+                    WrappedDek {
+                        kek_id: kek_id.clone(),
+                        bytes: bytes.clone(),
+                    },
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Metadata given with an upload, validated.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Title (1 to 200 characters).
+    pub title: String,
+    /// Category.
+    pub category: RecordCategory,
+    /// Date of the report.
+    pub report_date: NaiveDate,
+    /// Optional notes (up to 2,000 characters).
+    pub notes: Option<String>,
+}
+
+/// What the engine produced for an upload.
+pub struct Stored {
+    /// Record id used for the engine's AAD.
+    pub id: Uuid,
+    /// Shard manifest.
+    pub manifest: Manifest,
+    /// Wrapped DEK.
+    pub wrapped: WrappedDek,
+    /// Sanitised file name.
+    pub file_name: String,
+    /// Detected content type.
+    pub content_type: &'static str,
+    /// Plaintext size.
+    pub size: u64,
+    /// Plaintext SHA-256 (hex).
+    pub sha256: String,
+}
+
+fn to_dto(conn: &mut DbConn, keyring: &KeyRing, r: RecordRow) -> Result<RecordMeta, ApiError> {
+    let id = parse_id(&r.id)?;
+    let patient = parse_id(&r.patient_id)?;
+    let notes = match &r.notes_enc {
+        Some(sealed) => {
+            let dek = patient_key::load(conn, keyring, patient)?
+                .ok_or_else(|| ApiError::internal("record notes without patient key"))?;
+            Some(patient_key::open_text(&dek, NOTES_FIELD, id, sealed)?)
+        }
+        None => None,
+    };
+    Ok(RecordMeta {
+        id,
+        patient_id: patient,
+        title: r.title,
+        category: RecordCategory::parse(&r.category).unwrap_or(RecordCategory::Other),
+        report_date: r.report_date,
+        notes,
+        file_name: r.file_name,
+        content_type: r.content_type,
+        size_bytes: u64::try_from(r.size_bytes).unwrap_or(0),
+        sha256: r.sha256,
+        created_at: time::utc(r.created_at),
+    })
+}
+
+/// Bytes a patient stores in live records.
+pub fn used_bytes(conn: &mut DbConn, patient: Uuid) -> Result<u64, ApiError> {
+    let sizes: Vec<i64> = records::table
+        .filter(records::patient_id.eq(patient.to_string()))
+        .filter(records::deleted_at.is_null())
+        .select(records::size_bytes)
+        .load(conn)?;
+    Ok(sizes.into_iter().map(|s| u64::try_from(s).unwrap_or(0)).sum())
+}
+
+/// Commits an upload: quota re-checked inside the transaction (concurrent uploads cannot
+/// overshoot), the row, and the ledger entry carrying the manifest's root hash.
+pub fn commit(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: Uuid,
+    quota: u64,
+    meta: &NewRecord,
+    stored: &Stored,
+) -> Result<RecordMeta, ApiError> {
+    if used_bytes(conn, patient)?.saturating_add(stored.size) > quota {
+        return Err(ApiError::QuotaExceeded);
+    }
+    let notes_enc = match &meta.notes {
+        Some(n) => {
+            let dek = patient_key::get_or_create(conn, keyring, patient)?;
+            Some(patient_key::seal(&dek, NOTES_FIELD, stored.id, n.as_bytes()))
+        }
+        None => None,
+    };
+    let row = RecordRow {
+        id: stored.id.to_string(),
+        patient_id: patient.to_string(),
+        uploaded_by: patient.to_string(),
+        title: meta.title.clone(),
+        category: meta.category.as_str().to_owned(),
+        report_date: meta.report_date,
+        notes_enc,
+        file_name: stored.file_name.clone(),
+        content_type: stored.content_type.to_owned(),
+        size_bytes: i64::try_from(stored.size).map_err(ApiError::internal)?,
+        sha256: stored.sha256.clone(),
+        root_hash: stored.manifest.root_hash.clone(),
+        manifest: Some(serde_json::to_string(&stored.manifest).map_err(ApiError::internal)?),
+        kek_id: Some(stored.wrapped.kek_id.clone()),
+        wrapped_dek: Some(stored.wrapped.bytes.clone()),
+        created_at: time::now(),
+        deleted_at: None,
+        purged_at: None,
+    };
+    diesel::insert_into(records::table).values(&row).execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(patient), "record.upload", format!("record:{}", stored.id))
+            .patient(patient)
+            .payload(json!({
+                "record_id": stored.id,
+                "manifest_root": stored.manifest.root_hash,
+                "shards": stored.manifest.shards.len(),
+                "size": stored.size,
+            })),
+    )?;
+    to_dto(conn, keyring, row)
+}
+
+fn live(conn: &mut DbConn, id: Uuid) -> Result<Option<RecordRow>, ApiError> {
+    Ok(records::table
+        .find(id.to_string())
+        .filter(records::deleted_at.is_null())
+        .select(RecordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A live record the caller may see the metadata of: the owner patient, a doctor with the
+/// patient in care, an admin. Anyone else: 404.
+pub fn visible(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<RecordRow, ApiError> {
+    let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
+    let me = user.id.to_string();
+    let ok = match user.role {
+        Role::Patient => row.patient_id == me,
+        Role::Doctor => care::in_care(conn, &me, &row.patient_id)?,
+        Role::Admin => true,
+    };
+    if ok { Ok(row) } else { Err(ApiError::NotFound) }
+}
+
+/// One record's metadata.
+pub fn get(conn: &mut DbConn, keyring: &KeyRing, user: &AuthUser, id: Uuid) -> Result<RecordMeta, ApiError> {
+    let row = visible(conn, user, id)?;
+    to_dto(conn, keyring, row)
+}
+
+/// A patient's live records, newest report first. The caller resolved which patient.
+pub fn list(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid, paging: &Paging) -> Result<Page<RecordMeta>, ApiError> {
+    let base = || {
+        records::table
+            .filter(records::patient_id.eq(patient.to_string()))
+            .filter(records::deleted_at.is_null())
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let rows: Vec<RecordRow> = base()
+        .select(RecordRow::as_select())
+        .order((records::report_date.desc(), records::created_at.desc()))
+        .offset(paging.offset())
+        .limit(paging.limit())
+        .load(conn)?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|r| to_dto(conn, keyring, r))
+            .collect::<Result<_, _>>()?,
+        total: u64::try_from(total).unwrap_or(0),
+        page: paging.page,
+        per_page: paging.per_page,
+    })
+}
+
+/// Decision on a download.
+pub enum Download {
+    /// Go ahead: the row (with manifest and wrapped key).
+    Allowed(Box<RecordRow>),
+    /// A doctor with the patient in care but without a live grant (recorded in the ledger).
+    Refused,
+}
+
+/// Authorises a download and records it. The owner patient downloads freely; a doctor only
+/// under a live grant, which loses one download. Records the patient cannot see are 404 for
+/// doctors outside the patient's care too.
+pub fn authorise_download(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<Download, ApiError> {
+    let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
+    let me = user.id.to_string();
+    let patient = parse_id(&row.patient_id)?;
+    let grant = match user.role {
+        Role::Patient if row.patient_id == me => None,
+        Role::Doctor => match grants::consume_download(conn, &me, &row.patient_id, &row.id)? {
+            Some(g) => Some(g),
+            None => {
+                if !care::in_care(conn, &me, &row.patient_id)? {
+                    return Err(ApiError::NotFound);
+                }
+                ledger::append(
+                    conn,
+                    &NewEntry::new(Some(user.id), "record.download_denied", format!("record:{id}"))
+                        .patient(patient)
+                        .payload(json!({ "record_id": id, "reason": "no live grant" })),
+                )?;
+                return Ok(Download::Refused);
+            }
+        },
+        Role::Admin => return Err(ApiError::Forbidden),
+        Role::Patient => return Err(ApiError::NotFound),
+    };
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(user.id), "record.download", format!("record:{id}"))
+            .patient(patient)
+            .payload(json!({ "record_id": id, "grant_id": grant, "manifest_root": row.root_hash })),
+    )?;
+    Ok(Download::Allowed(Box::new(row)))
+}
+
+/// Crypto-shreds a record: the wrapped DEK and sealed notes are destroyed now, so the shards
+/// are unreadable at once; the collector deletes the shards later. Owner patient or admin.
+pub fn delete(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+    let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
+    match user.role {
+        Role::Patient if row.patient_id == user.id.to_string() => {}
+        Role::Admin => {}
+        Role::Patient | Role::Doctor => return Err(ApiError::NotFound),
+    }
+    diesel::update(records::table.find(&row.id))
+        .set((
+            records::kek_id.eq(None::<String>),
+            records::wrapped_dek.eq(None::<Vec<u8>>),
+            records::notes_enc.eq(None::<Vec<u8>>),
+            records::deleted_at.eq(time::now()),
+        ))
+        .execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(Some(user.id), "record.delete", format!("record:{id}"))
+            .patient(parse_id(&row.patient_id)?)
+            .payload(json!({ "record_id": id, "manifest_root": row.root_hash })),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! `multipart/form-data` upload: text fields read with small limits, the `file` part streamed
+//! through type detection, a size/quota limit and SHA-256 into the engine, never buffered
+//! whole and never written to disk in plaintext.
+
+use actix_multipart::{Field, Multipart};
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
+use medvault_engine::{Engine, PutError};
+use medvault_types::RecordCategory;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use uuid::Uuid;
+
+use crate::error::{ApiError, FieldErrors};
+use crate::records::service::{NewRecord, Stored};
+use crate::records::{filename, sniff};
+
+/// Most bytes of a text field.
+const MAX_TEXT_FIELD: usize = 4 * 1024;
+/// Most parts in one upload (the four text fields, the file, and some slack).
+const MAX_PARTS: usize = 8;
+/// Chunks buffered between the multipart reader and the engine.
+const CHANNEL_DEPTH: usize = 4;
+
+/// Why the input side of an upload stopped.
+#[derive(Debug)]
+enum InputError {
+    /// Over the size limit (or the remaining quota).
+    TooLarge,
+    /// The multipart body broke off or was malformed.
+    Malformed(String),
+}
+
+/// Limits for one upload.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest file.
+    pub max_file: u64,
+    /// Quota left for this patient.
+    pub quota_left: u64,
+    /// Allowed content types.
+    pub allowed: Vec<String>,
+}
+
+/// The parsed upload: validated metadata and what the engine stored.
+pub struct Parsed {
+    /// Metadata.
+    pub meta: NewRecord,
+    /// Engine output.
+    pub stored: Stored,
+}
+
+async fn read_text(field: &mut Field) -> Result<String, ApiError> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        if buf.len() + chunk.len() > MAX_TEXT_FIELD {
+            return Err(ApiError::field(field.name().unwrap_or("field"), "too long"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf.to_vec()).map_err(|_| ApiError::field(field.name().unwrap_or("field"), "must be UTF-8 text"))
+}
+
+/// Reads the first bytes for type detection (fewer only at end of file).
+async fn read_head(field: &mut Field) -> Result<BytesMut, ApiError> {
+    let mut head = BytesMut::with_capacity(sniff::SNIFF_LEN);
+    while head.len() < sniff::SNIFF_LEN {
+        match field.next().await {
+            Some(chunk) => head.extend_from_slice(
+                &chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?,
+            ),
+            None => break,
+        }
+    }
+    Ok(head)
+}
+
+/// Feeds `head` and the rest of `field` into `tx`, counting and hashing; stops with
+/// `TooLarge` past `limit`. Returns the size and SHA-256 of what was sent.
+async fn pump(
+    head: Bytes,
+    field: &mut Field,
+    tx: mpsc::Sender<Result<Bytes, InputError>>,
+    limit: u64,
+) -> Option<(u64, [u8; 32])> {
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut next = Some(Ok(head));
+    loop {
+        let item = match next.take() {
+            Some(item) => item,
+            None => match field.next().await {
+                Some(r) => r.map_err(|e| InputError::Malformed(e.to_string())),
+                None => break,
+            },
+        };
+        let chunk = match item {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return None;
+            }
+        };
+        size += chunk.len() as u64;
+        if size > limit {
+            let _ = tx.send(Err(InputError::TooLarge)).await;
+            return None;
+        }
+        hasher.update(&chunk);
+        if tx.send(Ok(chunk)).await.is_err() {
+            // The engine stopped (its error is reported by `put`).
+            return None;
+        }
+    }
+    Some((size, hasher.finalize().into()))
+}
+
+/// Streams the file part into the engine.
+async fn store_file(engine: &Engine, field: &mut Field, limits: &Limits) -> Result<Stored, ApiError> {
+    let declared = field.content_type().map(ToString::to_string).unwrap_or_default();
+    let raw_name = field
+        .content_disposition()
+        .and_then(|cd| cd.get_filename())
+        .unwrap_or("")
+        .to_owned();
+    let head = read_head(field).await?;
+    if head.is_empty() {
+        return Err(ApiError::field("file", "the file is empty"));
+    }
+    let content_type = sniff::resolve(&head, &declared, &limits.allowed).map_err(|e| match e {
+        sniff::TypeError::Unrecognised => ApiError::UnsupportedType("the file is not of a supported type".into()),
+        sniff::TypeError::Mismatch { detected } => {
+            ApiError::UnsupportedType(format!("the file is {detected}, not {declared}"))
+        }
+        sniff::TypeError::NotAllowed(t) => ApiError::UnsupportedType(format!("{t} files are not accepted")),
+    })?;
+    let limit = limits.max_file.min(limits.quota_left);
+    let id = Uuid::new_v4();
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (pumped, put) = futures_util::join!(
+        pump(head.freeze(), field, tx, limit),
+        engine.put(id, ReceiverStream::new(rx))
+    );
+    let (manifest, wrapped) = match put {
+        Ok(ok) => ok,
+        Err(PutError::Input(InputError::TooLarge)) => {
+            return Err(if limits.quota_left < limits.max_file {
+                ApiError::QuotaExceeded
+            } else {
+                ApiError::PayloadTooLarge
+            });
+        }
+        Err(PutError::Input(InputError::Malformed(e))) => {
+            return Err(ApiError::BadRequest(format!("malformed multipart body: {e}")));
+        }
+        Err(PutError::Engine(e)) => return Err(ApiError::storage(e)),
+    };
+    let Some((size, sha)) = pumped else {
+        // put succeeded but the pump did not finish: cannot happen (put reads to the end).
+        let _ = engine.delete(&manifest).await;
+        return Err(ApiError::internal("upload input ended unexpectedly"));
+    };
+    Ok(Stored {
+        id,
+        manifest,
+        wrapped,
+        file_name: filename::sanitise(&raw_name, content_type),
+        content_type,
+        size,
+        sha256: hex::encode(sha),
+    })
+}
+
+fn validate_meta(
+    title: Option<String>,
+    report_date: Option<String>,
+    category: Option<String>,
+    notes: Option<String>,
+) -> Result<NewRecord, ApiError> {
+    let mut f = FieldErrors::new();
+    let title = title.unwrap_or_default().trim().to_owned();
+    if title.is_empty() || title.chars().count() > 200 {
+        f.insert("title".into(), "must be 1 to 200 characters".into());
+    } else if title.chars().any(char::is_control) {
+        f.insert("title".into(), "must not contain control characters".into());
+    }
+    let today = chrono::Utc::now().date_naive();
+    let report_date = match report_date.as_deref().map(str::trim) {
+        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) if d > today => {
+                f.insert("report_date".into(), "must not be in the future".into());
+                None
+            }
+            Ok(d) if d < chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN) => {
+                f.insert("report_date".into(), "must be after 1900".into());
+                None
+            }
+            Ok(d) => Some(d),
+            Err(_) => {
+                f.insert("report_date".into(), "must be a date YYYY-MM-DD".into());
+                None
+            }
+        },
+        None => {
+            f.insert("report_date".into(), "is required".into());
+            None
+        }
+    };
+    let category = match category.as_deref().map(str::trim) {
+        Some(c) => RecordCategory::parse(c).or_else(|| {
+            f.insert("category".into(), "is not a known category".into());
+            None
+        }),
+        None => {
+            f.insert("category".into(), "is required".into());
+            None
+        }
+    };
+    let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if notes.as_ref().is_some_and(|n| n.chars().count() > 2_000) {
+        f.insert("notes".into(), "must be at most 2,000 characters".into());
+    }
+    match (report_date, category) {
+        (Some(report_date), Some(category)) if f.is_empty() => Ok(NewRecord {
+            title,
+            category,
+            report_date,
+            notes,
+        }),
+        _ => Err(ApiError::Validation(f)),
+    }
+}
+
+/// Reads the whole multipart body: exactly one `file` part plus `title`, `report_date`,
+/// `category` and optional `notes`. When anything fails after the file was stored, its shards
+/// are deleted before the error is returned: nothing is kept.
+pub async fn parse(engine: &Engine, mut form: Multipart, limits: &Limits) -> Result<Parsed, ApiError> {
+    let mut stored: Option<Stored> = None;
+    let result = parse_fields(engine, &mut form, limits, &mut stored).await;
+    match result {
+        Ok(meta) => match stored {
+            Some(stored) => Ok(Parsed { meta, stored }),
+            None => Err(ApiError::field("file", "is required")),
+        },
+        Err(e) => {
+            if let Some(s) = stored {
+                if let Err(de) = engine.delete(&s.manifest).await {
+                    tracing::warn!(error = %de, "could not delete shards of a refused upload; gc will");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn parse_fields(
+    engine: &Engine,
+    form: &mut Multipart,
+    limits: &Limits,
+    stored: &mut Option<Stored>,
+) -> Result<NewRecord, ApiError> {
+    let (mut title, mut date, mut category, mut notes) = (None, None, None, None);
+    let mut parts = 0;
+    while let Some(field) = form
+        .try_next()
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?
+    {
+        let mut field = field;
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::BadRequest("too many parts".into()));
+        }
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "file" if stored.is_none() => *stored = Some(store_file(engine, &mut field, limits).await?),
+            "file" => return Err(ApiError::field("file", "only one file per upload")),
+            "title" => title = Some(read_text(&mut field).await?),
+            "report_date" => date = Some(read_text(&mut field).await?),
+            "category" => category = Some(read_text(&mut field).await?),
+            "notes" => notes = Some(read_text(&mut field).await?),
+            _ => return Err(ApiError::BadRequest(format!("unexpected part {name:?}"))),
+        }
+    }
+    validate_meta(title, date, category, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_validation_names_each_field() {
+        let ok = validate_meta(
+            Some("Blood test".into()),
+            Some("2026-01-02".into()),
+            Some("lab_report".into()),
+            Some("  ".into()),
+        )
+        .unwrap();
+        assert_eq!(ok.category, RecordCategory::LabReport);
+        assert_eq!(ok.notes, None);
+        let Err(ApiError::Validation(f)) = validate_meta(
+            Some(String::new()),
+            Some("2026-13-40".into()),
+            Some("selfie".into()),
+            Some("x".repeat(2_001)),
+        ) else {
+            panic!("invalid metadata accepted");
+        };
+        for k in ["title", "report_date", "category", "notes"] {
+            assert!(f.contains_key(k), "{k} not named");
+        }
+        let Err(ApiError::Validation(f)) = validate_meta(None, Some("2999-01-01".into()), None, None) else {
+            panic!("future date accepted");
+        };
+        assert!(f.contains_key("report_date") && f.contains_key("title") && f.contains_key("category"));
+    }
+}
