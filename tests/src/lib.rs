@@ -6,6 +6,8 @@
 //!   when the app is dropped.
 //! * `TEST_LOG`: set to see the server's logs.
 
+pub mod records;
+
 use std::net::TcpListener;
 
 use actix_web::dev::ServerHandle;

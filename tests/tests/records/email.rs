@@ -1,0 +1,103 @@
+//! The consent code by email: a real SMTP server (`aiosmtpd`, from PyPI) receives it; the test
+//! reads the code from the delivered message and the doctor redeems it. With a zero code
+//! lifetime the emailed code is refused as expired.
+
+use std::time::Duration;
+
+use medvault_server::mail::SmtpConfig;
+use medvault_tests::records::{
+    SmtpSink, access_body, assert_ledger_ok, code_in_email, expect_code, patient_view, redeem,
+    redeem_ok, request_access, spawn_recording,
+};
+use medvault_tests::{Backend, on_both_backends};
+use reqwest::StatusCode;
+
+on_both_backends!(code_arrives_by_email_and_redeems, emailed_code_expires);
+
+fn smtp(sink: &SmtpSink) -> SmtpConfig {
+    SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: "none".into(),
+        from: "medvault <no-reply@hospital.example>".into(),
+        username: None,
+        password: None,
+    }
+}
+
+/// The single message addressed to `email`, with its code.
+async fn code_for(sink: &SmtpSink, n: usize, email: &str) -> (String, String) {
+    let messages = sink.wait_for(n, Duration::from_secs(30)).await;
+    assert_eq!(messages.len(), n, "exactly {n} email(s)");
+    let message = messages.last().expect("a message").clone();
+    let lower = message.to_ascii_lowercase();
+    assert!(
+        lower.contains(&format!("to: {email}")) || lower.contains(&format!("<{email}>")),
+        "{message}"
+    );
+    assert!(
+        lower.contains("subject: your medvault consent code"),
+        "{message}"
+    );
+    (code_in_email(&message), message)
+}
+
+async fn code_arrives_by_email_and_redeems(backend: Backend) {
+    let sink = SmtpSink::start();
+    let cfg = smtp(&sink);
+    let (app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    let cast = app.cast().await;
+    let (doctor, patient) = (&cast.doctor, &cast.patient);
+    let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
+    let (code, message) = code_for(&sink, 1, &patient.email).await;
+    assert!(
+        message.contains("Dr Grace Okafor"),
+        "the email names the doctor: {message}"
+    );
+    // The email carries the same code as the patient's inbox.
+    assert_eq!(
+        patient_view(&app, &patient.token, req.id)
+            .await
+            .code
+            .as_deref(),
+        Some(code.as_str())
+    );
+    let grant = redeem_ok(&app, &doctor.token, req.id, &code).await;
+    assert_eq!(grant.patient_id, patient.id);
+
+    // Each request has its own code: the first one does not open a second request.
+    let req2 = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
+    let (code2, _) = code_for(&sink, 2, &patient.email).await;
+    if code2 != code {
+        let resp = redeem(&app, &doctor.token, req2.id, &code).await;
+        expect_code(resp, StatusCode::UNPROCESSABLE_ENTITY, "wrong_code").await;
+    }
+    redeem_ok(&app, &doctor.token, req2.id, &code2).await;
+    assert_ledger_ok(&app, &cast.admin.token).await;
+}
+
+async fn emailed_code_expires(backend: Backend) {
+    let sink = SmtpSink::start();
+    let cfg = smtp(&sink);
+    let (app, _) = spawn_recording(backend, |c| {
+        c.smtp = Some(cfg);
+        c.consent.code_ttl_minutes = 0;
+    })
+    .await;
+    let cast = app.cast().await;
+    let (doctor, patient) = (&cast.doctor, &cast.patient);
+    let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
+    let (code, _) = code_for(&sink, 1, &patient.email).await;
+    assert_eq!(
+        patient_view(&app, &patient.token, req.id).await.code,
+        None,
+        "an expired code is shown"
+    );
+    expect_code(
+        redeem(&app, &doctor.token, req.id, &code).await,
+        StatusCode::GONE,
+        "expired",
+    )
+    .await;
+    assert_ledger_ok(&app, &cast.admin.token).await;
+}

@@ -1,0 +1,10 @@
+//! Records, OTP consent, clinical history and the ledger over the API (issue 4), against the
+//! real server on SQLite + directory buckets and on PostgreSQL + S3.
+
+mod concurrency;
+mod consent;
+mod email;
+mod journey;
+mod ledger;
+mod matrix;
+mod uploads;
