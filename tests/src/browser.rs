@@ -21,19 +21,28 @@ use tempfile::TempDir;
 /// How long any one wait for the page may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// A running chromedriver; killed (with its browsers) when dropped.
+/// A running chromedriver. [`Browser::shutdown`] closes every window it opened and stops it;
+/// dropping it stops it too (`SIGTERM` to its own pid, so it quits its browsers, then `SIGKILL`).
 pub struct Browser {
     child: Child,
     url: String,
+    sessions: std::sync::Mutex<Vec<Client>>,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // chromedriver runs in its own process group (see `start`), so this ends it and the
-        // Chromium processes it started, and nothing else.
-        let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.child.id())])
-            .status();
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // A plain positive pid: only chromedriver itself is signalled.
+            let _ = Command::new("kill")
+                .args(["-s", "TERM", &self.child.id().to_string()])
+                .status();
+            let started = Instant::now();
+            while matches!(self.child.try_wait(), Ok(None))
+                && started.elapsed() < Duration::from_secs(3)
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -66,7 +75,6 @@ pub fn spa_dir() -> Result<PathBuf> {
 impl Browser {
     /// Starts chromedriver on a free port and waits until it answers.
     pub async fn start() -> Result<Self> {
-        use std::os::unix::process::CommandExt;
         let driver = std::env::var("MEDVAULT_CHROMEDRIVER")
             .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = free_port()?;
@@ -74,12 +82,12 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
             .spawn()
             .with_context(|| format!("start {driver} (make test installs chromium-driver)"))?;
         let browser = Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            sessions: std::sync::Mutex::new(Vec::new()),
         };
         let started = Instant::now();
         loop {
@@ -138,11 +146,30 @@ impl Browser {
             .await
             .context("open a Chromium session")?;
         client.set_window_size(width, height).await?;
+        if let Ok(mut open) = self.sessions.lock() {
+            open.push(client.clone());
+        }
         Ok(Session {
             client,
             downloads,
             _profile: profile,
         })
+    }
+}
+
+impl Browser {
+    /// Closes every window this driver opened (whether the test passed or not), then stops
+    /// chromedriver.
+    pub async fn shutdown(self) {
+        let open = self
+            .sessions
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        for client in open {
+            let _ = client.close().await;
+        }
+        drop(self);
     }
 }
 
@@ -311,11 +338,5 @@ impl Session {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-
-    /// Ends the session (closes Chromium).
-    pub async fn close(self) -> Result<()> {
-        self.client.close().await?;
-        Ok(())
     }
 }

@@ -317,8 +317,14 @@ async fn revocation_takes_effect(
 async fn whole_journey_in_the_browser() -> Result<()> {
     let spa = browser::spa_dir()?;
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.spa_dir = Some(spa)).await;
-    let base = app.address.clone();
     let chrome = Browser::start().await?;
+    let result = whole_journey(&app, &chrome).await;
+    chrome.shutdown().await;
+    result
+}
+
+async fn whole_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
+    let base = app.address.clone();
     let upload_dir = tempfile::tempdir()?;
     let upload_path = upload_dir.path().join(FILE_NAME);
     let bytes = sample_pdf();
@@ -334,7 +340,7 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     doctor_requests_access(&doctor).await?;
     let code = patient_reads_code(&patient).await?;
     doctor_redeems_and_downloads(&doctor, &code, &upload_sha).await?;
-    revocation_takes_effect(&app, &doctor, &patient, &record_id).await?;
+    revocation_takes_effect(app, &doctor, &patient, &record_id).await?;
 
     // The patient's history shows the visit note and the report on one timeline.
     patient.click_text("header a", "History").await?;
@@ -371,10 +377,6 @@ async fn whole_journey_in_the_browser() -> Result<()> {
     admin.click("#verify-ledger").await?;
     admin.find("#ledger-ok").await?;
     admin.screenshot("admin-ledger").await?;
-
-    for s in [admin, doctor, patient, phone] {
-        s.close().await?;
-    }
     Ok(())
 }
 
@@ -391,6 +393,12 @@ async fn session_renews_then_ends_with_a_message() -> Result<()> {
     })
     .await;
     let chrome = Browser::start().await?;
+    let result = session_journey(&app, &chrome).await;
+    chrome.shutdown().await;
+    result
+}
+
+async fn session_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
     let admin = chrome.session(1280, 900).await?;
     let signed_in_at = std::time::Instant::now();
     sign_in(&admin, &app.address, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
@@ -409,6 +417,5 @@ async fn session_renews_then_ends_with_a_message() -> Result<()> {
     admin.find_text("#flash", "session has ended").await?;
     admin.wait_path("/login").await?;
     admin.screenshot("session-ended").await?;
-    admin.close().await?;
     Ok(())
 }
