@@ -1,4 +1,4 @@
-//! Peak-memory check: put then get a 1 GiB stream through DirStore with default settings and
+//! Peak-memory check: put then get a 1 GiB stream through `DirStore` with default settings and
 //! print the process's RSS baseline and peak. Run under `/usr/bin/time -v`:
 //! `cargo build --release -p medvault-engine --example rss &&
 //!  /usr/bin/time -v target/release/examples/rss /dev/shm/medvault-rss`

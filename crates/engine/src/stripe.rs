@@ -107,12 +107,12 @@ pub(crate) fn decode(
     };
     let last_chunk = layout.chunk_count() - 1;
     let mut out = Vec::with_capacity(d);
-    for i in 0..d {
+    for (i, shard) in shards[..d].iter().enumerate() {
         let chunk = stripe * layout.k + i as u64;
         let sealed_len = usize::try_from(layout.chunk_len(chunk))
             .map_err(|_| EngineError::InvalidManifest("chunk too large"))?
             + crate::keyring::TAG_LEN;
-        let mut buf = match (&shards[i], restored.remove(&i)) {
+        let mut buf = match (shard, restored.remove(&i)) {
             (Some(s), _) => s.get(..sealed_len).map(<[u8]>::to_vec),
             (None, Some(r)) => {
                 let mut r = r;

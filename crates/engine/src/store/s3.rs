@@ -1,4 +1,4 @@
-//! A bucket on any S3-compatible service (AWS, MinIO, Garage, Ceph) via `aws-sdk-s3`.
+//! A bucket on any S3-compatible service (AWS, `MinIO`, Garage, Ceph) via `aws-sdk-s3`.
 //!
 //! Transient failures (throttling, 5xx, timeouts, connection resets) are retried by the SDK's
 //! standard retry strategy: up to 5 attempts, exponential backoff with jitter from 100 ms capped
@@ -111,7 +111,11 @@ impl BlobStore for S3Store {
         async move {
             let resp = match req.send().await {
                 Ok(r) => r,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                Err(e)
+                    if e.as_service_error().is_some_and(
+                        aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
+                    ) =>
+                {
                     return Err(StoreError::NotFound);
                 }
                 Err(e) => return Err(s3_err(e)),

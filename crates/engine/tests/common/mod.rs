@@ -1,6 +1,14 @@
 //! The store-independent integration suite, run by `tests/dir.rs` (DirStore) and `tests/s3.rs`
 //! (S3Store against the Garage servers of `scripts/s3-servers.sh`).
-#![allow(dead_code, missing_docs, clippy::missing_panics_doc)]
+#![allow(
+    dead_code,
+    missing_docs,
+    clippy::missing_panics_doc,
+    clippy::many_single_char_names,
+    clippy::doc_markdown,
+    clippy::assigning_clones,
+    reason = "shared test helpers: each test binary uses a subset; terse names in tamper cases"
+)]
 
 use std::collections::HashMap;
 use std::convert::Infallible;
