@@ -67,7 +67,7 @@ fn Figures(overview: AdminOverview) -> impl IntoView {
                     overview.k, overview.m, overview.k, overview.k + overview.m
                 )}
             </p>
-            <ul class="plain">
+            <ul class="buckets">
                 {overview.buckets.into_iter().map(|b| view! {
                     <li class=if b.ok { "ok" } else { "bad" }>
                         {if b.ok { "✔ " } else { "✘ " }}{b.name}
