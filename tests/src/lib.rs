@@ -96,6 +96,17 @@ impl Drop for PgDatabase {
     }
 }
 
+/// The S3 storage configuration of the real S3-compatible servers started by
+/// `scripts/s3-servers.sh up` (`make test` sets `MEDVAULT_TEST_S3_CONFIG`). PostgreSQL test
+/// apps store records there; SQLite test apps use directory buckets.
+pub fn s3_storage() -> medvault_engine::StorageConfig {
+    let path = std::env::var("MEDVAULT_TEST_S3_CONFIG").unwrap_or_else(|_| {
+        panic!("MEDVAULT_TEST_S3_CONFIG is not set: run `make test`, or `scripts/s3-servers.sh up` and export it")
+    });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"))
+}
+
 /// A running server and an HTTP client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -159,6 +170,11 @@ impl TestApp {
         config.bootstrap.admin_email = Some(ADMIN_EMAIL.into());
         config.bootstrap.admin_password = Some(ADMIN_PASSWORD.to_string().into());
         config.http.workers = Some(2);
+        // Test apps share the S3 buckets: no collector unless a test asks for one.
+        config.records.collector_interval_secs = 0;
+        if backend == Backend::Postgres {
+            config.storage = s3_storage();
+        }
         tweak(&mut config);
         let state = tokio::task::spawn_blocking(move || {
             let state = AppState::from_config(config).expect("app state");
@@ -184,6 +200,24 @@ impl TestApp {
             _data_dir: data_dir,
             _pg: pg,
         }
+    }
+
+    /// The app's database URL (tests that tamper with rows use it).
+    pub fn database_url(&self) -> String {
+        match &self._pg {
+            Some(pg) => pg.url(),
+            None => self
+                ._data_dir
+                .path()
+                .join("medvault.db")
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+
+    /// The app's data directory (SQLite file, directory buckets, generated keys).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
     }
 
     /// A request to `path` with an optional bearer token.

@@ -101,7 +101,9 @@ impl ApiError {
     pub fn storage(e: medvault_engine::EngineError) -> Self {
         use medvault_engine::EngineError as E;
         match e {
-            E::Write { .. } | E::TooManyErasures { .. } | E::Store { .. } => Self::Storage(e.to_string()),
+            E::Write { .. } | E::TooManyErasures { .. } | E::Store { .. } => {
+                Self::Storage(e.to_string())
+            }
             other => Self::internal(other),
         }
     }
@@ -123,10 +125,9 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::UnsupportedType(_) => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::QuotaExceeded => "quota_exceeded",
-            Self::UnsupportedType(_) => "unsupported_media_type",
             Self::NoGrant => "no_grant",
             Self::Locked => "locked",
             Self::Expired(_) => "expired",
@@ -140,22 +141,20 @@ impl ApiError {
 
     fn public_message(&self) -> String {
         match self {
-            Self::BadRequest(m) => m.clone(),
+            Self::BadRequest(m) | Self::UnsupportedType(m) => m.clone(),
             Self::Unauthorized => "authentication required".into(),
             Self::InvalidCredentials => "invalid email or password".into(),
             Self::Forbidden => "not allowed for this role".into(),
             Self::PasswordChangeRequired => "change your temporary password first".into(),
             Self::NotFound => "not found".into(),
             Self::MethodNotAllowed => "method not allowed on this path".into(),
-            Self::Conflict(m) => (*m).into(),
+            Self::Conflict(m) | Self::Expired(m) => (*m).into(),
             Self::PayloadTooLarge => "request body too large".into(),
             Self::UnsupportedMediaType => "unsupported content type".into(),
             Self::Validation(_) => "some fields are invalid".into(),
             Self::QuotaExceeded => "this upload would exceed your storage quota".into(),
-            Self::UnsupportedType(m) => m.clone(),
             Self::NoGrant => "no live access grant for this record".into(),
             Self::Locked => "locked after too many wrong codes".into(),
-            Self::Expired(m) => (*m).into(),
             Self::WrongCode { remaining } => format!("wrong code; {remaining} attempts left"),
             Self::Storage(_) => "storage temporarily unavailable".into(),
             Self::TooManyAttempts { .. } => "too many attempts; try again later".into(),
@@ -193,21 +192,19 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::PasswordChangeRequired | Self::NoGrant => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge | Self::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType | Self::UnsupportedType(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::Validation(_) | Self::WrongCode { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NoGrant => StatusCode::FORBIDDEN,
             Self::Locked => StatusCode::LOCKED,
             Self::Expired(_) => StatusCode::GONE,
-            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

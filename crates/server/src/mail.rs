@@ -40,7 +40,9 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("from", &self.from.to_string()).finish_non_exhaustive()
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,7 +57,10 @@ impl Mailer {
         };
         let mut builder = builder.port(cfg.port);
         if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_owned()));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                pass.expose_secret().to_owned(),
+            ));
         }
         Ok(Self {
             transport: builder.build(),
@@ -65,19 +70,22 @@ impl Mailer {
 
     /// Sends the patient their one-time consent code, in the background.
     pub fn send_consent_code(&self, to: &str, doctor_name: &str, code: &str) {
-        let message = match to.parse::<Mailbox>().map_err(anyhow::Error::from).and_then(|to| {
-            Message::builder()
-                .from(self.from.clone())
-                .to(to)
-                .subject("Your medvault consent code")
-                .body(format!(
-                    "{doctor_name} asked to see your health records in medvault.\n\n\
+        let message = match to
+            .parse::<Mailbox>()
+            .map_err(anyhow::Error::from)
+            .and_then(|to| {
+                Message::builder()
+                    .from(self.from.clone())
+                    .to(to)
+                    .subject("Your medvault consent code")
+                    .body(format!(
+                        "{doctor_name} asked to see your health records in medvault.\n\n\
                      If you agree, read this one-time code to them: {code}\n\n\
                      It is valid for a few minutes. If you do not agree, ignore this email or deny \
                      the request in the app. You can revoke access at any time.\n"
-                ))
-                .map_err(anyhow::Error::from)
-        }) {
+                    ))
+                    .map_err(anyhow::Error::from)
+            }) {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(error = %e, "consent email not built");

@@ -39,7 +39,9 @@ pub fn get_or_create(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid) -> Res
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => load(conn, keyring, patient)?.ok_or_else(|| ApiError::internal("patient key vanished")),
+        )) => {
+            load(conn, keyring, patient)?.ok_or_else(|| ApiError::internal("patient key vanished"))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -66,7 +68,12 @@ pub fn seal(dek: &Dek, field: &str, row: Uuid, plaintext: &[u8]) -> Vec<u8> {
 
 /// Opens what [`seal`] sealed for the same field and row; anything else is an internal error
 /// (tampered or moved data), never returned to the client as data.
-pub fn open(dek: &Dek, field: &str, row: Uuid, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+pub fn open(
+    dek: &Dek,
+    field: &str,
+    row: Uuid,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, ApiError> {
     dek.open_blob(format!("{field}:{row}").as_bytes(), sealed)
         .map_err(|e| ApiError::internal(format!("sealed {field} of {row}: {e}")))
 }
@@ -74,5 +81,6 @@ pub fn open(dek: &Dek, field: &str, row: Uuid, sealed: &[u8]) -> Result<Zeroizin
 /// Opens a sealed UTF-8 text field.
 pub fn open_text(dek: &Dek, field: &str, row: Uuid, sealed: &[u8]) -> Result<String, ApiError> {
     let bytes = open(dek, field, row, sealed)?;
-    String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::internal(format!("sealed {field} of {row} is not UTF-8")))
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| ApiError::internal(format!("sealed {field} of {row} is not UTF-8")))
 }

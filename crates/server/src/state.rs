@@ -70,7 +70,8 @@ const KEY_RING_FILE: &str = "master-keys";
 fn load_key_ring(config: &Config) -> anyhow::Result<medvault_engine::KeyRing> {
     use secrecy::ExposeSecret;
     if let Some(ring) = &config.keys.ring {
-        return medvault_engine::KeyRing::parse(ring.expose_secret()).context("MEDVAULT_MASTER_KEYS");
+        return medvault_engine::KeyRing::parse(ring.expose_secret())
+            .context("MEDVAULT_MASTER_KEYS");
     }
     if let Some(path) = &config.keys.file {
         return medvault_engine::KeyRing::from_file(path)

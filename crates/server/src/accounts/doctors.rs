@@ -103,12 +103,14 @@ fn to_dto(user: &UserRow, profile: DoctorProfileRow) -> Result<Doctor, ApiError>
 /// Creates the login and the profile in one transaction.
 pub fn create(
     conn: &mut DbConn,
+    actor: Uuid,
     user: &UserRow,
     mut profile: DoctorProfileRow,
 ) -> Result<Doctor, ApiError> {
     db::write_transaction(conn, |conn| {
         users::ensure_email_free(conn, &user.email, None)?;
         users::insert(conn, user)?;
+        crate::ledger::user_event(conn, Some(actor), "user.create", &user.id)?;
         profile.user_id.clone_from(&user.id);
         diesel::insert_into(doctor_profiles::table)
             .values(&profile)
@@ -168,6 +170,7 @@ pub fn list(conn: &mut DbConn, paging: &Paging) -> Result<Page<Doctor>, ApiError
 /// Applies validated changes; 404 when `id` is not a doctor.
 pub fn update(
     conn: &mut DbConn,
+    actor: Uuid,
     id: Uuid,
     email: Option<&str>,
     changes: &DoctorChanges,
@@ -175,6 +178,7 @@ pub fn update(
     db::write_transaction(conn, |conn| {
         get(conn, id)?;
         let id_text = id.to_string();
+        crate::ledger::user_event(conn, Some(actor), "user.update", &id_text)?;
         if let Some(email) = email {
             users::set_email(conn, &id_text, email)?;
         }

@@ -276,6 +276,7 @@ fn unused_mrn(conn: &mut DbConn) -> Result<String, ApiError> {
 /// one transaction.
 pub fn create(
     conn: &mut DbConn,
+    actor: Uuid,
     user: &UserRow,
     mut profile: PatientProfileRow,
     doctor: Option<&str>,
@@ -283,6 +284,7 @@ pub fn create(
     db::write_transaction(conn, |conn| {
         users::ensure_email_free(conn, &user.email, None)?;
         users::insert(conn, user)?;
+        crate::ledger::user_event(conn, Some(actor), "user.create", &user.id)?;
         profile.user_id.clone_from(&user.id);
         profile.mrn = unused_mrn(conn)?;
         diesel::insert_into(patient_profiles::table)
@@ -376,6 +378,7 @@ pub fn list(conn: &mut DbConn, scope: &Scope, paging: &Paging) -> Result<Page<Pa
 /// Applies validated changes; 404 when `id` is not a patient.
 pub fn update(
     conn: &mut DbConn,
+    actor: Uuid,
     id: Uuid,
     email: Option<&str>,
     changes: &PatientChanges,
@@ -383,6 +386,7 @@ pub fn update(
     db::write_transaction(conn, |conn| {
         get(conn, id, &Scope::All)?;
         let id_text = id.to_string();
+        crate::ledger::user_event(conn, Some(actor), "user.update", &id_text)?;
         if let Some(email) = email {
             users::set_email(conn, &id_text, email)?;
         }

@@ -74,6 +74,12 @@ pub fn open(conn: &mut DbConn, user_id: &str, ttl_secs: u64) -> Result<Issued, A
             ))
             .execute(conn)?;
         let refresh_token = store_token(conn, &session_id.to_string(), now)?;
+        crate::ledger::user_event(
+            conn,
+            crate::accounts::users::parse_id(user_id).ok(),
+            "auth.login",
+            user_id,
+        )?;
         Ok(Issued {
             session_id,
             refresh_token,

@@ -95,8 +95,9 @@ mod tests {
 
     #[test]
     fn request_codes_are_eight_digits_and_vary() {
-        let codes: std::collections::HashSet<String> =
-            (0..200).map(|_| generate_request_code().to_string()).collect();
+        let codes: std::collections::HashSet<String> = (0..200)
+            .map(|_| generate_request_code().to_string())
+            .collect();
         assert!(codes.iter().all(|c| is_well_formed(c, 8)));
         // 200 draws from 10^8 values: a repeat would mean a broken generator.
         assert_eq!(codes.len(), 200);
@@ -111,7 +112,10 @@ mod tests {
             }
         }
         // 16,000 digits, 1,600 expected per digit; 5 sigma is about 190.
-        assert!(counts.iter().all(|&c| (1_400..=1_800).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (1_400..=1_800).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

@@ -49,7 +49,9 @@ pub struct GrantRow {
 impl GrantRow {
     /// Live at `now`: not revoked, not expired, downloads left.
     pub fn is_live(&self, now: NaiveDateTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now && self.downloads_used < self.max_downloads
+        self.revoked_at.is_none()
+            && self.expires_at > now
+            && self.downloads_used < self.max_downloads
     }
 }
 
@@ -78,7 +80,9 @@ pub fn insert(
         revoked_at: None,
         revoked_by: None,
     };
-    diesel::insert_into(grants::table).values(&row).execute(conn)?;
+    diesel::insert_into(grants::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
@@ -156,7 +160,10 @@ pub fn revoke(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<Grant, Api
         .ok_or(ApiError::NotFound)?;
     if row.revoked_at.is_none() {
         diesel::update(grants::table.find(&row.id))
-            .set((grants::revoked_at.eq(time::now()), grants::revoked_by.eq(&me)))
+            .set((
+                grants::revoked_at.eq(time::now()),
+                grants::revoked_by.eq(&me),
+            ))
             .execute(conn)?;
         ledger::append(
             conn,
@@ -191,7 +198,11 @@ pub fn consume_download(
     let candidates: Vec<GrantRow> = grants::table
         .filter(grants::doctor_id.eq(doctor_id))
         .filter(grants::patient_id.eq(patient_id))
-        .filter(grants::record_id.eq(record_id).or(grants::record_id.is_null()))
+        .filter(
+            grants::record_id
+                .eq(record_id)
+                .or(grants::record_id.is_null()),
+        )
         .filter(grants::revoked_at.is_null())
         .filter(grants::expires_at.gt(now))
         .select(GrantRow::as_select())
@@ -225,7 +236,11 @@ pub fn has_live(
     let n: i64 = grants::table
         .filter(grants::doctor_id.eq(doctor_id))
         .filter(grants::patient_id.eq(patient_id))
-        .filter(grants::record_id.eq(record_id).or(grants::record_id.is_null()))
+        .filter(
+            grants::record_id
+                .eq(record_id)
+                .or(grants::record_id.is_null()),
+        )
         .filter(grants::revoked_at.is_null())
         .filter(grants::expires_at.gt(now))
         .filter(grants::downloads_used.lt(grants::max_downloads))

@@ -34,7 +34,10 @@ pub fn patients(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, Str
 }
 
 /// Titles of the given records that are not deleted (record id -> title).
-pub fn record_titles(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, String>, ApiError> {
+pub fn record_titles(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<HashMap<String, String>, ApiError> {
     Ok(records::table
         .filter(records::id.eq_any(ids))
         .filter(records::deleted_at.is_null())

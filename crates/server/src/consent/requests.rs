@@ -102,7 +102,10 @@ fn validate(cfg: &ConsentConfig, req: &CreateAccessRequest) -> Result<String, Ap
     if !(3..=500).contains(&n) {
         fields.insert("reason".into(), "must be 3 to 500 characters".into());
     } else if reason.chars().any(|c| c.is_control() && c != '\n') {
-        fields.insert("reason".into(), "must not contain control characters".into());
+        fields.insert(
+            "reason".into(),
+            "must not contain control characters".into(),
+        );
     }
     if req.duration_hours == 0 || req.duration_hours > cfg.max_grant_hours {
         fields.insert(
@@ -112,7 +115,10 @@ fn validate(cfg: &ConsentConfig, req: &CreateAccessRequest) -> Result<String, Ap
     }
     match (&req.patient_id, &req.mrn) {
         (Some(_), Some(_)) | (None, None) => {
-            fields.insert("patient_id".into(), "give exactly one of patient_id and mrn".into());
+            fields.insert(
+                "patient_id".into(),
+                "give exactly one of patient_id and mrn".into(),
+            );
         }
         (None, Some(mrn)) if mrn.trim().is_empty() || mrn.len() > 32 => {
             fields.insert("mrn".into(), "must be a medical record number".into());
@@ -128,7 +134,11 @@ fn validate(cfg: &ConsentConfig, req: &CreateAccessRequest) -> Result<String, Ap
 
 /// Resolves the patient a doctor names: by id only within their care, by MRN anyone active.
 /// Anything else is 404 (the doctor learns nothing about patients outside their care).
-fn resolve_patient(conn: &mut DbConn, doctor: &str, req: &CreateAccessRequest) -> Result<String, ApiError> {
+fn resolve_patient(
+    conn: &mut DbConn,
+    doctor: &str,
+    req: &CreateAccessRequest,
+) -> Result<String, ApiError> {
     let patient = if let Some(id) = req.patient_id {
         let id = id.to_string();
         if !care::in_care(conn, doctor, &id)? {
@@ -151,7 +161,11 @@ fn resolve_patient(conn: &mut DbConn, doctor: &str, req: &CreateAccessRequest) -
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound)?;
-    if active { Ok(patient) } else { Err(ApiError::NotFound) }
+    if active {
+        Ok(patient)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// Creates a request and its per-request code (sealed with the patient key).
@@ -181,11 +195,15 @@ pub fn create(
         .filter(access_requests::doctor_id.eq(&doctor_id))
         .filter(access_requests::patient_id.eq(&patient_id))
         .filter(access_requests::status.eq("pending"))
-        .filter(access_requests::created_at.gt(now - Duration::hours(i64::from(cfg.request_ttl_hours))))
+        .filter(
+            access_requests::created_at.gt(now - Duration::hours(i64::from(cfg.request_ttl_hours))),
+        )
         .count()
         .get_result(conn)?;
     if open >= i64::from(cfg.max_pending_per_patient) {
-        return Err(ApiError::Conflict("too many open requests for this patient"));
+        return Err(ApiError::Conflict(
+            "too many open requests for this patient",
+        ));
     }
     let patient = parse_id(&patient_id)?;
     let dek = patient_key::get_or_create(conn, keyring, patient)?;
@@ -206,20 +224,29 @@ pub fn create(
         created_at: now,
         decided_at: None,
     };
-    diesel::insert_into(access_requests::table).values(&row).execute(conn)?;
+    diesel::insert_into(access_requests::table)
+        .values(&row)
+        .execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(doctor), "consent.request", format!("access_request:{id}"))
-            .patient(patient)
-            .payload(json!({
-                "request_id": row.id,
-                "doctor_id": doctor_id,
-                "record_id": row.record_id,
-                "duration_hours": req.duration_hours,
-                "by_mrn": req.mrn.is_some(),
-            })),
+        &NewEntry::new(
+            Some(doctor),
+            "consent.request",
+            format!("access_request:{id}"),
+        )
+        .patient(patient)
+        .payload(json!({
+            "request_id": row.id,
+            "doctor_id": doctor_id,
+            "record_id": row.record_id,
+            "duration_hours": req.duration_hours,
+            "by_mrn": req.mrn.is_some(),
+        })),
     )?;
-    let patient_email: String = users::table.find(&patient_id).select(users::email).first(conn)?;
+    let patient_email: String = users::table
+        .find(&patient_id)
+        .select(users::email)
+        .first(conn)?;
     let request = to_dtos(conn, cfg, None, vec![row])?.remove(0);
     Ok(Created {
         request,
@@ -326,7 +353,12 @@ pub fn get(
     Ok(to_dtos(conn, cfg, reveal, vec![row])?.remove(0))
 }
 
-fn load_for(conn: &mut DbConn, user_id: Uuid, role: Role, id: Uuid) -> Result<RequestRow, ApiError> {
+fn load_for(
+    conn: &mut DbConn,
+    user_id: Uuid,
+    role: Role,
+    id: Uuid,
+) -> Result<RequestRow, ApiError> {
     let me = user_id.to_string();
     access_requests::table
         .find(id.to_string())
@@ -400,7 +432,12 @@ fn rate_key(doctor: Uuid) -> String {
 }
 
 /// Refuses with 429 when the doctor failed too many redemptions recently (across requests).
-fn check_doctor_rate(conn: &mut DbConn, cfg: &ConsentConfig, doctor: Uuid, now: NaiveDateTime) -> Result<(), ApiError> {
+fn check_doctor_rate(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    doctor: Uuid,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
     let window = Duration::minutes(i64::from(cfg.doctor_failure_window_minutes));
     let recent: Vec<NaiveDateTime> = rate_events::table
         .filter(rate_events::key.eq(rate_key(doctor)))
@@ -432,7 +469,10 @@ pub fn redeem(
     let is_request_code = codes::is_well_formed(code, codes::REQUEST_CODE_DIGITS);
     let is_totp = codes::is_well_formed(code, codes::TOTP_DIGITS);
     if !is_request_code && !is_totp {
-        return Err(ApiError::field("code", "must be the 8-digit request code or a 6-digit authenticator code"));
+        return Err(ApiError::field(
+            "code",
+            "must be the 8-digit request code or a 6-digit authenticator code",
+        ));
     }
     let now = time::now();
     let row = load_for(conn, doctor, Role::Doctor, id)?;
@@ -452,7 +492,9 @@ pub fn redeem(
         (totp::check(conn, keyring, patient, code, false)?, "totp")
     };
     if ok {
-        return Ok(Redeemed::Granted(Box::new(grant(conn, cfg, &row, doctor, method)?)));
+        return Ok(Redeemed::Granted(Box::new(grant(
+            conn, cfg, &row, doctor, method,
+        )?)));
     }
     let attempts = row.failed_attempts.saturating_add(1);
     let locked = u32::try_from(attempts).unwrap_or(u32::MAX) >= cfg.max_attempts;
@@ -460,32 +502,53 @@ pub fn redeem(
         .set(access_requests::failed_attempts.eq(attempts))
         .execute(conn)?;
     diesel::insert_into(rate_events::table)
-        .values((rate_events::key.eq(rate_key(doctor)), rate_events::at.eq(now)))
+        .values((
+            rate_events::key.eq(rate_key(doctor)),
+            rate_events::at.eq(now),
+        ))
         .execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(doctor), "consent.code_failed", format!("access_request:{id}"))
-            .patient(patient)
-            .payload(json!({ "request_id": row.id, "attempt": attempts })),
+        &NewEntry::new(
+            Some(doctor),
+            "consent.code_failed",
+            format!("access_request:{id}"),
+        )
+        .patient(patient)
+        .payload(json!({ "request_id": row.id, "attempt": attempts })),
     )?;
     if locked {
         diesel::update(access_requests::table.find(&row.id))
-            .set((access_requests::status.eq("locked"), access_requests::decided_at.eq(now)))
+            .set((
+                access_requests::status.eq("locked"),
+                access_requests::decided_at.eq(now),
+            ))
             .execute(conn)?;
         ledger::append(
             conn,
-            &NewEntry::new(Some(doctor), "consent.locked", format!("access_request:{id}"))
-                .patient(patient)
-                .payload(json!({ "request_id": row.id, "attempts": attempts })),
+            &NewEntry::new(
+                Some(doctor),
+                "consent.locked",
+                format!("access_request:{id}"),
+            )
+            .patient(patient)
+            .payload(json!({ "request_id": row.id, "attempts": attempts })),
         )?;
     }
     Ok(Redeemed::Wrong {
-        remaining: cfg.max_attempts.saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX)),
+        remaining: cfg
+            .max_attempts
+            .saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX)),
     })
 }
 
 /// The patient approves in the app.
-pub fn approve(conn: &mut DbConn, cfg: &ConsentConfig, patient: Uuid, id: Uuid) -> Result<Grant, ApiError> {
+pub fn approve(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    patient: Uuid,
+    id: Uuid,
+) -> Result<Grant, ApiError> {
     let row = load_for(conn, patient, Role::Patient, id)?;
     ensure_open(cfg, &row, time::now())?;
     grant(conn, cfg, &row, patient, "approval")
@@ -502,13 +565,20 @@ pub fn deny(
     let row = load_for(conn, patient, Role::Patient, id)?;
     ensure_open(cfg, &row, time::now())?;
     diesel::update(access_requests::table.find(&row.id))
-        .set((access_requests::status.eq("denied"), access_requests::decided_at.eq(time::now())))
+        .set((
+            access_requests::status.eq("denied"),
+            access_requests::decided_at.eq(time::now()),
+        ))
         .execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(patient), "consent.deny", format!("access_request:{id}"))
-            .patient(patient)
-            .payload(json!({ "request_id": row.id, "doctor_id": row.doctor_id })),
+        &NewEntry::new(
+            Some(patient),
+            "consent.deny",
+            format!("access_request:{id}"),
+        )
+        .patient(patient)
+        .payload(json!({ "request_id": row.id, "doctor_id": row.doctor_id })),
     )?;
     get(conn, cfg, keyring, patient, Role::Patient, id)
 }

@@ -105,9 +105,11 @@ pub fn check(
     };
     // Conditional on the step we read, so two concurrent uses of one code cannot both pass.
     let updated = diesel::update(
-        totp_secrets::table
-            .find(patient.to_string())
-            .filter(totp_secrets::last_step.is_null().or(totp_secrets::last_step.lt(step))),
+        totp_secrets::table.find(patient.to_string()).filter(
+            totp_secrets::last_step
+                .is_null()
+                .or(totp_secrets::last_step.lt(step)),
+        ),
     )
     .set(totp_secrets::last_step.eq(step))
     .execute(conn)?;
@@ -115,7 +117,12 @@ pub fn check(
 }
 
 /// Confirms enrolment with a first valid code.
-pub fn confirm(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid, code: &str) -> Result<TotpStatus, ApiError> {
+pub fn confirm(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: Uuid,
+    code: &str,
+) -> Result<TotpStatus, ApiError> {
     let row = load(conn, patient)?.ok_or(ApiError::NotFound)?;
     if row.confirmed {
         return Err(ApiError::Conflict("the authenticator is already confirmed"));
@@ -134,7 +141,12 @@ pub fn confirm(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid, code: &str) 
 }
 
 /// Removes the authenticator; needs a valid current code.
-pub fn remove(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid, code: &str) -> Result<TotpStatus, ApiError> {
+pub fn remove(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: Uuid,
+    code: &str,
+) -> Result<TotpStatus, ApiError> {
     let row = load(conn, patient)?.ok_or(ApiError::NotFound)?;
     if !check(conn, keyring, patient, code, !row.confirmed)? {
         return Err(ApiError::field("code", "wrong or expired code"));

@@ -36,7 +36,10 @@ fn check_text(fields: &mut FieldErrors, name: &str, value: &str, min: usize, max
     let n = v.chars().count();
     if n < min || n > max {
         fields.insert(name.into(), format!("must be {min} to {max} characters"));
-    } else if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
+    } else if v
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
         fields.insert(name.into(), "must not contain control characters".into());
     }
     v
@@ -56,7 +59,11 @@ fn validate(req: &CreateVisitNote, today: NaiveDate) -> Result<Body, ApiError> {
         prescription: check_text(&mut f, "prescription", &req.prescription, 0, 4_000),
         notes: check_text(&mut f, "notes", &req.notes, 0, 10_000),
     };
-    if f.is_empty() { Ok(body) } else { Err(ApiError::Validation(f)) }
+    if f.is_empty() {
+        Ok(body)
+    } else {
+        Err(ApiError::Validation(f))
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -105,11 +112,18 @@ pub fn add(
 }
 
 /// A patient's notes, newest visit first, decrypted.
-pub fn list(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid) -> Result<Vec<VisitNote>, ApiError> {
+pub fn list(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: Uuid,
+) -> Result<Vec<VisitNote>, ApiError> {
     let rows: Vec<Row> = visit_notes::table
         .filter(visit_notes::patient_id.eq(patient.to_string()))
         .select(Row::as_select())
-        .order((visit_notes::visit_date.desc(), visit_notes::created_at.desc()))
+        .order((
+            visit_notes::visit_date.desc(),
+            visit_notes::created_at.desc(),
+        ))
         .limit(MAX_NOTES)
         .load(conn)?;
     if rows.is_empty() {

@@ -214,7 +214,8 @@ mod tests {
             .map(|seq| {
                 let at = Utc.timestamp_opt(1_700_000_000 + seq, 123_456_000).unwrap();
                 let payload = format!("{{\"n\":{seq}}}");
-                let actor = (seq % 2 == 0).then(|| "8f0e2c1a-0000-4000-8000-000000000001".to_owned());
+                let actor =
+                    (seq % 2 == 0).then(|| "8f0e2c1a-0000-4000-8000-000000000001".to_owned());
                 let content = EntryContent {
                     seq,
                     at,
@@ -283,7 +284,11 @@ mod tests {
                 2 => c[2].action = "record.delete".into(),
                 _ => c[2].subject = "record:y".into(),
             }
-            assert_eq!(verify(&c).broken(), Some(&(3, Break::HashMismatch)), "field {field}");
+            assert_eq!(
+                verify(&c).broken(),
+                Some(&(3, Break::HashMismatch)),
+                "field {field}"
+            );
         }
     }
 
@@ -321,8 +326,22 @@ mod tests {
     #[test]
     fn field_boundaries_are_unambiguous() {
         let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        let a = EntryContent { seq: 1, at, actor: None, action: "ab", subject: "c", payload: "{}" };
-        let b = EntryContent { seq: 1, at, actor: None, action: "a", subject: "bc", payload: "{}" };
+        let a = EntryContent {
+            seq: 1,
+            at,
+            actor: None,
+            action: "ab",
+            subject: "c",
+            payload: "{}",
+        };
+        let b = EntryContent {
+            seq: 1,
+            at,
+            actor: None,
+            action: "a",
+            subject: "bc",
+            payload: "{}",
+        };
         assert_ne!(entry_hash(GENESIS_HASH, &a), entry_hash(GENESIS_HASH, &b));
     }
 

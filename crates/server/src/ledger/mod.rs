@@ -302,13 +302,22 @@ pub fn access_log(
     let entries: Vec<LedgerEntry> = rows.into_iter().map(to_dto).collect();
     let record_ids: Vec<String> = entries
         .iter()
-        .filter_map(|e| e.payload.get("record_id").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|e| {
+            e.payload
+                .get("record_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .collect();
     let titles = crate::consent::names::record_titles(conn, &record_ids)?;
     let items = entries
         .into_iter()
         .map(|e| {
-            let record = e.payload.get("record_id").and_then(Value::as_str).map(str::to_owned);
+            let record = e
+                .payload
+                .get("record_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             medvault_types::AccessLogEntry {
                 seq: e.seq,
                 at: e.at,
@@ -335,4 +344,19 @@ pub fn access_log(
         page: paging.page,
         per_page: paging.per_page,
     })
+}
+
+/// Appends an account event (`user.create`, `user.update`, `auth.login`, ...) about `user`:
+/// ids only, never the changed values.
+pub fn user_event(
+    conn: &mut DbConn,
+    actor: Option<Uuid>,
+    action: &'static str,
+    user: &str,
+) -> Result<i64, ApiError> {
+    append(
+        conn,
+        &NewEntry::new(actor, action, format!("user:{user}"))
+            .payload(serde_json::json!({ "user_id": user })),
+    )
 }

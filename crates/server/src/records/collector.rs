@@ -42,7 +42,10 @@ pub async fn purge_deleted(state: &AppState) -> Result<usize, ApiError> {
         }
         db::run(&state.pool, move |conn| {
             diesel::update(records::table.find(id))
-                .set((records::purged_at.eq(time::now()), records::manifest.eq(None::<String>)))
+                .set((
+                    records::purged_at.eq(time::now()),
+                    records::manifest.eq(None::<String>),
+                ))
                 .execute(conn)?;
             Ok(())
         })
@@ -93,7 +96,7 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(n) => tracing::info!(records = n, "purged shards of deleted records"),
             Err(e) => tracing::warn!(error = %e, "purge pass failed"),
         }
-        if pass % SWEEP_EVERY == 0 {
+        if pass.is_multiple_of(SWEEP_EVERY) {
             match sweep_unreferenced(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(objects = n, "collected unreferenced shards"),

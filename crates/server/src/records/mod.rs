@@ -30,7 +30,10 @@ impl Default for RecordsConfig {
         Self {
             max_file_bytes: 100 * 1024 * 1024,
             quota_bytes: 2 * 1024 * 1024 * 1024,
-            allowed_types: sniff::DEFAULT_ALLOWED.iter().map(|s| (*s).to_owned()).collect(),
+            allowed_types: sniff::DEFAULT_ALLOWED
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             collector_interval_secs: 60,
             gc_grace_secs: 6 * 3600,
         }

@@ -146,7 +146,10 @@ pub fn used_bytes(conn: &mut DbConn, patient: Uuid) -> Result<u64, ApiError> {
         .filter(records::deleted_at.is_null())
         .select(records::size_bytes)
         .load(conn)?;
-    Ok(sizes.into_iter().map(|s| u64::try_from(s).unwrap_or(0)).sum())
+    Ok(sizes
+        .into_iter()
+        .map(|s| u64::try_from(s).unwrap_or(0))
+        .sum())
 }
 
 /// Commits an upload: quota re-checked inside the transaction (concurrent uploads cannot
@@ -165,7 +168,12 @@ pub fn commit(
     let notes_enc = match &meta.notes {
         Some(n) => {
             let dek = patient_key::get_or_create(conn, keyring, patient)?;
-            Some(patient_key::seal(&dek, NOTES_FIELD, stored.id, n.as_bytes()))
+            Some(patient_key::seal(
+                &dek,
+                NOTES_FIELD,
+                stored.id,
+                n.as_bytes(),
+            ))
         }
         None => None,
     };
@@ -189,17 +197,23 @@ pub fn commit(
         deleted_at: None,
         purged_at: None,
     };
-    diesel::insert_into(records::table).values(&row).execute(conn)?;
+    diesel::insert_into(records::table)
+        .values(&row)
+        .execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(patient), "record.upload", format!("record:{}", stored.id))
-            .patient(patient)
-            .payload(json!({
-                "record_id": stored.id,
-                "manifest_root": stored.manifest.root_hash,
-                "shards": stored.manifest.shards.len(),
-                "size": stored.size,
-            })),
+        &NewEntry::new(
+            Some(patient),
+            "record.upload",
+            format!("record:{}", stored.id),
+        )
+        .patient(patient)
+        .payload(json!({
+            "record_id": stored.id,
+            "manifest_root": stored.manifest.root_hash,
+            "shards": stored.manifest.shards.len(),
+            "size": stored.size,
+        })),
     )?;
     to_dto(conn, keyring, row)
 }
@@ -227,13 +241,23 @@ pub fn visible(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<RecordRow
 }
 
 /// One record's metadata.
-pub fn get(conn: &mut DbConn, keyring: &KeyRing, user: &AuthUser, id: Uuid) -> Result<RecordMeta, ApiError> {
+pub fn get(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<RecordMeta, ApiError> {
     let row = visible(conn, user, id)?;
     to_dto(conn, keyring, row)
 }
 
 /// A patient's live records, newest report first. The caller resolved which patient.
-pub fn list(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid, paging: &Paging) -> Result<Page<RecordMeta>, ApiError> {
+pub fn list(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: Uuid,
+    paging: &Paging,
+) -> Result<Page<RecordMeta>, ApiError> {
     let base = || {
         records::table
             .filter(records::patient_id.eq(patient.to_string()))
@@ -268,27 +292,35 @@ pub enum Download {
 /// Authorises a download and records it. The owner patient downloads freely; a doctor only
 /// under a live grant, which loses one download. Records the patient cannot see are 404 for
 /// doctors outside the patient's care too.
-pub fn authorise_download(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<Download, ApiError> {
+pub fn authorise_download(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<Download, ApiError> {
     let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
     let me = user.id.to_string();
     let patient = parse_id(&row.patient_id)?;
     let grant = match user.role {
         Role::Patient if row.patient_id == me => None,
-        Role::Doctor => match grants::consume_download(conn, &me, &row.patient_id, &row.id)? {
-            Some(g) => Some(g),
-            None => {
+        Role::Doctor => {
+            let Some(g) = grants::consume_download(conn, &me, &row.patient_id, &row.id)? else {
                 if !care::in_care(conn, &me, &row.patient_id)? {
                     return Err(ApiError::NotFound);
                 }
                 ledger::append(
                     conn,
-                    &NewEntry::new(Some(user.id), "record.download_denied", format!("record:{id}"))
-                        .patient(patient)
-                        .payload(json!({ "record_id": id, "reason": "no live grant" })),
+                    &NewEntry::new(
+                        Some(user.id),
+                        "record.download_denied",
+                        format!("record:{id}"),
+                    )
+                    .patient(patient)
+                    .payload(json!({ "record_id": id, "reason": "no live grant" })),
                 )?;
                 return Ok(Download::Refused);
-            }
-        },
+            };
+            Some(g)
+        }
         Role::Admin => return Err(ApiError::Forbidden),
         Role::Patient => return Err(ApiError::NotFound),
     };

@@ -167,7 +167,10 @@ mod tests {
         assert_eq!(detect(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(Detected::Jpeg));
         assert_eq!(detect(&dicom()), Some(Detected::Dicom));
         assert_eq!(detect(b"glucose,5.4\n"), Some(Detected::Text));
-        assert_eq!(detect("Hémoglobine 13 g/dL".as_bytes()), Some(Detected::Text));
+        assert_eq!(
+            detect("Hémoglobine 13 g/dL".as_bytes()),
+            Some(Detected::Text)
+        );
         assert_eq!(detect(b"MZ\x90\x00\x03\x00"), None);
         assert_eq!(detect(b""), None);
         assert_eq!(detect(b"abc\x00def"), None);
@@ -188,26 +191,50 @@ mod tests {
     #[test]
     fn resolves_and_refuses_mismatch() {
         let a = all();
-        assert_eq!(resolve(b"%PDF-1.4", "application/pdf", &a), Ok("application/pdf"));
-        assert_eq!(resolve(b"%PDF-1.4", "application/octet-stream", &a), Ok("application/pdf"));
+        assert_eq!(
+            resolve(b"%PDF-1.4", "application/pdf", &a),
+            Ok("application/pdf")
+        );
+        assert_eq!(
+            resolve(b"%PDF-1.4", "application/octet-stream", &a),
+            Ok("application/pdf")
+        );
         assert_eq!(resolve(b"%PDF-1.4", "", &a), Ok("application/pdf"));
         assert_eq!(
             resolve(b"%PDF-1.4", "image/png", &a),
-            Err(TypeError::Mismatch { detected: "application/pdf" })
+            Err(TypeError::Mismatch {
+                detected: "application/pdf"
+            })
         );
         assert_eq!(
             resolve(b"hello", "image/png", &a),
-            Err(TypeError::Mismatch { detected: "text/plain" })
+            Err(TypeError::Mismatch {
+                detected: "text/plain"
+            })
         );
-        assert_eq!(resolve(b"a,b\n1,2\n", "text/csv; charset=utf-8", &a), Ok("text/csv"));
-        assert_eq!(resolve(b" {\"a\":1}", "application/json", &a), Ok("application/json"));
+        assert_eq!(
+            resolve(b"a,b\n1,2\n", "text/csv; charset=utf-8", &a),
+            Ok("text/csv")
+        );
+        assert_eq!(
+            resolve(b" {\"a\":1}", "application/json", &a),
+            Ok("application/json")
+        );
         assert_eq!(
             resolve(b"not json", "application/json", &a),
-            Err(TypeError::Mismatch { detected: "text/plain" })
+            Err(TypeError::Mismatch {
+                detected: "text/plain"
+            })
         );
         assert_eq!(resolve(b"notes", "text/markdown", &a), Ok("text/plain"));
-        assert_eq!(resolve(&[0xFF, 0xD8, 0xFF, 0xDB], "image/jpg", &a), Ok("image/jpeg"));
-        assert_eq!(resolve(b"\x7fELF\x02", "application/pdf", &a), Err(TypeError::Unrecognised));
+        assert_eq!(
+            resolve(&[0xFF, 0xD8, 0xFF, 0xDB], "image/jpg", &a),
+            Ok("image/jpeg")
+        );
+        assert_eq!(
+            resolve(b"\x7fELF\x02", "application/pdf", &a),
+            Err(TypeError::Unrecognised)
+        );
     }
 
     #[test]

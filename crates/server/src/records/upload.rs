@@ -54,33 +54,38 @@ pub struct Parsed {
 async fn read_text(field: &mut Field) -> Result<String, ApiError> {
     let mut buf = BytesMut::new();
     while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
         if buf.len() + chunk.len() > MAX_TEXT_FIELD {
             return Err(ApiError::field(field.name().unwrap_or("field"), "too long"));
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf.to_vec()).map_err(|_| ApiError::field(field.name().unwrap_or("field"), "must be UTF-8 text"))
+    String::from_utf8(buf.to_vec())
+        .map_err(|_| ApiError::field(field.name().unwrap_or("field"), "must be UTF-8 text"))
 }
 
-/// Reads the first bytes for type detection (fewer only at end of file).
-async fn read_head(field: &mut Field) -> Result<BytesMut, ApiError> {
+/// Reads the first bytes for type detection (fewer only at end of file). Returns them and
+/// whether the field already ended (a finished field must not be polled again).
+async fn read_head(field: &mut Field) -> Result<(BytesMut, bool), ApiError> {
     let mut head = BytesMut::with_capacity(sniff::SNIFF_LEN);
     while head.len() < sniff::SNIFF_LEN {
         match field.next().await {
             Some(chunk) => head.extend_from_slice(
-                &chunk.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?,
+                &chunk
+                    .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?,
             ),
-            None => break,
+            None => return Ok((head, true)),
         }
     }
-    Ok(head)
+    Ok((head, false))
 }
 
-/// Feeds `head` and the rest of `field` into `tx`, counting and hashing; stops with
-/// `TooLarge` past `limit`. Returns the size and SHA-256 of what was sent.
+/// Feeds `head` and (unless `ended`) the rest of `field` into `tx`, counting and hashing;
+/// stops with `TooLarge` past `limit`. Returns the size and SHA-256 of what was sent.
 async fn pump(
     head: Bytes,
+    ended: bool,
     field: &mut Field,
     tx: mpsc::Sender<Result<Bytes, InputError>>,
     limit: u64,
@@ -88,12 +93,17 @@ async fn pump(
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut next = Some(Ok(head));
+    let mut ended = ended;
     loop {
         let item = match next.take() {
             Some(item) => item,
+            None if ended => break,
             None => match field.next().await {
                 Some(r) => r.map_err(|e| InputError::Malformed(e.to_string())),
-                None => break,
+                None => {
+                    ended = true;
+                    continue;
+                }
             },
         };
         let chunk = match item {
@@ -118,29 +128,40 @@ async fn pump(
 }
 
 /// Streams the file part into the engine.
-async fn store_file(engine: &Engine, field: &mut Field, limits: &Limits) -> Result<Stored, ApiError> {
-    let declared = field.content_type().map(ToString::to_string).unwrap_or_default();
+async fn store_file(
+    engine: &Engine,
+    field: &mut Field,
+    limits: &Limits,
+) -> Result<Stored, ApiError> {
+    let declared = field
+        .content_type()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let raw_name = field
         .content_disposition()
         .and_then(|cd| cd.get_filename())
         .unwrap_or("")
         .to_owned();
-    let head = read_head(field).await?;
+    let (head, ended) = read_head(field).await?;
     if head.is_empty() {
         return Err(ApiError::field("file", "the file is empty"));
     }
     let content_type = sniff::resolve(&head, &declared, &limits.allowed).map_err(|e| match e {
-        sniff::TypeError::Unrecognised => ApiError::UnsupportedType("the file is not of a supported type".into()),
+        sniff::TypeError::Unrecognised => {
+            ApiError::UnsupportedType("the file is not of a supported type".into())
+        }
         sniff::TypeError::Mismatch { detected } => {
             ApiError::UnsupportedType(format!("the file is {detected}, not {declared}"))
         }
-        sniff::TypeError::NotAllowed(t) => ApiError::UnsupportedType(format!("{t} files are not accepted")),
+        sniff::TypeError::NotAllowed(t) => {
+            ApiError::UnsupportedType(format!("{t} files are not accepted"))
+        }
     })?;
     let limit = limits.max_file.min(limits.quota_left);
     let id = Uuid::new_v4();
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     let (pumped, put) = futures_util::join!(
-        pump(head.freeze(), field, tx, limit),
+        pump(head.freeze(), ended, field, tx, limit),
         engine.put(id, ReceiverStream::new(rx))
     );
     let (manifest, wrapped) = match put {
@@ -153,7 +174,9 @@ async fn store_file(engine: &Engine, field: &mut Field, limits: &Limits) -> Resu
             });
         }
         Err(PutError::Input(InputError::Malformed(e))) => {
-            return Err(ApiError::BadRequest(format!("malformed multipart body: {e}")));
+            return Err(ApiError::BadRequest(format!(
+                "malformed multipart body: {e}"
+            )));
         }
         Err(PutError::Engine(e)) => return Err(ApiError::storage(e)),
     };
@@ -173,10 +196,26 @@ async fn store_file(engine: &Engine, field: &mut Field, limits: &Limits) -> Resu
     })
 }
 
+fn parse_report_date(value: Option<&str>, f: &mut FieldErrors) -> Option<chrono::NaiveDate> {
+    let Some(value) = value else {
+        f.insert("report_date".into(), "is required".into());
+        return None;
+    };
+    let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    let problem = match chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
+        Ok(d) if d > chrono::Utc::now().date_naive() => "must not be in the future",
+        Ok(d) if d < earliest => "must be after 1900",
+        Ok(d) => return Some(d),
+        Err(_) => "must be a date YYYY-MM-DD",
+    };
+    f.insert("report_date".into(), problem.into());
+    None
+}
+
 fn validate_meta(
     title: Option<String>,
-    report_date: Option<String>,
-    category: Option<String>,
+    report_date: Option<&str>,
+    category: Option<&str>,
     notes: Option<String>,
 ) -> Result<NewRecord, ApiError> {
     let mut f = FieldErrors::new();
@@ -186,38 +225,14 @@ fn validate_meta(
     } else if title.chars().any(char::is_control) {
         f.insert("title".into(), "must not contain control characters".into());
     }
-    let today = chrono::Utc::now().date_naive();
-    let report_date = match report_date.as_deref().map(str::trim) {
-        Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(d) if d > today => {
-                f.insert("report_date".into(), "must not be in the future".into());
-                None
-            }
-            Ok(d) if d < chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN) => {
-                f.insert("report_date".into(), "must be after 1900".into());
-                None
-            }
-            Ok(d) => Some(d),
-            Err(_) => {
-                f.insert("report_date".into(), "must be a date YYYY-MM-DD".into());
-                None
-            }
-        },
-        None => {
-            f.insert("report_date".into(), "is required".into());
-            None
-        }
-    };
-    let category = match category.as_deref().map(str::trim) {
-        Some(c) => RecordCategory::parse(c).or_else(|| {
-            f.insert("category".into(), "is not a known category".into());
-            None
-        }),
-        None => {
-            f.insert("category".into(), "is required".into());
-            None
-        }
-    };
+    let report_date = parse_report_date(report_date, &mut f);
+    let category = category.map(str::trim).and_then(RecordCategory::parse);
+    if category.is_none() {
+        f.insert(
+            "category".into(),
+            "must be one of the known categories".into(),
+        );
+    }
     let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if notes.as_ref().is_some_and(|n| n.chars().count() > 2_000) {
         f.insert("notes".into(), "must be at most 2,000 characters".into());
@@ -236,7 +251,11 @@ fn validate_meta(
 /// Reads the whole multipart body: exactly one `file` part plus `title`, `report_date`,
 /// `category` and optional `notes`. When anything fails after the file was stored, its shards
 /// are deleted before the error is returned: nothing is kept.
-pub async fn parse(engine: &Engine, mut form: Multipart, limits: &Limits) -> Result<Parsed, ApiError> {
+pub async fn parse(
+    engine: &Engine,
+    mut form: Multipart,
+    limits: &Limits,
+) -> Result<Parsed, ApiError> {
     let mut stored: Option<Stored> = None;
     let result = parse_fields(engine, &mut form, limits, &mut stored).await;
     match result {
@@ -245,10 +264,10 @@ pub async fn parse(engine: &Engine, mut form: Multipart, limits: &Limits) -> Res
             None => Err(ApiError::field("file", "is required")),
         },
         Err(e) => {
-            if let Some(s) = stored {
-                if let Err(de) = engine.delete(&s.manifest).await {
-                    tracing::warn!(error = %de, "could not delete shards of a refused upload; gc will");
-                }
+            if let Some(s) = stored
+                && let Err(de) = engine.delete(&s.manifest).await
+            {
+                tracing::warn!(error = %de, "could not delete shards of a refused upload; gc will");
             }
             Err(e)
         }
@@ -275,7 +294,9 @@ async fn parse_fields(
         }
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
-            "file" if stored.is_none() => *stored = Some(store_file(engine, &mut field, limits).await?),
+            "file" if stored.is_none() => {
+                *stored = Some(store_file(engine, &mut field, limits).await?)
+            }
             "file" => return Err(ApiError::field("file", "only one file per upload")),
             "title" => title = Some(read_text(&mut field).await?),
             "report_date" => date = Some(read_text(&mut field).await?),
@@ -284,7 +305,7 @@ async fn parse_fields(
             _ => return Err(ApiError::BadRequest(format!("unexpected part {name:?}"))),
         }
     }
-    validate_meta(title, date, category, notes)
+    validate_meta(title, date.as_deref(), category.as_deref(), notes)
 }
 
 #[cfg(test)]
@@ -295,8 +316,8 @@ mod tests {
     fn metadata_validation_names_each_field() {
         let ok = validate_meta(
             Some("Blood test".into()),
-            Some("2026-01-02".into()),
-            Some("lab_report".into()),
+            Some("2026-01-02"),
+            Some("lab_report"),
             Some("  ".into()),
         )
         .unwrap();
@@ -304,8 +325,8 @@ mod tests {
         assert_eq!(ok.notes, None);
         let Err(ApiError::Validation(f)) = validate_meta(
             Some(String::new()),
-            Some("2026-13-40".into()),
-            Some("selfie".into()),
+            Some("2026-13-40"),
+            Some("selfie"),
             Some("x".repeat(2_001)),
         ) else {
             panic!("invalid metadata accepted");
@@ -313,9 +334,12 @@ mod tests {
         for k in ["title", "report_date", "category", "notes"] {
             assert!(f.contains_key(k), "{k} not named");
         }
-        let Err(ApiError::Validation(f)) = validate_meta(None, Some("2999-01-01".into()), None, None) else {
+        let Err(ApiError::Validation(f)) = validate_meta(None, Some("2999-01-01"), None, None)
+        else {
             panic!("future date accepted");
         };
-        assert!(f.contains_key("report_date") && f.contains_key("title") && f.contains_key("category"));
+        assert!(
+            f.contains_key("report_date") && f.contains_key("title") && f.contains_key("category")
+        );
     }
 }

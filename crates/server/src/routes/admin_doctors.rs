@@ -48,13 +48,13 @@ pub async fn list_doctors(
     ))]
 pub async fn create_doctor(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     body: web::Json<CreateDoctor>,
 ) -> Result<HttpResponse, ApiError> {
     let (email, profile) = doctors::validate_new(body.into_inner())?;
     let (user, password) = new_account(&state, email, Role::Doctor).await?;
     let doctor = db::run(&state.pool, move |conn| {
-        doctors::create(conn, &user, profile)
+        doctors::create(conn, admin.id, &user, profile)
     })
     .await?;
     tracing::info!(doctor = %doctor.id, "doctor created");
@@ -100,7 +100,7 @@ pub async fn get_doctor(
     ))]
 pub async fn update_doctor(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     id: web::Path<Uuid>,
     body: web::Json<UpdateDoctor>,
 ) -> Result<web::Json<Doctor>, ApiError> {
@@ -108,7 +108,7 @@ pub async fn update_doctor(
     let (email, changes) = doctors::validate_changes(body.into_inner())?;
     Ok(web::Json(
         db::run(&state.pool, move |conn| {
-            doctors::update(conn, id, email.as_deref(), &changes)
+            doctors::update(conn, admin.id, id, email.as_deref(), &changes)
         })
         .await?,
     ))

@@ -2,7 +2,9 @@
 
 use actix_web::web;
 use diesel::prelude::*;
-use medvault_types::{AdminOverview, BucketHealth, ErrorBody, LedgerPage, LedgerQuery, LedgerVerification};
+use medvault_types::{
+    AdminOverview, BucketHealth, ErrorBody, LedgerPage, LedgerQuery, LedgerVerification,
+};
 
 use crate::auth::AdminUser;
 use crate::db;
@@ -32,10 +34,16 @@ pub async fn list_ledger(
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_LEDGER_PAGE {
-        return Err(ApiError::field("limit", format!("must be 1 to {MAX_LEDGER_PAGE}")));
+        return Err(ApiError::field(
+            "limit",
+            format!("must be 1 to {MAX_LEDGER_PAGE}"),
+        ));
     }
     if q.before.is_some_and(|b| b < 1) {
-        return Err(ApiError::field("before", "must be a positive sequence number"));
+        return Err(ApiError::field(
+            "before",
+            "must be a positive sequence number",
+        ));
     }
     if q.action.as_ref().is_some_and(|a| a.len() > 64) {
         return Err(ApiError::field("action", "too long"));
@@ -46,7 +54,11 @@ pub async fn list_ledger(
     .await?;
     let next_before = items.last().map(|e| e.seq).filter(|s| *s > 1);
     Ok(web::Json(LedgerPage {
-        next_before: if items.len() < limit as usize { None } else { next_before },
+        next_before: if items.len() < limit as usize {
+            None
+        } else {
+            next_before
+        },
         items,
         total: u64::try_from(total).unwrap_or(0),
     }))
@@ -80,14 +92,26 @@ pub async fn get_overview(
     AdminUser(_admin): AdminUser,
 ) -> Result<web::Json<AdminOverview>, ApiError> {
     let (doctors, patients, recs, sizes, entries) = db::run(&state.pool, |conn| {
-        let doctors: i64 = users::table.filter(users::role.eq("doctor")).count().get_result(conn)?;
-        let patients: i64 = users::table.filter(users::role.eq("patient")).count().get_result(conn)?;
+        let doctors: i64 = users::table
+            .filter(users::role.eq("doctor"))
+            .count()
+            .get_result(conn)?;
+        let patients: i64 = users::table
+            .filter(users::role.eq("patient"))
+            .count()
+            .get_result(conn)?;
         let sizes: Vec<i64> = records::table
             .filter(records::deleted_at.is_null())
             .select(records::size_bytes)
             .load(conn)?;
         let entries: i64 = ledger_t::table.count().get_result(conn)?;
-        Ok((doctors, patients, sizes.len(), sizes.iter().sum::<i64>(), entries))
+        Ok((
+            doctors,
+            patients,
+            sizes.len(),
+            sizes.iter().sum::<i64>(),
+            entries,
+        ))
     })
     .await?;
     let buckets = state

@@ -52,22 +52,23 @@ pub async fn list_patients(
     ))]
 pub async fn create_patient(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     body: web::Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
-    create(&state, body.into_inner(), None).await
+    create(&state, admin.id, body.into_inner(), None).await
 }
 
 /// Shared by the admin and doctor create endpoints.
 pub(crate) async fn create(
     state: &AppState,
+    actor: Uuid,
     req: CreatePatient,
     doctor: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (email, profile) = patients::validate_new(req)?;
     let (user, password) = new_account(state, email, Role::Patient).await?;
     let patient = db::run(&state.pool, move |conn| {
-        patients::create(conn, &user, profile, doctor.as_deref())
+        patients::create(conn, actor, &user, profile, doctor.as_deref())
     })
     .await?;
     tracing::info!(patient = %patient.id, "patient created");
@@ -116,7 +117,7 @@ pub async fn get_patient(
     ))]
 pub async fn update_patient(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     id: web::Path<Uuid>,
     body: web::Json<UpdatePatient>,
 ) -> Result<web::Json<Patient>, ApiError> {
@@ -124,7 +125,7 @@ pub async fn update_patient(
     let (email, changes) = patients::validate_changes(body.into_inner())?;
     Ok(web::Json(
         db::run(&state.pool, move |conn| {
-            patients::update(conn, id, email.as_deref(), &changes)
+            patients::update(conn, admin.id, id, email.as_deref(), &changes)
         })
         .await?,
     ))
@@ -143,14 +144,15 @@ pub async fn update_patient(
     ))]
 pub async fn assign_doctor(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (patient, doctor) = path.into_inner();
-    db::run(&state.pool, move |conn| {
+    db::write(&state.pool, move |conn| {
         let p = users::get_with_role(conn, patient, Role::Patient)?;
         let d = users::get_with_role(conn, doctor, Role::Doctor)?;
-        care::assign(conn, &p.id, &d.id)
+        care::assign(conn, &p.id, &d.id)?;
+        care_event(conn, admin.id, "care.assign", &p.id, &d.id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -169,13 +171,38 @@ pub async fn assign_doctor(
     ))]
 pub async fn unassign_doctor(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (patient, doctor) = path.into_inner();
-    db::run(&state.pool, move |conn| {
-        care::unassign(conn, &patient.to_string(), &doctor.to_string())
+    db::write(&state.pool, move |conn| {
+        care::unassign(conn, &patient.to_string(), &doctor.to_string())?;
+        care_event(
+            conn,
+            admin.id,
+            "care.unassign",
+            &patient.to_string(),
+            &doctor.to_string(),
+        )
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ledger entry for a change of the care relation.
+fn care_event(
+    conn: &mut crate::db::DbConn,
+    admin: Uuid,
+    action: &'static str,
+    patient: &str,
+    doctor: &str,
+) -> Result<(), ApiError> {
+    let patient_id = crate::accounts::users::parse_id(patient)?;
+    crate::ledger::append(
+        conn,
+        &crate::ledger::NewEntry::new(Some(admin), action, format!("user:{patient}"))
+            .patient(patient_id)
+            .payload(serde_json::json!({ "patient_id": patient, "doctor_id": doctor })),
+    )?;
+    Ok(())
 }

@@ -46,6 +46,7 @@ pub async fn deactivate_user(
             let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
             users::set_active(conn, &row.id, false)?;
             sessions::revoke_all(conn, &row.id, None)?;
+            crate::ledger::user_event(conn, Some(admin.0.id), "user.deactivate", &row.id)?;
             users::find(conn, id)?.ok_or(ApiError::NotFound)
         })
     })
@@ -67,13 +68,14 @@ pub async fn deactivate_user(
     ))]
 pub async fn reactivate_user(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<User>, ApiError> {
     let id = id.into_inner();
-    let user = db::run(&state.pool, move |conn| {
+    let user = db::write(&state.pool, move |conn| {
         let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
         users::set_active(conn, &row.id, true)?;
+        crate::ledger::user_event(conn, Some(admin.id), "user.reactivate", &row.id)?;
         users::find(conn, id)?.ok_or(ApiError::NotFound)
     })
     .await?;
@@ -113,6 +115,7 @@ pub async fn reset_password(
             let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
             users::set_password(conn, &row.id, &hash, true)?;
             sessions::revoke_all(conn, &row.id, None)?;
+            crate::ledger::user_event(conn, Some(admin.0.id), "user.reset_password", &row.id)?;
             throttle::clear(conn, &throttle::email_key(&row.email))
         })
     })

@@ -41,7 +41,11 @@ pub async fn create_access_request(
     })
     .await?;
     if let Some(mailer) = &state.mailer {
-        mailer.send_consent_code(&created.patient_email, &created.request.doctor_name, &created.code);
+        mailer.send_consent_code(
+            &created.patient_email,
+            &created.request.doctor_name,
+            &created.code,
+        );
     }
     Ok(HttpResponse::Created().json(created.request))
 }
@@ -68,7 +72,14 @@ pub async fn list_access_requests(
     let st = state.clone();
     Ok(web::Json(
         db::run(&state.pool, move |conn| {
-            requests::list(conn, &st.config.consent, st.engine.keys(), user.id, user.role, &paging)
+            requests::list(
+                conn,
+                &st.config.consent,
+                st.engine.keys(),
+                user.id,
+                user.role,
+                &paging,
+            )
         })
         .await?,
     ))
@@ -92,7 +103,14 @@ pub async fn get_access_request(
     let st = state.clone();
     Ok(web::Json(
         db::run(&state.pool, move |conn| {
-            requests::get(conn, &st.config.consent, st.engine.keys(), user.id, user.role, id)
+            requests::get(
+                conn,
+                &st.config.consent,
+                st.engine.keys(),
+                user.id,
+                user.role,
+                id,
+            )
         })
         .await?,
     ))
@@ -125,7 +143,14 @@ pub async fn redeem_access_request(
     let code = zeroize::Zeroizing::new(body.into_inner().code);
     let st = state.clone();
     let outcome = db::write(&state.pool, move |conn| {
-        requests::redeem(conn, &st.config.consent, st.engine.keys(), doctor.id, id, &code)
+        requests::redeem(
+            conn,
+            &st.config.consent,
+            st.engine.keys(),
+            doctor.id,
+            id,
+            &code,
+        )
     })
     .await?;
     match outcome {
@@ -157,7 +182,10 @@ pub async fn approve_access_request(
     let id = id.into_inner();
     let st = state.clone();
     Ok(web::Json(
-        db::write(&state.pool, move |conn| requests::approve(conn, &st.config.consent, patient.id, id)).await?,
+        db::write(&state.pool, move |conn| {
+            requests::approve(conn, &st.config.consent, patient.id, id)
+        })
+        .await?,
     ))
 }
 
@@ -292,7 +320,10 @@ pub async fn confirm_totp(
     let st = state.clone();
     let code = zeroize::Zeroizing::new(body.into_inner().code);
     Ok(web::Json(
-        db::write(&state.pool, move |conn| totp::confirm(conn, st.engine.keys(), patient.id, &code)).await?,
+        db::write(&state.pool, move |conn| {
+            totp::confirm(conn, st.engine.keys(), patient.id, &code)
+        })
+        .await?,
     ))
 }
 
@@ -315,6 +346,9 @@ pub async fn remove_totp(
     let st = state.clone();
     let code = zeroize::Zeroizing::new(body.into_inner().code);
     Ok(web::Json(
-        db::write(&state.pool, move |conn| totp::remove(conn, st.engine.keys(), patient.id, &code)).await?,
+        db::write(&state.pool, move |conn| {
+            totp::remove(conn, st.engine.keys(), patient.id, &code)
+        })
+        .await?,
     ))
 }

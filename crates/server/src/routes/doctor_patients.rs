@@ -54,7 +54,13 @@ pub async fn create_my_patient(
     DoctorUser(doctor): DoctorUser,
     body: web::Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
-    admin_patients::create(&state, body.into_inner(), Some(doctor.id.to_string())).await
+    admin_patients::create(
+        &state,
+        doctor.id,
+        body.into_inner(),
+        Some(doctor.id.to_string()),
+    )
+    .await
 }
 
 /// One patient in the caller's care; any other id is 404.

@@ -100,7 +100,11 @@ pub async fn get_my_history(
         Ok((notes, recs.items))
     })
     .await?;
-    let mut items: Vec<(chrono::NaiveDate, chrono::DateTime<chrono::Utc>, HistoryItem)> = notes
+    let mut items: Vec<(
+        chrono::NaiveDate,
+        chrono::DateTime<chrono::Utc>,
+        HistoryItem,
+    )> = notes
         .into_iter()
         .map(|n| (n.visit_date, n.created_at, HistoryItem::Note(n)))
         .chain(
@@ -108,7 +112,7 @@ pub async fn get_my_history(
                 .map(|r| (r.report_date, r.created_at, HistoryItem::Record(r))),
         )
         .collect();
-    items.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    items.sort_by_key(|i| std::cmp::Reverse((i.0, i.1)));
     Ok(web::Json(History {
         items: items.into_iter().map(|(_, _, i)| i).collect(),
     }))
@@ -128,7 +132,10 @@ pub async fn list_my_notes(
 ) -> Result<web::Json<Vec<VisitNote>>, ApiError> {
     let st = state.clone();
     Ok(web::Json(
-        db::run(&state.pool, move |conn| history::list(conn, st.engine.keys(), patient.id)).await?,
+        db::run(&state.pool, move |conn| {
+            history::list(conn, st.engine.keys(), patient.id)
+        })
+        .await?,
     ))
 }
 
@@ -148,6 +155,9 @@ pub async fn get_my_access_log(
 ) -> Result<web::Json<Page<AccessLogEntry>>, ApiError> {
     let paging = Paging::from_query(&query)?;
     Ok(web::Json(
-        db::run(&state.pool, move |conn| crate::ledger::access_log(conn, patient.id, &paging)).await?,
+        db::run(&state.pool, move |conn| {
+            crate::ledger::access_log(conn, patient.id, &paging)
+        })
+        .await?,
     ))
 }

@@ -86,6 +86,7 @@ pub async fn change_password(
         db::write_transaction(conn, |conn| {
             users::set_password(conn, &row.id, &hash, false)?;
             sessions::revoke_all(conn, &row.id, Some(&keep))?;
+            crate::ledger::user_event(conn, Some(user.id), "user.password_change", &row.id)?;
             throttle::clear(conn, &key)
         })
     })

@@ -42,7 +42,7 @@ pub async fn update_profile(
 ) -> Result<web::Json<Patient>, ApiError> {
     let changes = patients::validate_contact(body.into_inner())?;
     let patient = db::run(&state.pool, move |conn| {
-        patients::update(conn, user.id, None, &changes)
+        patients::update(conn, user.id, user.id, None, &changes)
     })
     .await?;
     Ok(web::Json(patient))

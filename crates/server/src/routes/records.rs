@@ -6,7 +6,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use base64::Engine as _;
 use futures_util::StreamExt;
-use medvault_types::{ErrorBody, Page, RecordListQuery, RecordMeta, Role, StorageUsage, UploadRecordForm};
+use medvault_types::{
+    ErrorBody, Page, RecordListQuery, RecordMeta, Role, StorageUsage, UploadRecordForm,
+};
 use uuid::Uuid;
 
 use crate::accounts::care;
@@ -50,7 +52,14 @@ pub async fn upload_record(
     let st = state.clone();
     let quota = cfg.quota_bytes;
     let committed = db::write(&state.pool, move |conn| {
-        service::commit(conn, st.engine.keys(), pid, quota, &parsed.meta, &parsed.stored)
+        service::commit(
+            conn,
+            st.engine.keys(),
+            pid,
+            quota,
+            &parsed.meta,
+            &parsed.stored,
+        )
     })
     .await;
     match committed {
@@ -125,7 +134,10 @@ pub async fn get_record(
     let id = id.into_inner();
     let st = state.clone();
     Ok(web::Json(
-        db::run(&state.pool, move |conn| service::get(conn, st.engine.keys(), &user, id)).await?,
+        db::run(&state.pool, move |conn| {
+            service::get(conn, st.engine.keys(), &user, id)
+        })
+        .await?,
     ))
 }
 
@@ -147,7 +159,10 @@ pub async fn download_record(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let decision = db::write(&state.pool, move |conn| service::authorise_download(conn, &user, id)).await?;
+    let decision = db::write(&state.pool, move |conn| {
+        service::authorise_download(conn, &user, id)
+    })
+    .await?;
     let row = match decision {
         Download::Allowed(row) => row,
         Download::Refused => return Err(ApiError::NoGrant),
@@ -171,19 +186,27 @@ pub async fn download_record(
     }
     let body = futures_util::stream::iter(first.map(Ok))
         .chain(stream)
-        .map(|r| r.map_err(|e| {
-            tracing::error!(error = %e, "record stream failed mid-body");
-            std::io::Error::other("record stream failed")
-        }));
+        .map(|r| {
+            r.map_err(|e| {
+                tracing::error!(error = %e, "record stream failed mid-body");
+                std::io::Error::other("record stream failed")
+            })
+        });
     let sha = hex::decode(&row.sha256).unwrap_or_default();
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, row.content_type.clone()))
-        .insert_header((header::CONTENT_DISPOSITION, filename::content_disposition(&row.file_name)))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            filename::content_disposition(&row.file_name),
+        ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "Repr-Digest",
-            format!("sha-256=:{}:", base64::engine::general_purpose::STANDARD.encode(sha)),
+            format!(
+                "sha-256=:{}:",
+                base64::engine::general_purpose::STANDARD.encode(sha)
+            ),
         ))
         .no_chunking(u64::try_from(row.size_bytes).unwrap_or(0))
         .streaming(body))
