@@ -305,14 +305,16 @@ impl Session {
     /// Saves a PNG of the window as `target/e2e-screenshots/<name>.png` (and in
     /// `docs/screenshots/` when `MEDVAULT_E2E_UPDATE_DOCS` is set).
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        // Let transitions and fonts settle.
+        // Start at the top of the page (a dialog is fixed, so it shows either way), and let
+        // rendering settle.
+        self.client.execute("window.scrollTo(0, 0)", vec![]).await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let png = self.client.screenshot().await?;
         let dir = workspace_root().join("target/e2e-screenshots");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, &png)?;
-        if std::env::var_os("MEDVAULT_E2E_UPDATE_DOCS").is_some() {
+        if std::env::var_os("MEDVAULT_E2E_UPDATE_DOCS").is_some() && !name.starts_with("failure-") {
             let docs = workspace_root().join("docs/screenshots");
             std::fs::create_dir_all(&docs)?;
             std::fs::write(docs.join(format!("{name}.png")), &png)?;
