@@ -92,6 +92,7 @@ pub async fn list_access_requests(
     responses(
         (status = 200, body = AccessRequest),
         (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ))]
 pub async fn get_access_request(
@@ -99,6 +100,9 @@ pub async fn get_access_request(
     AnyUser(user): AnyUser,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<AccessRequest>, ApiError> {
+    if user.role == medvault_types::Role::Admin {
+        return Err(ApiError::Forbidden);
+    }
     let id = id.into_inner();
     let st = state.clone();
     Ok(web::Json(
