@@ -419,3 +419,104 @@ async fn session_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
     admin.screenshot("session-ended").await?;
     Ok(())
 }
+
+/// The screens the journey does not pass through: the admin puts a patient in a doctor's
+/// care, deactivates and reactivates the doctor and resets the doctor's password; the patient
+/// sets up an authenticator app from the QR screen, uploads a text file and deletes it after
+/// confirming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn care_accounts_authenticator_and_delete() -> Result<()> {
+    let spa = browser::spa_dir()?;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.spa_dir = Some(spa)).await;
+    let chrome = Browser::start().await?;
+    let result = other_screens(&app, &chrome).await;
+    chrome.shutdown().await;
+    result
+}
+
+async fn other_screens(app: &TestApp, chrome: &Browser) -> Result<()> {
+    let admin_token = app.admin_token().await;
+    let created_doctor = app
+        .create_doctor(&admin_token, "dr.okafor@clinic.example")
+        .await;
+    let created_patient = app
+        .create_patient(
+            "/api/v1/admin/patients",
+            &admin_token,
+            "jo.bloggs@mail.example",
+        )
+        .await;
+    app.activate(
+        "jo.bloggs@mail.example",
+        &created_patient.temporary_password,
+    )
+    .await;
+    let base = app.address.as_str();
+
+    let admin = chrome.session(1280, 900).await?;
+    sign_in(&admin, base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    admin.click_text("header a", "Patients").await?;
+    admin.click("table .care").await?;
+    admin
+        .find("#assign-doctor")
+        .await?
+        .select_by_value(&created_doctor.doctor.id.to_string())
+        .await?;
+    admin.click("#assign-doctor-button").await?;
+    admin
+        .find_text(".dialog li.in-care", &created_doctor.doctor.full_name)
+        .await?;
+    admin.screenshot("admin-patient-care").await?;
+    admin.click(".dialog-head button").await?;
+    admin.wait_gone(".dialog").await?;
+
+    admin.click_text("header a", "Doctors").await?;
+    admin.click("table .toggle-active").await?;
+    admin.find_text("table td", "Deactivated").await?;
+    admin.click("table .toggle-active").await?;
+    admin.find_text("table td", "Active").await?;
+    admin.click("table .reset-password").await?;
+    let temporary = admin.text(".temp-password").await?;
+    ensure!(temporary.len() >= 12, "reset password shown: {temporary:?}");
+
+    let patient = chrome.session(1280, 900).await?;
+    sign_in(
+        &patient,
+        base,
+        "jo.bloggs@mail.example",
+        medvault_tests::USER_PASSWORD,
+    )
+    .await?;
+    patient.click_text("header a", "Security").await?;
+    patient.click("#totp-start").await?;
+    patient.find("img.qr").await?;
+    let secret = patient.text("#totp-secret").await?;
+    patient.screenshot("patient-security").await?;
+    let mut authenticator = medvault_tests::records::Authenticator::from_base32(&secret);
+    let (code, _) = authenticator.fresh_code().await;
+    patient
+        .fill("#totp-confirm-form input[name=code]", &code)
+        .await?;
+    patient
+        .click("#totp-confirm-form button[type=submit]")
+        .await?;
+    patient
+        .find_text("p.ok", "authenticator app is set up")
+        .await?;
+
+    let dir = tempfile::tempdir()?;
+    let note = dir.path().join("blood-pressure.txt");
+    std::fs::write(&note, "2026-11-20 morning: 122/79 mmHg\n")?;
+    patient.click_text("header a", "Records").await?;
+    patient
+        .find("#upload-file")
+        .await?
+        .send_keys(&note.to_string_lossy())
+        .await?;
+    patient.click("#upload-form button[type=submit]").await?;
+    patient.find_text("#upload-done", "blood-pressure").await?;
+    patient.click("#my-records .delete").await?;
+    patient.click("#confirm-delete").await?;
+    patient.find_text("main p", "No records yet").await?;
+    Ok(())
+}

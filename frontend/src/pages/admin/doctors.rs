@@ -85,9 +85,9 @@ pub fn Doctors() -> impl IntoView {
                                         <td>{d.specialty.clone()}</td>
                                         <td>{if d.active { "Active" } else { "Deactivated" }}</td>
                                         <td class="row-actions">
-                                            <button type="button" class="secondary" on:click=move |_| { temp.set(None); editing.set(Some(Editing::Existing(d1.clone()))); }>"Edit"</button>
-                                            <button type="button" class="secondary" on:click=move |_| toggle(d2.clone())>{if d.active { "Deactivate" } else { "Reactivate" }}</button>
-                                            <button type="button" class="secondary" on:click=move |_| reset(d3.clone())>"Reset password"</button>
+                                            <button type="button" class="secondary edit" on:click=move |_| { temp.set(None); editing.set(Some(Editing::Existing(d1.clone()))); }>"Edit"</button>
+                                            <button type="button" class="secondary toggle-active" on:click=move |_| toggle(d2.clone())>{if d.active { "Deactivate" } else { "Reactivate" }}</button>
+                                            <button type="button" class="secondary reset-password" on:click=move |_| reset(d3.clone())>"Reset password"</button>
                                         </td>
                                     </tr>
                                 }

@@ -86,10 +86,10 @@ pub fn Patients() -> impl IntoView {
                                         <td>{p.email.clone()}</td>
                                         <td>{if p.active { "Active" } else { "Deactivated" }}</td>
                                         <td class="row-actions">
-                                            <button type="button" class="secondary" on:click=move |_| { temp.set(None); open.set(Some(Open::Edit(p1.clone()))); }>"Edit"</button>
-                                            <button type="button" class="secondary" on:click=move |_| open.set(Some(Open::Care(p4.clone())))>"Doctors"</button>
-                                            <button type="button" class="secondary" on:click=move |_| toggle(p2.clone())>{if p.active { "Deactivate" } else { "Reactivate" }}</button>
-                                            <button type="button" class="secondary" on:click=move |_| reset(p3.clone())>"Reset password"</button>
+                                            <button type="button" class="secondary edit" on:click=move |_| { temp.set(None); open.set(Some(Open::Edit(p1.clone()))); }>"Edit"</button>
+                                            <button type="button" class="secondary care" on:click=move |_| open.set(Some(Open::Care(p4.clone())))>"Doctors"</button>
+                                            <button type="button" class="secondary toggle-active" on:click=move |_| toggle(p2.clone())>{if p.active { "Deactivate" } else { "Reactivate" }}</button>
+                                            <button type="button" class="secondary reset-password" on:click=move |_| reset(p3.clone())>"Reset password"</button>
                                         </td>
                                     </tr>
                                 }
@@ -218,7 +218,7 @@ fn CareDialog(patient: Patient, on_close: Callback<()>) -> impl IntoView {
                                     }
                                     ids.into_iter().map(|id| {
                                         let name = all.iter().find(|d| d.id == id).map_or_else(|| id.to_string(), |d| d.full_name.clone());
-                                        view! { <li>{name}" "<button type="button" class="link" on:click=move |_| change(id, false)>"Remove"</button></li> }
+                                        view! { <li class="in-care">{name}" "<button type="button" class="link" on:click=move |_| change(id, false)>"Remove"</button></li> }
                                     }).collect_view().into_any()
                                 }}
                             </ul>
@@ -229,7 +229,7 @@ fn CareDialog(patient: Patient, on_close: Callback<()>) -> impl IntoView {
                                     {all2.into_iter().filter(|d| d.active).map(|d| view! { <option value=d.id.to_string()>{format!("{} ({})", d.full_name, d.specialty)}</option> }).collect_view()}
                                 </select>
                             </div>
-                            <button type="button" class="primary" disabled=move || busy.get() on:click=move |_| {
+                            <button type="button" class="primary" id="assign-doctor-button" disabled=move || busy.get() on:click=move |_| {
                                 match Uuid::parse_str(&choice.get_untracked()) {
                                     Ok(id) => change(id, true),
                                     Err(_) => error.set(Some("Choose a doctor first.".into())),
