@@ -47,7 +47,7 @@ test_deps() {
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   # pkg-config + libssl-dev: bundled libpq links the system OpenSSL; time: /usr/bin/time -v in benches.
   apt_install chromium chromium-driver pkg-config libssl-dev time
-  if [ "$(garage --version 2>/dev/null | awk '{print $2}')" != "v2.5.0" ]; then
+  if ! garage --version 2>/dev/null | grep -q '2\.5\.0'; then
     log "cargo install garage 2.5.0 (about 10 minutes, once)"
     cargo install garage --version 2.5.0 --locked || cargo install garage --version 2.5.0
   fi
