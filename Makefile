@@ -34,6 +34,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) check -p medvault-types --target wasm32-unknown-unknown
+	cd frontend && $(CARGO) fmt --check && $(CARGO) clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

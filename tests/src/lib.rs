@@ -202,24 +202,6 @@ impl TestApp {
         }
     }
 
-    /// The app's database URL (tests that tamper with rows use it).
-    pub fn database_url(&self) -> String {
-        match &self._pg {
-            Some(pg) => pg.url(),
-            None => self
-                ._data_dir
-                .path()
-                .join("medvault.db")
-                .to_string_lossy()
-                .into_owned(),
-        }
-    }
-
-    /// The app's data directory (SQLite file, directory buckets, generated keys).
-    pub fn data_dir(&self) -> &std::path::Path {
-        self._data_dir.path()
-    }
-
     /// A request to `path` with an optional bearer token.
     pub fn request(
         &self,

@@ -102,7 +102,7 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     if state.config.records.collector_interval_secs > 0 {
-        actix_web::rt::spawn(records::collector::run(state.clone()));
+        tokio::spawn(records::collector::run(state.clone()));
     }
     let server = HttpServer::new(move || build_app(state.clone()))
         .workers(workers)

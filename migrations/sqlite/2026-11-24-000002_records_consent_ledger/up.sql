@@ -108,3 +108,4 @@ CREATE TABLE ledger (
 );
 CREATE INDEX ledger_patient ON ledger (patient_id, seq);
 CREATE INDEX ledger_action ON ledger (action, seq);
+CREATE INDEX ledger_subject ON ledger (subject, seq);

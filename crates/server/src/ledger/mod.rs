@@ -360,3 +360,22 @@ pub fn user_event(
             .payload(serde_json::json!({ "user_id": user })),
     )
 }
+
+/// The manifest root hash the ledger recorded when `record` was uploaded, if any. Downloads
+/// compare it with the stored manifest, so a manifest swapped in the database is refused.
+pub fn recorded_manifest_root(conn: &mut DbConn, record: Uuid) -> Result<Option<String>, ApiError> {
+    let payload: Option<String> = ledger::table
+        .filter(ledger::subject.eq(format!("record:{record}")))
+        .filter(ledger::action.eq("record.upload"))
+        .select(ledger::payload)
+        .order(ledger::seq.asc())
+        .first(conn)
+        .optional()?;
+    Ok(payload
+        .and_then(|p| serde_json::from_str::<Value>(&p).ok())
+        .and_then(|v| {
+            v.get("manifest_root")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }))
+}

@@ -69,6 +69,13 @@ impl RecordRow {
         match (&self.manifest, &self.kek_id, &self.wrapped_dek) {
             (Some(m), Some(kek_id), Some(bytes)) if self.deleted_at.is_none() => {
                 let manifest: Manifest = serde_json::from_str(m).map_err(ApiError::internal)?;
+                if manifest.root_hash != self.root_hash || manifest.compute_root() != self.root_hash
+                {
+                    return Err(ApiError::internal(format!(
+                        "record {}: manifest does not match its root hash",
+                        self.id
+                    )));
+                }
                 Ok(Some((
                     manifest,
                     WrappedDek {
@@ -324,6 +331,14 @@ pub fn authorise_download(
         Role::Admin => return Err(ApiError::Forbidden),
         Role::Patient => return Err(ApiError::NotFound),
     };
+    // The manifest must be the one the hash chain recorded at upload (and self-consistent):
+    // a manifest edited or swapped in the database is refused, never read.
+    let recorded = ledger::recorded_manifest_root(conn, id)?;
+    if recorded.as_deref() != Some(row.root_hash.as_str()) {
+        return Err(ApiError::internal(format!(
+            "record {id}: manifest root differs from the ledger"
+        )));
+    }
     ledger::append(
         conn,
         &NewEntry::new(Some(user.id), "record.download", format!("record:{id}"))

@@ -98,13 +98,13 @@ async fn pump(
         let item = match next.take() {
             Some(item) => item,
             None if ended => break,
-            None => match field.next().await {
-                Some(r) => r.map_err(|e| InputError::Malformed(e.to_string())),
-                None => {
+            None => {
+                let Some(r) = field.next().await else {
                     ended = true;
                     continue;
-                }
-            },
+                };
+                r.map_err(|e| InputError::Malformed(e.to_string()))
+            }
         };
         let chunk = match item {
             Ok(c) => c,
@@ -295,7 +295,7 @@ async fn parse_fields(
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
             "file" if stored.is_none() => {
-                *stored = Some(store_file(engine, &mut field, limits).await?)
+                *stored = Some(store_file(engine, &mut field, limits).await?);
             }
             "file" => return Err(ApiError::field("file", "only one file per upload")),
             "title" => title = Some(read_text(&mut field).await?),
