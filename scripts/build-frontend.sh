@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 fe="$root/frontend"
 dist="$fe/dist"
-export CARGO_TARGET_DIR="$fe/target"
+export CARGO_TARGET_DIR="${MEDVAULT_FRONTEND_TARGET_DIR:-$fe/target}"
 
 log() { printf '[frontend] %s\n' "$*"; }
 
