@@ -443,7 +443,7 @@ pub fn assert_linked(entries: &[LedgerEntry]) {
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(
             e.seq,
-            i as i64 + 1,
+            i64::try_from(i + 1).expect("ledger length"),
             "ledger seq gap or fork at position {i}"
         );
         assert_eq!(
@@ -626,7 +626,7 @@ pub fn stored_files(dir: &Path) -> BTreeSet<PathBuf> {
     out
 }
 
-/// A real SMTP server (aiosmtpd from PyPI) writing every message it receives into a Maildir.
+/// A real SMTP server (`aiosmtpd` from `PyPI`) writing every message it receives into a Maildir.
 pub struct SmtpSink {
     /// Port it listens on (127.0.0.1).
     pub port: u16,

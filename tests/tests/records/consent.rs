@@ -65,6 +65,7 @@ async fn access_log(app: &TestApp, patient: &str) -> Vec<AccessLogEntry> {
     page.items
 }
 
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 async fn totp_path(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let cast = app.cast().await;

@@ -1,4 +1,4 @@
-//! The consent code by email: a real SMTP server (`aiosmtpd`, from PyPI) receives it; the test
+//! The consent code by email: a real SMTP server (`aiosmtpd`, from `PyPI`) receives it; the test
 //! reads the code from the delivered message and the doctor redeems it. With a zero code
 //! lifetime the emailed code is refused as expired.
 

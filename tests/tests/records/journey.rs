@@ -333,11 +333,11 @@ async fn full_journey(backend: Backend) {
         entries.len() as u64 + 1,
         "the delete is one more entry"
     );
-    let last = ledger_all(&app, &cast.admin.token)
+    let newest = ledger_all(&app, &cast.admin.token)
         .await
         .pop()
         .expect("entries");
-    assert_eq!(last.action, "record.delete");
+    assert_eq!(newest.action, "record.delete");
 }
 
 async fn clinical_history(backend: Backend) {
@@ -416,7 +416,7 @@ async fn clinical_history(backend: Backend) {
         StatusCode::OK,
     )
     .await;
-    let order: Vec<String> = history
+    let timeline: Vec<String> = history
         .items
         .iter()
         .map(|i| match i {
@@ -425,7 +425,7 @@ async fn clinical_history(backend: Backend) {
         })
         .collect();
     assert_eq!(
-        order,
+        timeline,
         vec![
             format!("record:{}", newer.id),
             format!("note:{}", created.id),

@@ -11,7 +11,10 @@ use medvault_tests::{Backend, expect_json, on_both_backends};
 use medvault_types::ledger::{LedgerEntry, LedgerPage, LedgerVerification};
 use reqwest::{Method, StatusCode};
 
-on_both_backends!(tampering_is_detected_and_located);
+on_both_backends!(
+    tampering_is_detected_and_located,
+    logins_and_user_changes_are_recorded
+);
 
 fn broken_at(v: &LedgerVerification, seq: i64, reason: &str) {
     assert!(!v.ok, "tampering not detected: {v:?}");
@@ -36,7 +39,7 @@ async fn tampering_is_detected_and_located(backend: Backend) {
     let (app, paths) = spawn_recording(backend, |_| {}).await;
     let cast = app.cast().await;
     let (doctor, patient, admin) = (&cast.doctor, &cast.patient, &cast.admin.token);
-    for len in [10_000, 70_000] {
+    for len in [10_000, 70_000, 300_000] {
         let bytes = pdf_bytes(len);
         let meta = upload_ok(&app, &patient.token, &Upload::pdf(bytes.clone())).await;
         let grant = grant_by_code(
@@ -158,4 +161,58 @@ async fn tampering_is_detected_and_located(backend: Backend) {
             .iter()
             .any(|e| e.payload == serde_json::json!({"forged": true}))
     );
+}
+
+/// Issue 4: "every ... login, and user change appends an entry". The cast's creation signs in
+/// every user, creates two doctors and two patients and changes their passwords; an admin
+/// deactivation follows.
+async fn logins_and_user_changes_are_recorded(backend: Backend) {
+    let (app, _) = spawn_recording(backend, |_| {}).await;
+    let cast = app.cast().await;
+    let admin = &cast.admin;
+    let resp = app
+        .post(
+            &format!("/api/v1/admin/users/{}/deactivate", cast.other_patient.id),
+            Some(&admin.token),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let entries = ledger_all(&app, &admin.token).await;
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    let mentions =
+        |e: &LedgerEntry, id: &str| e.subject.contains(id) || e.payload.to_string().contains(id);
+    for user in [
+        &cast.admin,
+        &cast.doctor,
+        &cast.other_doctor,
+        &cast.patient,
+        &cast.other_patient,
+    ] {
+        let id = user.id.to_string();
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.action.contains("login") && e.actor == Some(user.id)),
+            "no login entry for {}; actions: {actions:?}",
+            user.email
+        );
+        if user.id != admin.id {
+            assert!(
+                entries
+                    .iter()
+                    .any(|e| e.actor != Some(user.id) && mentions(e, &id)),
+                "no entry for the creation of {}; actions: {actions:?}",
+                user.email
+            );
+        }
+    }
+    let other = cast.other_patient.id.to_string();
+    assert!(
+        entries.iter().any(|e| e.actor == Some(admin.id)
+            && e.action.contains("deactivat")
+            && mentions(e, &other)),
+        "no entry for the deactivation; actions: {actions:?}"
+    );
+    assert_ledger_ok(&app, &admin.token).await;
 }

@@ -43,7 +43,7 @@ fn row(method: Method, path: impl Into<String>, body: Body, expect: [u16; 6]) ->
     }
 }
 
-#[allow(clippy::too_many_lines)]
+#[allow(clippy::too_many_lines, clippy::many_single_char_names)]
 async fn records_consent_history_ledger_matrix(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let cast = app.cast().await;
