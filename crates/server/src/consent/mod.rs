@@ -5,6 +5,7 @@
 pub mod codes;
 pub mod grants;
 pub mod names;
+pub mod rate;
 pub mod requests;
 pub mod totp;
 

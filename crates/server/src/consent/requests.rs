@@ -15,9 +15,9 @@ use zeroize::Zeroizing;
 use crate::accounts::care;
 use crate::accounts::search::Paging;
 use crate::accounts::users::parse_id;
-use crate::consent::{ConsentConfig, codes, grants, names, totp};
+use crate::consent::{ConsentConfig, codes, grants, names, rate, totp};
 use crate::db::DbConn;
-use crate::db::schema::{access_requests, patient_profiles, rate_events, records, users};
+use crate::db::schema::{access_requests, patient_profiles, records, users};
 use crate::error::ApiError;
 use crate::ledger::{self, NewEntry};
 use crate::{patient_key, time};
@@ -432,27 +432,13 @@ fn rate_key(doctor: Uuid) -> String {
 }
 
 /// Refuses with 429 when the doctor failed too many redemptions recently (across requests).
-fn check_doctor_rate(
-    conn: &mut DbConn,
-    cfg: &ConsentConfig,
-    doctor: Uuid,
-    now: NaiveDateTime,
-) -> Result<(), ApiError> {
-    let window = Duration::minutes(i64::from(cfg.doctor_failure_window_minutes));
-    let recent: Vec<NaiveDateTime> = rate_events::table
-        .filter(rate_events::key.eq(rate_key(doctor)))
-        .filter(rate_events::at.gt(now - window))
-        .select(rate_events::at)
-        .order(rate_events::at.asc())
-        .load(conn)?;
-    if recent.len() >= usize::try_from(cfg.doctor_failures_per_window).unwrap_or(usize::MAX) {
-        let oldest = recent.first().copied().unwrap_or(now);
-        let retry = (oldest + window - now).num_seconds().max(1);
-        return Err(ApiError::TooManyAttempts {
-            retry_after: u64::try_from(retry).unwrap_or(1),
-        });
-    }
-    Ok(())
+fn check_doctor_rate(conn: &mut DbConn, cfg: &ConsentConfig, doctor: Uuid) -> Result<(), ApiError> {
+    rate::check(
+        conn,
+        &rate_key(doctor),
+        cfg.doctor_failures_per_window,
+        Duration::minutes(i64::from(cfg.doctor_failure_window_minutes)),
+    )
 }
 
 /// The doctor submits the code the patient gave them: the per-request 8-digit code or the
@@ -476,7 +462,7 @@ pub fn redeem(
     }
     let now = time::now();
     let row = load_for(conn, doctor, Role::Doctor, id)?;
-    check_doctor_rate(conn, cfg, doctor, now)?;
+    check_doctor_rate(conn, cfg, doctor)?;
     ensure_open(cfg, &row, now)?;
     let patient = parse_id(&row.patient_id)?;
     let (ok, method) = if is_request_code {
@@ -501,12 +487,7 @@ pub fn redeem(
     diesel::update(access_requests::table.find(&row.id))
         .set(access_requests::failed_attempts.eq(attempts))
         .execute(conn)?;
-    diesel::insert_into(rate_events::table)
-        .values((
-            rate_events::key.eq(rate_key(doctor)),
-            rate_events::at.eq(now),
-        ))
-        .execute(conn)?;
+    rate::record(conn, &rate_key(doctor))?;
     ledger::append(
         conn,
         &NewEntry::new(

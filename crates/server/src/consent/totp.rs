@@ -31,6 +31,27 @@ fn load(conn: &mut DbConn, patient: Uuid) -> Result<Option<Row>, ApiError> {
         .optional()?)
 }
 
+/// Wrong authenticator codes a patient may enter (confirm, remove) within
+/// [`FAILURE_WINDOW_MINUTES`] before further attempts are refused with 429.
+pub const MAX_FAILURES: u32 = 10;
+/// See [`MAX_FAILURES`].
+pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+/// Rate-limit key of a patient's wrong authenticator codes.
+pub fn failure_key(patient: Uuid) -> String {
+    format!("totp_failure:{patient}")
+}
+
+/// Refuses with 429 after too many recent wrong codes.
+pub fn check_failures(conn: &mut DbConn, key: &str) -> Result<(), ApiError> {
+    crate::consent::rate::check(
+        conn,
+        key,
+        MAX_FAILURES,
+        chrono::Duration::minutes(FAILURE_WINDOW_MINUTES),
+    )
+}
+
 fn unix_now() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
 }

@@ -315,20 +315,14 @@ pub async fn enrol_totp(
         (status = 404, description = "No enrolment started", body = ErrorBody),
         (status = 409, body = ErrorBody),
         (status = 422, description = "Wrong code", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes recently", body = ErrorBody),
     ))]
 pub async fn confirm_totp(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
     body: web::Json<TotpCode>,
 ) -> Result<web::Json<TotpStatus>, ApiError> {
-    let st = state.clone();
-    let code = zeroize::Zeroizing::new(body.into_inner().code);
-    Ok(web::Json(
-        db::write(&state.pool, move |conn| {
-            totp::confirm(conn, st.engine.keys(), patient.id, &code)
-        })
-        .await?,
-    ))
+    limited_totp(&state, patient.id, body.into_inner().code, totp::confirm).await
 }
 
 /// Removes the authenticator; needs a current code from it.
@@ -341,18 +335,49 @@ pub async fn confirm_totp(
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, description = "Wrong code", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes recently", body = ErrorBody),
     ))]
 pub async fn remove_totp(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
     body: web::Json<TotpCode>,
 ) -> Result<web::Json<TotpStatus>, ApiError> {
+    limited_totp(&state, patient.id, body.into_inner().code, totp::remove).await
+}
+
+/// A TOTP operation on the patient's authenticator (confirm or remove).
+type TotpOp = fn(
+    &mut crate::db::DbConn,
+    &medvault_engine::KeyRing,
+    Uuid,
+    &str,
+) -> Result<TotpStatus, ApiError>;
+
+/// Runs `op` with the patient's wrong-code limit: refused with 429 after too many recent wrong
+/// codes; a wrong code is recorded in its own transaction (the operation's rolls back).
+async fn limited_totp(
+    state: &web::Data<AppState>,
+    patient: Uuid,
+    code: String,
+    op: TotpOp,
+) -> Result<web::Json<TotpStatus>, ApiError> {
+    let code = zeroize::Zeroizing::new(code);
+    let key = totp::failure_key(patient);
+    let limit_key = key.clone();
+    db::run(&state.pool, move |conn| {
+        totp::check_failures(conn, &limit_key)
+    })
+    .await?;
     let st = state.clone();
-    let code = zeroize::Zeroizing::new(body.into_inner().code);
-    Ok(web::Json(
+    let result = db::write(&state.pool, move |conn| {
+        op(conn, st.engine.keys(), patient, &code)
+    })
+    .await;
+    if matches!(result, Err(ApiError::Validation(_))) {
         db::write(&state.pool, move |conn| {
-            totp::remove(conn, st.engine.keys(), patient.id, &code)
+            crate::consent::rate::record(conn, &key)
         })
-        .await?,
-    ))
+        .await?;
+    }
+    Ok(web::Json(result?))
 }
