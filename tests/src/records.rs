@@ -694,13 +694,13 @@ impl SmtpSink {
         Self { port, dir, child }
     }
 
-    /// Messages delivered so far (raw RFC 5322 text), oldest first by file name.
+    /// Messages delivered so far (raw RFC 5322 text), in no particular order (Maildir file
+    /// names do not sort by arrival).
     pub fn messages(&self) -> Vec<String> {
         let new = self.dir.path().join("maildir").join("new");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(new)
+        let files: Vec<PathBuf> = std::fs::read_dir(new)
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
-        files.sort();
         files
             .iter()
             .filter_map(|f| std::fs::read(f).ok())

@@ -25,11 +25,16 @@ fn smtp(sink: &SmtpSink) -> SmtpConfig {
     }
 }
 
-/// The single message addressed to `email`, with its code.
-async fn code_for(sink: &SmtpSink, n: usize, email: &str) -> (String, String) {
+/// The one message that arrived besides `earlier` (Maildir file names do not sort by
+/// arrival), checked to be addressed to `email`, and its code.
+async fn code_for(sink: &SmtpSink, earlier: &[String], email: &str) -> (String, String) {
+    let n = earlier.len() + 1;
     let messages = sink.wait_for(n, Duration::from_secs(30)).await;
     assert_eq!(messages.len(), n, "exactly {n} email(s)");
-    let message = messages.last().expect("a message").clone();
+    let message = messages
+        .into_iter()
+        .find(|m| !earlier.contains(m))
+        .expect("a new message");
     let lower = message.to_ascii_lowercase();
     assert!(
         lower.contains(&format!("to: {email}")) || lower.contains(&format!("<{email}>")),
@@ -49,7 +54,7 @@ async fn code_arrives_by_email_and_redeems(backend: Backend) {
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
-    let (code, message) = code_for(&sink, 1, &patient.email).await;
+    let (code, message) = code_for(&sink, &[], &patient.email).await;
     assert!(
         message.contains("Dr Grace Okafor"),
         "the email names the doctor: {message}"
@@ -67,7 +72,7 @@ async fn code_arrives_by_email_and_redeems(backend: Backend) {
 
     // Each request has its own code: the first one does not open a second request.
     let req2 = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
-    let (code2, _) = code_for(&sink, 2, &patient.email).await;
+    let (code2, _) = code_for(&sink, std::slice::from_ref(&message), &patient.email).await;
     if code2 != code {
         let resp = redeem(&app, &doctor.token, req2.id, &code).await;
         expect_code(resp, StatusCode::UNPROCESSABLE_ENTITY, "wrong_code").await;
@@ -87,7 +92,7 @@ async fn emailed_code_expires(backend: Backend) {
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
-    let (code, _) = code_for(&sink, 1, &patient.email).await;
+    let (code, _) = code_for(&sink, &[], &patient.email).await;
     assert_eq!(
         patient_view(&app, &patient.token, req.id).await.code,
         None,
