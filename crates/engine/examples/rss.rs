@@ -12,6 +12,11 @@ use medvault_engine::{BucketConfig, Engine, KeyRing, StorageConfig};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+/// mimalloc returns freed memory to the OS promptly; glibc malloc keeps freed 1 MiB buffers in
+/// per-thread arenas across tokio's blocking threads (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn status(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()

@@ -2,11 +2,12 @@
 //! `parallelism` at once), upload shards concurrently (bounded), roll back on any failure.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aes_gcm::Aes256Gcm;
 use bytes::{Buf, Bytes};
-use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use futures_util::{Stream, StreamExt, stream};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use rand::seq::SliceRandom;
@@ -26,8 +27,9 @@ impl Engine {
     ///
     /// Memory is bounded by the configuration, not the input size. If `input` yields `Err(e)`,
     /// or any shard cannot be written, every shard written so far is deleted and the error is
-    /// returned (`PutError::Input(e)` intact, or `PutError::Engine`). A shard whose write was
-    /// still in flight at that moment may land after the rollback; [`Engine::gc`] collects it.
+    /// returned (`PutError::Input(e)` intact, or `PutError::Engine`). Writes already in flight
+    /// at that moment are awaited before the rollback. If the `put` future itself is dropped, a
+    /// write in flight may still land; [`Engine::gc`] collects it.
     pub async fn put<S, E>(
         &self,
         record_id: Uuid,
@@ -92,7 +94,11 @@ impl Engine {
             }
         })
         .buffered(cfg.parallelism);
+        // After the first failure no new stripe starts, but the uploads already in flight are
+        // driven to completion (not dropped mid-write), so the rollback sees every shard written.
+        let failed = AtomicBool::new(false);
         let uploads = encoded
+            .take_while(|_| std::future::ready(!failed.load(Ordering::Relaxed)))
             .map(|item| async move {
                 let (enc, bytes) = item?;
                 let entries = self.inner.upload_stripe(enc, attempted).await?;
@@ -102,9 +108,21 @@ impl Engine {
         let mut uploads = std::pin::pin!(uploads);
         let mut shards = Vec::new();
         let mut plaintext_len = 0u64;
-        while let Some((entries, bytes)) = uploads.try_next().await? {
-            shards.extend(entries);
-            plaintext_len += bytes;
+        let mut first_error = None;
+        while let Some(item) = uploads.next().await {
+            match item {
+                Ok((entries, bytes)) => {
+                    shards.extend(entries);
+                    plaintext_len += bytes;
+                }
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
         let mut manifest = Manifest {
             version: MANIFEST_VERSION,
@@ -162,7 +180,11 @@ impl Inner {
                     sha256: hex::encode(hash),
                 })
             });
-        futures_util::future::try_join_all(puts).await
+        // Every put of the stripe finishes (none is dropped mid-write) before an error returns.
+        futures_util::future::join_all(puts)
+            .await
+            .into_iter()
+            .collect()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use aes_gcm::Aes256Gcm;
 use bytes::Bytes;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -24,6 +25,10 @@ pub(crate) struct EncodedStripe {
 }
 
 /// Seals each chunk, pads to a common even length, adds parity, hashes every shard.
+///
+/// The data chunks are sealed and hashed in parallel on the rayon pool (one pass per chunk while
+/// it is still in cache); the parity shards are hashed in parallel too. Only the Reed-Solomon
+/// encode is serial within a stripe.
 pub(crate) fn encode(
     cipher: &Aes256Gcm,
     record_id: &Uuid,
@@ -38,32 +43,39 @@ pub(crate) fn encode(
     } = plain;
     let first = stripe * k as u64;
     let count = chunks.len();
-    for (i, buf) in chunks.iter_mut().enumerate() {
-        seal_chunk(
-            cipher,
-            record_id,
-            first + i as u64,
-            is_last && i + 1 == count,
-            buf,
-        );
-    }
-    let shard_len = chunks.first().map_or(0, Vec::len).next_multiple_of(2);
-    for buf in &mut chunks {
-        buf.resize(shard_len, 0);
-    }
+    // Every chunk but the last of the record is full, so the first chunk is the longest.
+    let shard_len =
+        (chunks.first().map_or(0, Vec::len) + crate::keyring::TAG_LEN).next_multiple_of(2);
+    let data_hashes: Vec<[u8; 32]> = chunks
+        .par_iter_mut()
+        .enumerate()
+        .map(|(i, buf)| {
+            seal_chunk(
+                cipher,
+                record_id,
+                first + i as u64,
+                is_last && i + 1 == count,
+                buf,
+            );
+            buf.resize(shard_len, 0);
+            Sha256::digest(buf.as_slice()).into()
+        })
+        .collect();
     let parity = if m == 0 {
         Vec::new()
     } else {
         reed_solomon_simd::encode(count, m, &chunks)
             .map_err(|e| EngineError::Codec(e.to_string()))?
     };
+    let parity_hashes: Vec<[u8; 32]> = parity
+        .par_iter()
+        .map(|s| Sha256::digest(s.as_slice()).into())
+        .collect();
     let shards = chunks
         .into_iter()
         .chain(parity)
-        .map(|s| {
-            let h: [u8; 32] = Sha256::digest(&s).into();
-            (Bytes::from(s), h)
-        })
+        .map(Bytes::from)
+        .zip(data_hashes.into_iter().chain(parity_hashes))
         .collect();
     Ok(EncodedStripe { stripe, shards })
 }
