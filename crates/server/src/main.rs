@@ -12,6 +12,11 @@ use medvault_server::state::AppState;
 use medvault_server::{openapi, run, telemetry};
 use zeroize::Zeroizing;
 
+/// mimalloc returns freed memory to the OS; glibc's per-thread arenas held about twice the
+/// engine's bounded working set during large uploads (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "medvault", about = "medvault health-record vault", version)]
 struct Cli {
