@@ -60,6 +60,7 @@ test: deps frontend lint
 
 bench:
 	$(CARGO) bench -p medvault-engine
+	$(CARGO) run --release -p medvault-tests --example api_bench
 
 clean-data:
 	rm -rf data
