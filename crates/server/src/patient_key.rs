@@ -26,24 +26,28 @@ pub fn get_or_create(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid) -> Res
     }
     let dek = Dek::generate();
     let wrapped = keyring.wrap_dek(&subject(patient), &dek);
-    let inserted = diesel::insert_into(patient_keys::table)
-        .values((
-            patient_keys::patient_id.eq(patient.to_string()),
-            patient_keys::kek_id.eq(&wrapped.kek_id),
-            patient_keys::wrapped_dek.eq(&wrapped.bytes),
-            patient_keys::created_at.eq(Utc::now().naive_utc()),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(dek),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => {
-            load(conn, keyring, patient)?.ok_or_else(|| ApiError::internal("patient key vanished"))
-        }
-        Err(e) => Err(e.into()),
+    let values = (
+        patient_keys::patient_id.eq(patient.to_string()),
+        patient_keys::kek_id.eq(wrapped.kek_id.clone()),
+        patient_keys::wrapped_dek.eq(wrapped.bytes.clone()),
+        patient_keys::created_at.eq(Utc::now().naive_utc()),
+    );
+    // A concurrent first use may insert first: on PostgreSQL `ON CONFLICT DO NOTHING` (a
+    // failed insert would abort the caller's transaction); SQLite transactions are already
+    // serialised (`db::write_transaction` begins IMMEDIATE). Either way, re-read the winner.
+    let inserted = match conn {
+        DbConn::Pg(c) => diesel::insert_into(patient_keys::table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_into(patient_keys::table)
+            .values(values)
+            .execute(c)?,
+    };
+    if inserted == 1 {
+        return Ok(dek);
     }
+    load(conn, keyring, patient)?.ok_or_else(|| ApiError::internal("patient key vanished"))
 }
 
 /// The patient's data key if one exists.

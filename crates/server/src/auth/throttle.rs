@@ -62,6 +62,23 @@ pub fn record_failure(
     now: NaiveDateTime,
     config: &AuthConfig,
 ) -> Result<(), ApiError> {
+    // Two first failures racing on PostgreSQL both see no row and both insert; the loser's
+    // unique violation (409) means the row exists now: count again, as an update.
+    let mut attempt = 0;
+    loop {
+        match count_failure(conn, key, now, config) {
+            Err(ApiError::Conflict(_)) if attempt < 2 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+fn count_failure(
+    conn: &mut DbConn,
+    key: &str,
+    now: NaiveDateTime,
+    config: &AuthConfig,
+) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
         let previous: Option<(i64, NaiveDateTime)> = login_attempts::table
             .find(key)
