@@ -1,8 +1,10 @@
-//! Client logic with no browser in it: validation, error wording, session timing, formatting.
+//! Client logic with no browser in it: validation, error wording, session timing, formatting,
+//! dialog focus order.
 //! Everything here is plain Rust so `cargo test --lib` checks it on the host.
 
 pub mod download;
 pub mod errors;
+pub mod focus;
 pub mod format;
 pub mod session;
 pub mod upload;

@@ -1,8 +1,9 @@
 //! Small pieces every screen uses: loading and error notices, a modal dialog, the one-time
 //! temporary password notice, a pager and a clock that ticks for "time left" displays.
 
-use leptos::html;
 use leptos::prelude::*;
+use leptos::{ev, html};
+use wasm_bindgen::JsCast;
 
 use crate::logic::errors::ApiError;
 
@@ -44,7 +45,9 @@ pub fn ErrorSlot(
 }
 
 /// A modal dialog: labelled, traps attention visually, closes on Escape, and moves focus to
-/// its first input (or button) when it opens.
+/// its first input (or button) when it opens. While open, Tab and Shift+Tab go round its own
+/// controls only; when it closes, focus goes back to whatever had it before (the button that
+/// opened it, as a rule).
 #[component]
 pub fn Dialog(
     /// Heading (also the dialog's accessible name).
@@ -57,21 +60,42 @@ pub fn Dialog(
     let id = crate::ui::form::unique_id("dlg");
     let title_id = format!("{id}-title");
     let panel: NodeRef<html::Div> = NodeRef::new();
+    // Runs before the dialog is in the page, so this is still what opened it.
+    let opener = StoredValue::new_local(document().active_element());
     Effect::new(move |_| {
         if let Some(panel) = panel.get() {
             let target = panel
                 .query_selector("input, textarea, select, button.primary")
                 .ok()
                 .flatten();
-            if let Some(el) =
-                target.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
-            {
+            if let Some(el) = target.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
                 let _ = el.focus();
             }
         }
     });
+    // On the window, not the overlay: a click on the backdrop leaves focus on the page's body.
+    let keys = window_event_listener(ev::keydown, move |ev| match ev.key().as_str() {
+        "Escape" => on_close.run(()),
+        "Tab" => {
+            if let Some(panel) = panel.get_untracked() {
+                keep_tab_inside(&panel, &ev);
+            }
+        }
+        _ => {}
+    });
+    on_cleanup(move || {
+        keys.remove();
+        opener.with_value(|el| {
+            if let Some(el) = el
+                .as_ref()
+                .and_then(|e| e.dyn_ref::<web_sys::HtmlElement>())
+            {
+                let _ = el.focus();
+            }
+        });
+    });
     view! {
-        <div class="overlay" on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
+        <div class="overlay">
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby=title_id.clone() node_ref=panel id=id>
                 <div class="dialog-head">
                     <h2 id=title_id.clone()>{title}</h2>
@@ -80,6 +104,28 @@ pub fn Dialog(
                 {children()}
             </div>
         </div>
+    }
+}
+
+/// What Tab can reach inside a dialog (disabled controls it skips).
+const FOCUSABLE: &str = "a[href], button:not(:disabled), input:not(:disabled):not([type=hidden]), \
+    select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex=\"-1\"])";
+
+/// Moves focus round to the dialog's first (or, with Shift, last) control instead of letting
+/// Tab leave `panel`.
+fn keep_tab_inside(panel: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
+    let Ok(nodes) = panel.query_selector_all(FOCUSABLE) else {
+        return;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..nodes.length())
+        .filter_map(|i| nodes.item(i))
+        .filter_map(|n| n.dyn_into().ok())
+        .collect();
+    let active = document().active_element();
+    let current = active.and_then(|a| items.iter().position(|e| **e == a));
+    if let Some(i) = crate::logic::focus::wrapped_tab_target(items.len(), current, ev.shift_key()) {
+        ev.prevent_default();
+        let _ = items[i].focus();
     }
 }
 
