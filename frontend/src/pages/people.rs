@@ -1,5 +1,6 @@
 //! The doctor and patient forms shared by the admin's and the doctor's screens: the inputs, and
-//! turning them into validated request bodies (create or full-form update).
+//! turning them into validated request bodies (create or full-form update); and the search box
+//! and paging of their lists of people.
 
 use std::collections::BTreeMap;
 
@@ -303,4 +304,79 @@ pub fn PatientInputs(
 /// A patient's full name.
 pub fn patient_name(p: &Patient) -> String {
     format!("{} {}", p.first_name, p.last_name)
+}
+
+/// A searched, paged list of people: what the search box holds, the search last submitted, the
+/// page, and a counter that reloads the list.
+#[derive(Clone, Copy)]
+pub struct PeopleSearch {
+    /// The search box.
+    text: RwSignal<String>,
+    /// The search last submitted.
+    query: RwSignal<String>,
+    /// 1-based page.
+    pub page: RwSignal<u32>,
+    /// Bumped to load the same page again.
+    version: RwSignal<u32>,
+}
+
+impl PeopleSearch {
+    /// No search, first page.
+    pub fn new() -> Self {
+        Self {
+            text: RwSignal::new(String::new()),
+            query: RwSignal::new(String::new()),
+            page: RwSignal::new(1),
+            version: RwSignal::new(0),
+        }
+    }
+
+    /// The list: `fetch(query, page)`, again whenever the search or page changes or on
+    /// [`reload`](Self::reload).
+    pub fn load<T, Fut>(self, fetch: impl Fn(String, u32) -> Fut + 'static) -> LocalResource<T>
+    where
+        T: 'static,
+        Fut: Future<Output = T> + 'static,
+    {
+        LocalResource::new(move || {
+            let q = self.query.get();
+            let p = self.page.get();
+            self.version.track();
+            fetch(q, p)
+        })
+    }
+
+    /// Loads the list again (after a change to one of its people).
+    pub fn reload(self) {
+        self.version.update(|v| *v += 1);
+    }
+}
+
+impl Default for PeopleSearch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The "Search by name or e-mail" box over a list of people: submitting it searches from the
+/// first page.
+#[component]
+pub fn SearchForm(
+    /// The list's search.
+    search: PeopleSearch,
+    /// The input's id.
+    id: &'static str,
+) -> impl IntoView {
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        search.page.set(1);
+        search.query.set(search.text.get_untracked());
+    };
+    view! {
+        <form class="search" role="search" on:submit=submit>
+            <label for=id>"Search by name or e-mail"</label>
+            <input id=id type="search" bind:value=search.text/>
+            <button type="submit" class="secondary">"Search"</button>
+        </form>
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use crate::logic::errors::ApiError;
 
@@ -64,6 +65,37 @@ impl FormState {
     /// The request succeeded.
     pub fn done(&self) {
         self.busy.set(false);
+    }
+
+    /// Submits a form: shows the field errors of a `body` that failed validation and sends
+    /// nothing; otherwise, unless a request is already out, sends `request(body)` and hands its
+    /// answer to `on_done`, or shows its error.
+    pub fn send<B, T, Fut>(
+        self,
+        body: Result<B, BTreeMap<String, String>>,
+        request: impl FnOnce(B) -> Fut + 'static,
+        on_done: Callback<T>,
+    ) where
+        B: 'static,
+        T: 'static,
+        Fut: Future<Output = Result<T, ApiError>> + 'static,
+    {
+        let body = match body {
+            Ok(b) => b,
+            Err(errs) => return self.invalid(errs),
+        };
+        if !self.start() {
+            return;
+        }
+        spawn_local(async move {
+            match request(body).await {
+                Ok(answer) => {
+                    self.done();
+                    on_done.run(answer);
+                }
+                Err(e) => self.fail(&e),
+            }
+        });
     }
 }
 

@@ -2,10 +2,10 @@
 //! reactivate, reset password.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
+use super::accounts::AccountActions;
 use crate::api::{calls, dto::Doctor};
-use crate::pages::people::{DoctorFields, DoctorInputs};
+use crate::pages::people::{DoctorFields, DoctorInputs, PeopleSearch, SearchForm};
 use crate::ui::form::{FormState, Submit};
 use crate::ui::widgets::{Dialog, ErrorSlot, ErrorText, Loading, Pager, TemporaryPasswordNotice};
 
@@ -21,39 +21,14 @@ enum Editing {
 /// `/admin/doctors`.
 #[component]
 pub fn Doctors() -> impl IntoView {
-    let search = RwSignal::new(String::new());
-    let query = RwSignal::new(String::new());
-    let page = RwSignal::new(1_u32);
-    let version = RwSignal::new(0_u32);
-    let list = LocalResource::new(move || {
-        let q = query.get();
-        let p = page.get();
-        version.track();
-        async move { calls::admin_doctors(&q, p, PER_PAGE).await }
-    });
+    let search = PeopleSearch::new();
+    let list = search.load(|q, p| async move { calls::admin_doctors(&q, p, PER_PAGE).await });
     let editing = RwSignal::new(None::<Editing>);
-    let temp = RwSignal::new(None::<(String, String)>);
-    let row_error = RwSignal::new(None::<String>);
-    let reload = move || version.update(|v| *v += 1);
-
-    let toggle = move |d: Doctor| {
-        row_error.set(None);
-        spawn_local(async move {
-            match calls::admin_set_active(d.id, !d.active).await {
-                Ok(_) => reload(),
-                Err(e) => row_error.set(Some(format!("{}: {}", d.full_name, e.message))),
-            }
-        });
-    };
-    let reset = move |d: Doctor| {
-        row_error.set(None);
-        spawn_local(async move {
-            match calls::admin_reset_password(d.id).await {
-                Ok(t) => temp.set(Some((d.email.clone(), t.temporary_password))),
-                Err(e) => row_error.set(Some(format!("{}: {}", d.full_name, e.message))),
-            }
-        });
-    };
+    let actions = AccountActions::new();
+    let (temp, row_error) = (actions.temp, actions.error);
+    let reload = move || search.reload();
+    let toggle = move |d: Doctor| actions.toggle_active(d.id, d.active, d.full_name, reload);
+    let reset = move |d: Doctor| actions.reset_password(d.id, d.email, d.full_name);
 
     view! {
         <div class="title-row">
@@ -61,11 +36,7 @@ pub fn Doctors() -> impl IntoView {
             <button type="button" class="primary" id="add-doctor" on:click=move |_| { temp.set(None); editing.set(Some(Editing::New)); }>"Add doctor"</button>
         </div>
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
-        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); page.set(1); query.set(search.get_untracked()); }>
-            <label for="doctor-search">"Search by name or e-mail"</label>
-            <input id="doctor-search" type="search" bind:value=search/>
-            <button type="submit" class="secondary">"Search"</button>
-        </form>
+        <SearchForm search=search id="doctor-search"/>
         <ErrorSlot error=row_error/>
         <Transition fallback=|| view! { <Loading what="doctors"/> }>
             {move || list.get().map(|r| match r {
@@ -95,7 +66,7 @@ pub fn Doctors() -> impl IntoView {
                         </tbody>
                     </table>
                     </div>
-                    <Pager page=page total=p.total per_page=PER_PAGE/>
+                    <Pager page=search.page total=p.total per_page=PER_PAGE/>
                 }.into_any(),
             })}
         </Transition>
@@ -121,39 +92,22 @@ fn DoctorDialog(
     let fields = DoctorFields::new(existing.as_ref());
     let form = FormState::new();
     let is_new = existing.is_none();
+    let existing_id = existing.as_ref().map(|d| d.id);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = if is_new {
-            fields.create().map(Ok)
-        } else {
-            fields.update().map(Err)
-        };
-        let body = match body {
-            Ok(b) => b,
-            Err(errs) => return form.invalid(errs),
-        };
-        if !form.start() {
-            return;
-        }
-        let existing = existing.clone();
-        spawn_local(async move {
-            let result = match (body, existing) {
-                (Ok(new), _) => calls::admin_create_doctor(&new)
-                    .await
-                    .map(|t| Some((t.doctor.email, t.temporary_password))),
-                (Err(update), Some(d)) => calls::admin_update_doctor(d.id, &update)
-                    .await
-                    .map(|_| None),
-                (Err(_), None) => Ok(None),
+        if let Some(id) = existing_id {
+            let request = move |body| async move {
+                calls::admin_update_doctor(id, &body).await.map(|_| None)
             };
-            match result {
-                Ok(t) => {
-                    form.done();
-                    on_saved.run(t);
-                }
-                Err(e) => form.fail(&e),
-            }
-        });
+            form.send(fields.update(), request, on_saved);
+        } else {
+            let request = |body| async move {
+                calls::admin_create_doctor(&body)
+                    .await
+                    .map(|t| Some((t.doctor.email, t.temporary_password)))
+            };
+            form.send(fields.create(), request, on_saved);
+        }
     };
     let title = if is_new { "Add doctor" } else { "Edit doctor" };
     view! {

@@ -1,5 +1,6 @@
 //! The admin's screens.
 
+mod accounts;
 mod doctors;
 mod ledger;
 mod overview;

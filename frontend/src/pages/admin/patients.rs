@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
+use super::accounts::AccountActions;
 use crate::api::{calls, dto::Patient};
-use crate::pages::people::{PatientFields, PatientInputs, patient_name};
+use crate::pages::people::{PatientFields, PatientInputs, PeopleSearch, SearchForm, patient_name};
 use crate::ui::form::{FormState, Submit};
 use crate::ui::widgets::{Dialog, ErrorSlot, ErrorText, Loading, Pager, TemporaryPasswordNotice};
 
@@ -22,38 +23,16 @@ enum Open {
 /// `/admin/patients`.
 #[component]
 pub fn Patients() -> impl IntoView {
-    let search = RwSignal::new(String::new());
-    let query = RwSignal::new(String::new());
-    let page = RwSignal::new(1_u32);
-    let version = RwSignal::new(0_u32);
-    let list = LocalResource::new(move || {
-        let q = query.get();
-        let p = page.get();
-        version.track();
-        async move { calls::admin_patients(&q, p, PER_PAGE).await }
-    });
+    let search = PeopleSearch::new();
+    let list = search.load(|q, p| async move { calls::admin_patients(&q, p, PER_PAGE).await });
     let open = RwSignal::new(None::<Open>);
-    let temp = RwSignal::new(None::<(String, String)>);
-    let row_error = RwSignal::new(None::<String>);
-    let reload = move || version.update(|v| *v += 1);
-
-    let toggle = move |p: Patient| {
-        row_error.set(None);
-        spawn_local(async move {
-            match calls::admin_set_active(p.id, !p.active).await {
-                Ok(_) => reload(),
-                Err(e) => row_error.set(Some(format!("{}: {}", patient_name(&p), e.message))),
-            }
-        });
-    };
+    let actions = AccountActions::new();
+    let (temp, row_error) = (actions.temp, actions.error);
+    let reload = move || search.reload();
+    let toggle = move |p: Patient| actions.toggle_active(p.id, p.active, patient_name(&p), reload);
     let reset = move |p: Patient| {
-        row_error.set(None);
-        spawn_local(async move {
-            match calls::admin_reset_password(p.id).await {
-                Ok(t) => temp.set(Some((p.email.clone(), t.temporary_password))),
-                Err(e) => row_error.set(Some(format!("{}: {}", patient_name(&p), e.message))),
-            }
-        });
+        let name = patient_name(&p);
+        actions.reset_password(p.id, p.email, name);
     };
 
     view! {
@@ -62,11 +41,7 @@ pub fn Patients() -> impl IntoView {
             <button type="button" class="primary" id="add-patient" on:click=move |_| { temp.set(None); open.set(Some(Open::New)); }>"Add patient"</button>
         </div>
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
-        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); page.set(1); query.set(search.get_untracked()); }>
-            <label for="patient-search">"Search by name or e-mail"</label>
-            <input id="patient-search" type="search" bind:value=search/>
-            <button type="submit" class="secondary">"Search"</button>
-        </form>
+        <SearchForm search=search id="patient-search"/>
         <ErrorSlot error=row_error/>
         <Transition fallback=|| view! { <Loading what="patients"/> }>
             {move || list.get().map(|r| match r {
@@ -97,7 +72,7 @@ pub fn Patients() -> impl IntoView {
                         </tbody>
                     </table>
                     </div>
-                    <Pager page=page total=pg.total per_page=PER_PAGE/>
+                    <Pager page=search.page total=pg.total per_page=PER_PAGE/>
                 }.into_any(),
             })}
         </Transition>
@@ -124,39 +99,22 @@ fn PatientDialog(
     let fields = PatientFields::new(existing.as_ref());
     let form = FormState::new();
     let is_new = existing.is_none();
+    let existing_id = existing.as_ref().map(|p| p.id);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = if is_new {
-            fields.create().map(Ok)
-        } else {
-            fields.update().map(Err)
-        };
-        let body = match body {
-            Ok(b) => b,
-            Err(errs) => return form.invalid(errs),
-        };
-        if !form.start() {
-            return;
-        }
-        let existing = existing.clone();
-        spawn_local(async move {
-            let result = match (body, existing) {
-                (Ok(new), _) => calls::admin_create_patient(&new)
-                    .await
-                    .map(|t| Some((t.patient.email, t.temporary_password))),
-                (Err(update), Some(p)) => calls::admin_update_patient(p.id, &update)
-                    .await
-                    .map(|_| None),
-                (Err(_), None) => Ok(None),
+        if let Some(id) = existing_id {
+            let request = move |body| async move {
+                calls::admin_update_patient(id, &body).await.map(|_| None)
             };
-            match result {
-                Ok(t) => {
-                    form.done();
-                    on_saved.run(t);
-                }
-                Err(e) => form.fail(&e),
-            }
-        });
+            form.send(fields.update(), request, on_saved);
+        } else {
+            let request = |body| async move {
+                calls::admin_create_patient(&body)
+                    .await
+                    .map(|t| Some((t.patient.email, t.temporary_password)))
+            };
+            form.send(fields.create(), request, on_saved);
+        }
     };
     view! {
         <Dialog title=(if is_new { "Add patient" } else { "Edit patient" }).to_string() on_close=on_close>

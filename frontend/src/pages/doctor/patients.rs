@@ -1,11 +1,10 @@
 //! Doctor: the patients in my care (search), and adding a patient (temporary password once).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::api::calls;
-use crate::pages::people::{PatientFields, PatientInputs, patient_name};
+use crate::pages::people::{PatientFields, PatientInputs, PeopleSearch, SearchForm, patient_name};
 use crate::ui::form::{FormState, Submit};
 use crate::ui::widgets::{Dialog, ErrorText, Loading, Pager, TemporaryPasswordNotice};
 
@@ -14,16 +13,8 @@ const PER_PAGE: u32 = 20;
 /// `/doctor`.
 #[component]
 pub fn MyPatients() -> impl IntoView {
-    let search = RwSignal::new(String::new());
-    let query = RwSignal::new(String::new());
-    let page = RwSignal::new(1_u32);
-    let version = RwSignal::new(0_u32);
-    let list = LocalResource::new(move || {
-        let q = query.get();
-        let p = page.get();
-        version.track();
-        async move { calls::doctor_patients(&q, p, PER_PAGE).await }
-    });
+    let search = PeopleSearch::new();
+    let list = search.load(|q, p| async move { calls::doctor_patients(&q, p, PER_PAGE).await });
     let adding = RwSignal::new(false);
     let temp = RwSignal::new(None::<(String, String)>);
     view! {
@@ -32,11 +23,7 @@ pub fn MyPatients() -> impl IntoView {
             <button type="button" class="primary" id="add-patient" on:click=move |_| { temp.set(None); adding.set(true); }>"Add patient"</button>
         </div>
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
-        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); page.set(1); query.set(search.get_untracked()); }>
-            <label for="my-patient-search">"Search by name or e-mail"</label>
-            <input id="my-patient-search" type="search" bind:value=search/>
-            <button type="submit" class="secondary">"Search"</button>
-        </form>
+        <SearchForm search=search id="my-patient-search"/>
         <Transition fallback=|| view! { <Loading what="patients"/> }>
             {move || list.get().map(|r| match r {
                 Err(e) => view! { <ErrorText error=e/> }.into_any(),
@@ -57,14 +44,14 @@ pub fn MyPatients() -> impl IntoView {
                         </tbody>
                     </table>
                     </div>
-                    <Pager page=page total=p.total per_page=PER_PAGE/>
+                    <Pager page=search.page total=p.total per_page=PER_PAGE/>
                 }.into_any(),
             })}
         </Transition>
         <Show when=move || adding.get()>
             <AddPatientDialog
                 on_close=Callback::new(move |()| adding.set(false))
-                on_saved=Callback::new(move |t| { adding.set(false); temp.set(Some(t)); version.update(|v| *v += 1); })/>
+                on_saved=Callback::new(move |t| { adding.set(false); temp.set(Some(t)); search.reload(); })/>
         </Show>
     }
 }
@@ -76,22 +63,15 @@ fn AddPatientDialog(on_close: Callback<()>, on_saved: Callback<(String, String)>
     let form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = match fields.create() {
-            Ok(b) => b,
-            Err(errs) => return form.invalid(errs),
-        };
-        if !form.start() {
-            return;
-        }
-        spawn_local(async move {
-            match calls::doctor_create_patient(&body).await {
-                Ok(created) => {
-                    form.done();
-                    on_saved.run((created.patient.email, created.temporary_password));
-                }
-                Err(e) => form.fail(&e),
-            }
-        });
+        form.send(
+            fields.create(),
+            |body| async move {
+                calls::doctor_create_patient(&body)
+                    .await
+                    .map(|created| (created.patient.email, created.temporary_password))
+            },
+            on_saved,
+        );
     };
     view! {
         <Dialog title="Add patient".to_string() on_close=on_close>

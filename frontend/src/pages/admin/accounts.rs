@@ -1,0 +1,62 @@
+//! What the admin's doctor and patient lists share: the row buttons that deactivate or
+//! reactivate an account and reset its password.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+
+use crate::api::calls;
+
+/// What a list's row buttons report: a new temporary password, or a failure.
+#[derive(Clone, Copy)]
+pub struct AccountActions {
+    /// A temporary password to hand over: whose (their e-mail) and the password.
+    pub temp: RwSignal<Option<(String, String)>>,
+    /// The last row action's failure, as "name: message".
+    pub error: RwSignal<Option<String>>,
+}
+
+impl AccountActions {
+    /// Nothing to report yet.
+    pub fn new() -> Self {
+        Self {
+            temp: RwSignal::new(None),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Deactivates the account `id` of `name` if `active`, else reactivates it; then `reload`.
+    pub fn toggle_active(
+        self,
+        id: Uuid,
+        active: bool,
+        name: String,
+        reload: impl FnOnce() + 'static,
+    ) {
+        self.error.set(None);
+        spawn_local(async move {
+            match calls::admin_set_active(id, !active).await {
+                Ok(_) => reload(),
+                Err(e) => self.error.set(Some(format!("{name}: {}", e.message))),
+            }
+        });
+    }
+
+    /// Resets the password of the account `id` of `name`, and shows the temporary one for
+    /// `email`.
+    pub fn reset_password(self, id: Uuid, email: String, name: String) {
+        self.error.set(None);
+        spawn_local(async move {
+            match calls::admin_reset_password(id).await {
+                Ok(t) => self.temp.set(Some((email, t.temporary_password))),
+                Err(e) => self.error.set(Some(format!("{name}: {}", e.message))),
+            }
+        });
+    }
+}
+
+impl Default for AccountActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
