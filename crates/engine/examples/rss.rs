@@ -12,8 +12,10 @@ use medvault_engine::{BucketConfig, Engine, KeyRing, StorageConfig};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// mimalloc returns freed memory to the OS promptly; glibc malloc keeps freed 1 MiB buffers in
-/// per-thread arenas across tokio's blocking threads (see docs/performance.md).
+/// The server's allocator: mimalloc (built with `no_thp`: no transparent huge pages, which
+/// would round every touched region up to 2 MiB) returns freed memory to the OS promptly; glibc
+/// malloc keeps freed 1 MiB buffers in per-thread arenas across tokio's blocking threads (see
+/// docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -3,6 +3,7 @@
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::AeadInOut;
+use bytes::BytesMut;
 use uuid::Uuid;
 
 use crate::keyring::TAG_LEN;
@@ -49,7 +50,7 @@ pub(crate) fn open_chunk(
     record_id: &Uuid,
     index: u64,
     is_final: bool,
-    buf: &mut Vec<u8>,
+    buf: &mut BytesMut,
 ) -> Result<(), ()> {
     if buf.len() < TAG_LEN {
         buf.clear();
@@ -62,7 +63,7 @@ pub(crate) fn open_chunk(
     let ok = cipher.decrypt_inout_detached(
         &chunk_nonce(index).into(),
         &chunk_aad(record_id, index, is_final),
-        buf.as_mut_slice().into(),
+        buf.as_mut().into(),
         &tag.into(),
     );
     if ok.is_err() {
@@ -129,8 +130,9 @@ mod tests {
         seal_chunk(&cipher(1), &id, 3, false, &mut buf);
         assert_eq!(buf.len(), 11 + 16);
         assert_ne!(&buf[..11], b"hello chunk");
+        let mut buf = BytesMut::from(&buf[..]);
         open_chunk(&cipher(1), &id, 3, false, &mut buf).expect("open");
-        assert_eq!(buf, b"hello chunk");
+        assert_eq!(&buf[..], b"hello chunk");
     }
 
     #[test]
@@ -146,14 +148,14 @@ mod tests {
             (&cipher(1), id, 5, true, sealed.len() - 1), // truncated
         ];
         for (c, rid, idx, fin, len) in cases {
-            let mut b = sealed[..len].to_vec();
+            let mut b = BytesMut::from(&sealed[..len]);
             assert!(open_chunk(c, &rid, idx, fin, &mut b).is_err());
             assert!(b.is_empty(), "no unauthenticated bytes left behind");
         }
-        let mut flipped = sealed.clone();
+        let mut flipped = BytesMut::from(&sealed[..]);
         flipped[0] ^= 1;
         assert!(open_chunk(&cipher(1), &id, 5, true, &mut flipped).is_err());
-        let mut tiny = vec![0u8; 15];
+        let mut tiny = BytesMut::zeroed(15);
         assert!(open_chunk(&cipher(1), &id, 0, true, &mut tiny).is_err());
     }
 

@@ -18,7 +18,10 @@ pub const MAX_SHARDS: usize = 64;
 ///
 /// Peak memory of one put or get is about
 /// `chunk_size * (k + m) * (parallelism + stripes_in_flight + 1)` where
-/// `stripes_in_flight = ceil(concurrency / (k + m))`; it never depends on the record size.
+/// `stripes_in_flight = ceil(concurrency / (k + m))`, plus one Reed-Solomon work area of about
+/// `chunk_size * (k + m)` per `parallelism`; it never depends on the record size. The engine
+/// keeps up to that many shard buffers and `parallelism` encoders for reuse (defaults on two
+/// cores: 30 buffers of 1 MiB and 2 encoders).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
@@ -135,6 +138,11 @@ impl StorageConfig {
     /// Stripes one put or get keeps uploading/downloading at once.
     pub(crate) fn stripes_in_flight(&self) -> usize {
         self.concurrency.div_ceil(self.k + self.m).max(1)
+    }
+
+    /// Stripes one put can hold in memory at once: being read, being coded, being uploaded.
+    pub(crate) fn stripes_held(&self) -> usize {
+        self.parallelism + self.stripes_in_flight() + 1
     }
 }
 

@@ -155,7 +155,7 @@ async fn read_stripe(
             m: entries.len() - d,
         });
     }
-    tokio::task::spawn_blocking(move || stripe::decode(&cipher, &record_id, &layout, s, &slots))
+    tokio::task::spawn_blocking(move || stripe::decode(&cipher, &record_id, &layout, s, slots))
         .await
         .map_err(|_| EngineError::Worker)?
 }

@@ -39,7 +39,10 @@
 //!
 //! # Performance
 //! Sealing and coding run on tokio's blocking pool, `parallelism` stripes at once; shard I/O is
-//! bounded by `concurrency` permits shared by all operations. See `docs/performance.md`.
+//! bounded by `concurrency` permits shared by all operations. Shard buffers and Reed-Solomon
+//! encoders are pooled and reused, so a put allocates nothing per stripe in steady state and
+//! the memory it holds is bounded by [`StorageConfig`]. Downloaded shards are opened in place.
+//! See `docs/performance.md`.
 
 mod chunk;
 pub mod config;
@@ -48,6 +51,7 @@ pub mod error;
 mod get;
 pub mod keyring;
 pub mod manifest;
+mod pool;
 mod put;
 pub mod store;
 mod stripe;

@@ -17,6 +17,7 @@ use crate::engine::{Engine, Inner};
 use crate::error::{EngineError, PutError};
 use crate::keyring::{Dek, TAG_LEN, WrappedDek};
 use crate::manifest::{MANIFEST_VERSION, Manifest, ShardEntry};
+use crate::pool::Pools;
 use crate::stripe::{self, EncodedStripe, PlainStripe};
 
 /// Objects an upload may have written; deleted if the upload fails.
@@ -69,6 +70,8 @@ impl Engine {
     {
         let cfg = &self.inner.cfg;
         let (k, m) = (cfg.k, cfg.m);
+        // Per upload, so the buffers are freed when it ends (not kept while the engine idles).
+        let pools = Arc::new(Pools::new(k + m, cfg.stripes_held(), cfg.parallelism));
         let reader = Reader {
             input: Box::pin(input),
             pending: Bytes::new(),
@@ -76,21 +79,26 @@ impl Engine {
             k,
             next_stripe: 0,
             done: false,
+            pools: Arc::clone(&pools),
         };
         let encoded = stream::unfold(reader, |mut r| async move {
             r.next_stripe().await.map(|item| (item, r))
         })
-        .map(move |item| {
-            let cipher = Arc::clone(&cipher);
-            async move {
-                let plain = item?;
-                let bytes: usize = plain.chunks.iter().map(Vec::len).sum();
-                let enc = tokio::task::spawn_blocking(move || {
-                    stripe::encode(&cipher, &record_id, k, m, plain)
-                })
-                .await
-                .map_err(|_| EngineError::Worker)??;
-                Ok::<_, PutError<E>>((enc, bytes as u64))
+        .map({
+            let pools = Arc::clone(&pools);
+            move |item| {
+                let cipher = Arc::clone(&cipher);
+                let pools = Arc::clone(&pools);
+                async move {
+                    let plain = item?;
+                    let bytes: usize = plain.chunks.iter().map(Vec::len).sum();
+                    let enc = tokio::task::spawn_blocking(move || {
+                        stripe::encode(&cipher, &record_id, m, plain, &pools)
+                    })
+                    .await
+                    .map_err(|_| EngineError::Worker)??;
+                    Ok::<_, PutError<E>>((enc, bytes as u64))
+                }
             }
         })
         .buffered(cfg.parallelism);
@@ -99,10 +107,13 @@ impl Engine {
         let failed = AtomicBool::new(false);
         let uploads = encoded
             .take_while(|_| std::future::ready(!failed.load(Ordering::Relaxed)))
-            .map(|item| async move {
-                let (enc, bytes) = item?;
-                let entries = self.inner.upload_stripe(enc, attempted).await?;
-                Ok::<_, PutError<E>>((entries, bytes))
+            .map(|item| {
+                let pools = &pools;
+                async move {
+                    let (enc, bytes) = item?;
+                    let entries = self.inner.upload_stripe(enc, attempted, pools).await?;
+                    Ok::<_, PutError<E>>((entries, bytes))
+                }
             })
             .buffered(cfg.stripes_in_flight());
         let mut uploads = std::pin::pin!(uploads);
@@ -148,6 +159,7 @@ impl Inner {
         &self,
         enc: EncodedStripe,
         attempted: &Attempted,
+        pools: &Pools,
     ) -> Result<Vec<ShardEntry>, EngineError> {
         let mut order: Vec<usize> = (0..self.stores.len()).collect();
         order.shuffle(&mut OsRng);
@@ -165,12 +177,12 @@ impl Inner {
                 let _permit = self.io.acquire().await.map_err(|_| EngineError::Worker)?;
                 let (name, s) = &self.stores[store];
                 let len = data.len() as u64;
-                s.put(&key, data)
-                    .await
-                    .map_err(|source| EngineError::Write {
-                        bucket: name.clone(),
-                        source,
-                    })?;
+                let written = s.put(&key, data.clone()).await;
+                pools.buffers.recycle(data);
+                written.map_err(|source| EngineError::Write {
+                    bucket: name.clone(),
+                    source,
+                })?;
                 Ok::<_, EngineError>(ShardEntry {
                     stripe: enc.stripe,
                     index: u32::try_from(i).map_err(|_| EngineError::Worker)?,
@@ -197,6 +209,8 @@ struct Reader<S> {
     k: usize,
     next_stripe: u64,
     done: bool,
+    /// Source of the chunk buffers.
+    pools: Arc<Pools>,
 }
 
 impl<S, E> Reader<S>
@@ -211,7 +225,7 @@ where
         let mut is_last = false;
         while chunks.len() < self.k && !is_last {
             // Room for the tag and the even-length padding, so sealing never reallocates.
-            let mut buf = Vec::with_capacity(self.chunk_size + TAG_LEN + 1);
+            let mut buf = self.pools.buffers.buffer(self.chunk_size + TAG_LEN + 1);
             loop {
                 let want = self.chunk_size - buf.len();
                 let take = want.min(self.pending.len());
@@ -239,6 +253,7 @@ where
         self.done = is_last;
         Some(Ok(PlainStripe {
             stripe,
+            first_chunk: stripe * self.k as u64,
             chunks,
             is_last,
         }))

@@ -2,17 +2,21 @@
 //! CPU-bound; always called on a blocking thread.
 
 use aes_gcm::Aes256Gcm;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::chunk::{Layout, open_chunk, seal_chunk};
 use crate::error::EngineError;
+use crate::pool::Pools;
 
 /// Plaintext chunks of one stripe, as cut by the reader.
 pub(crate) struct PlainStripe {
     pub stripe: u64,
+    /// Index of the stripe's first chunk in the record.
+    pub first_chunk: u64,
+    /// Plaintext, in pooled buffers with room for the tag and padding.
     pub chunks: Vec<Vec<u8>>,
     /// The last chunk of this stripe is the record's last chunk.
     pub is_last: bool,
@@ -28,20 +32,20 @@ pub(crate) struct EncodedStripe {
 ///
 /// The data chunks are sealed and hashed in parallel on the rayon pool (one pass per chunk while
 /// it is still in cache); the parity shards are hashed in parallel too. Only the Reed-Solomon
-/// encode is serial within a stripe.
+/// encode is serial within a stripe. Parity buffers and the encoder come from `pools`.
 pub(crate) fn encode(
     cipher: &Aes256Gcm,
     record_id: &Uuid,
-    k: usize,
     m: usize,
     plain: PlainStripe,
+    pools: &Pools,
 ) -> Result<EncodedStripe, EngineError> {
     let PlainStripe {
         stripe,
+        first_chunk,
         mut chunks,
         is_last,
     } = plain;
-    let first = stripe * k as u64;
     let count = chunks.len();
     // Every chunk but the last of the record is full, so the first chunk is the longest.
     let shard_len =
@@ -53,7 +57,7 @@ pub(crate) fn encode(
             seal_chunk(
                 cipher,
                 record_id,
-                first + i as u64,
+                first_chunk + i as u64,
                 is_last && i + 1 == count,
                 buf,
             );
@@ -64,8 +68,7 @@ pub(crate) fn encode(
     let parity = if m == 0 {
         Vec::new()
     } else {
-        reed_solomon_simd::encode(count, m, &chunks)
-            .map_err(|e| EngineError::Codec(e.to_string()))?
+        parity(&chunks, m, shard_len, pools).map_err(|e| EngineError::Codec(e.to_string()))?
     };
     let parity_hashes: Vec<[u8; 32]> = parity
         .par_iter()
@@ -80,15 +83,40 @@ pub(crate) fn encode(
     Ok(EncodedStripe { stripe, shards })
 }
 
+/// The `m` recovery shards of `data` (equal-length shards), in pooled buffers.
+fn parity(
+    data: &[Vec<u8>],
+    m: usize,
+    shard_len: usize,
+    pools: &Pools,
+) -> Result<Vec<Vec<u8>>, reed_solomon_simd::Error> {
+    let mut encoder = pools.encoders.encoder(data.len(), m, shard_len)?;
+    for shard in data {
+        encoder.add_original_shard(shard)?;
+    }
+    let parity = encoder
+        .encode()?
+        .recovery_iter()
+        .map(|r| {
+            let mut buf = pools.buffers.buffer(shard_len);
+            buf.extend_from_slice(r);
+            buf
+        })
+        .collect();
+    pools.encoders.give(encoder);
+    Ok(parity)
+}
+
 /// Rebuilds missing data shards from any `d` of the `d + m` shards and opens every chunk.
 /// `shards[i]` is `Some` for a shard that was fetched and matched its SHA-256.
 /// Returns the stripe's plaintext chunks, in order; nothing if any chunk fails to open.
+/// A fetched data shard nothing else references is opened in place, without a copy.
 pub(crate) fn decode(
     cipher: &Aes256Gcm,
     record_id: &Uuid,
     layout: &Layout,
     stripe: u64,
-    shards: &[Option<Bytes>],
+    mut shards: Vec<Option<Bytes>>,
 ) -> Result<Vec<Bytes>, EngineError> {
     let d = usize::try_from(layout.data_shards(stripe)).map_err(|_| EngineError::Worker)?;
     let m = shards.len() - d;
@@ -119,26 +147,26 @@ pub(crate) fn decode(
     };
     let last_chunk = layout.chunk_count() - 1;
     let mut out = Vec::with_capacity(d);
-    for (i, shard) in shards[..d].iter().enumerate() {
+    shards.truncate(d);
+    for (i, shard) in shards.into_iter().enumerate() {
         let chunk = stripe * layout.k + i as u64;
         let sealed_len = usize::try_from(layout.chunk_len(chunk))
             .map_err(|_| EngineError::InvalidManifest("chunk too large"))?
             + crate::keyring::TAG_LEN;
-        let mut buf = match (shard, restored.remove(&i)) {
-            (Some(s), _) => s.get(..sealed_len).map(<[u8]>::to_vec),
-            (None, Some(r)) => {
-                let mut r = r;
-                (r.len() >= sealed_len).then(|| {
-                    r.truncate(sealed_len);
-                    r
-                })
-            }
-            (None, None) => None,
+        let mut buf = match shard {
+            Some(s) => s.try_into_mut().unwrap_or_else(|s| BytesMut::from(&s[..])),
+            None => restored
+                .remove(&i)
+                .map(|r| BytesMut::from(Bytes::from(r)))
+                .unwrap_or_default(),
+        };
+        if buf.len() < sealed_len {
+            return Err(EngineError::InvalidManifest("shard shorter than its chunk"));
         }
-        .ok_or(EngineError::InvalidManifest("shard shorter than its chunk"))?;
+        buf.truncate(sealed_len);
         open_chunk(cipher, record_id, chunk, chunk == last_chunk, &mut buf)
             .map_err(|()| EngineError::ChunkAuthentication { chunk })?;
-        out.push(Bytes::from(buf));
+        out.push(buf.freeze());
     }
     Ok(out)
 }
