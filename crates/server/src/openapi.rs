@@ -2,8 +2,12 @@
 //! DTOs' `ToSchema` derives. Served at `/api/openapi.json`, browsable at `/api/docs`, and
 //! checked in as `openapi/openapi.json` (drift-tested).
 
+use std::collections::BTreeMap;
+
+use medvault_types::ErrorBody;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::routes::{
     admin_doctors, admin_ledger, admin_patients, admin_users, auth, consent, doctor_patients,
@@ -100,6 +104,46 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// `ErrorBody` answers at `statuses` with no description of their own: what
+/// `(status = N, body = ErrorBody)` in `#[utoipa::path(responses(...))]` writes, for the types
+/// below that stand for several such answers at once.
+fn error_bodies(statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
+    statuses
+        .iter()
+        .map(|status| {
+            let body = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+                .build();
+            let response = ResponseBuilder::new()
+                .description("")
+                .content("application/json", body)
+                .build();
+            (status.to_string(), response.into())
+        })
+        .collect()
+}
+
+/// 401 (no or expired token) and 403 (wrong role, or not this user's to see), both
+/// `ErrorBody`: what every signed-in route may answer. In `responses(...)` as `AuthErrors`.
+pub struct AuthErrors;
+
+impl IntoResponses for AuthErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        error_bodies(&[401, 403])
+    }
+}
+
+/// 409 (already decided), 410 (expired) and 423 (locked after too many wrong codes), all
+/// `ErrorBody`: an access request that can no longer be decided. In `responses(...)` as
+/// `ClosedRequestErrors`.
+pub struct ClosedRequestErrors;
+
+impl IntoResponses for ClosedRequestErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        error_bodies(&[409, 410, 423])
     }
 }
 

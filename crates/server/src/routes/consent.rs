@@ -14,6 +14,7 @@ use crate::consent::requests::{self, Redeemed};
 use crate::consent::{grants, totp};
 use crate::db;
 use crate::error::ApiError;
+use crate::openapi::{AuthErrors, ClosedRequestErrors};
 use crate::state::AppState;
 
 /// A doctor asks for access to a patient's record (or all records). The patient receives a
@@ -23,8 +24,7 @@ use crate::state::AppState;
     request_body = CreateAccessRequest,
     responses(
         (status = 201, body = AccessRequest),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "No such patient in care / MRN / record", body = ErrorBody),
         (status = 409, description = "Too many open requests", body = ErrorBody),
         (status = 422, body = ErrorBody),
@@ -57,8 +57,7 @@ pub async fn create_access_request(
     params(ListQuery),
     responses(
         (status = 200, body = Page<AccessRequest>),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
     ))]
 pub async fn list_access_requests(
     state: web::Data<AppState>,
@@ -91,8 +90,7 @@ pub async fn list_access_requests(
     params(("id" = Uuid, Path, description = "Request id")),
     responses(
         (status = 200, body = AccessRequest),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, body = ErrorBody),
     ))]
 pub async fn get_access_request(
@@ -128,8 +126,7 @@ pub async fn get_access_request(
     request_body = RedeemCode,
     responses(
         (status = 200, description = "Consent given", body = Grant),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody),
         (status = 410, description = "Code or request expired", body = ErrorBody),
@@ -171,12 +168,9 @@ pub async fn redeem_access_request(
     params(("id" = Uuid, Path, description = "Request id")),
     responses(
         (status = 200, body = Grant),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody),
-        (status = 410, body = ErrorBody),
-        (status = 423, body = ErrorBody),
+        ClosedRequestErrors,
     ))]
 pub async fn approve_access_request(
     state: web::Data<AppState>,
@@ -199,12 +193,9 @@ pub async fn approve_access_request(
     params(("id" = Uuid, Path, description = "Request id")),
     responses(
         (status = 200, body = AccessRequest),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody),
-        (status = 410, body = ErrorBody),
-        (status = 423, body = ErrorBody),
+        ClosedRequestErrors,
     ))]
 pub async fn deny_access_request(
     state: web::Data<AppState>,
@@ -227,8 +218,7 @@ pub async fn deny_access_request(
     params(ListQuery),
     responses(
         (status = 200, body = Page<Grant>),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
     ))]
 pub async fn list_grants(
     state: web::Data<AppState>,
@@ -250,8 +240,7 @@ pub async fn list_grants(
     params(("id" = Uuid, Path, description = "Grant id")),
     responses(
         (status = 200, body = Grant),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, body = ErrorBody),
     ))]
 pub async fn revoke_grant(
@@ -271,7 +260,7 @@ pub async fn revoke_grant(
 /// Whether the patient has an authenticator set up.
 #[utoipa::path(get, path = "/api/v1/me/totp", tag = "consent", operation_id = "get_totp",
     security(("bearer" = [])),
-    responses((status = 200, body = TotpStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = TotpStatus), AuthErrors))]
 pub async fn get_totp(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
@@ -287,8 +276,7 @@ pub async fn get_totp(
     security(("bearer" = [])),
     responses(
         (status = 200, body = TotpEnrollment),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 409, description = "Already enrolled", body = ErrorBody),
     ))]
 pub async fn enrol_totp(
@@ -310,8 +298,7 @@ pub async fn enrol_totp(
     request_body = TotpCode,
     responses(
         (status = 200, body = TotpStatus),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, description = "No enrolment started", body = ErrorBody),
         (status = 409, body = ErrorBody),
         (status = 422, description = "Wrong code", body = ErrorBody),
@@ -331,8 +318,7 @@ pub async fn confirm_totp(
     request_body = TotpCode,
     responses(
         (status = 200, body = TotpStatus),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthErrors,
         (status = 404, body = ErrorBody),
         (status = 422, description = "Wrong code", body = ErrorBody),
         (status = 429, description = "Too many wrong codes recently", body = ErrorBody),
