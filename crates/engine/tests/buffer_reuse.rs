@@ -81,7 +81,11 @@ async fn stored_objects_match_their_manifest(keep: bool) {
     let original = data(40 * common::SMALL_CHUNK + 123, 11);
     let id = Uuid::new_v4();
     let (manifest, wrapped) = put(&engine, id, &original).await;
-    assert!(manifest.shards.len() >= 60, "{} shards", manifest.shards.len());
+    assert!(
+        manifest.shards.len() >= 60,
+        "{} shards",
+        manifest.shards.len()
+    );
     for entry in &manifest.shards {
         let idx: usize = entry.bucket[1..].parse().expect("bucket index");
         let object = stores[idx].objects()[&entry.key].clone();
