@@ -14,20 +14,34 @@ use reed_solomon_simd::ReedSolomonEncoder;
 
 /// The pools of one put, sized from the configuration.
 pub(crate) struct Pools {
-    /// Shard-sized buffers (plaintext chunks become sealed shards in place; parity shards).
+    /// Shard buffers (plaintext chunks become sealed shards in place; parity shards).
     pub buffers: Pool<Vec<u8>>,
     /// Reed-Solomon encoders with their work areas.
     pub encoders: Pool<ReedSolomonEncoder>,
+    /// Capacity of every shard buffer: a full chunk, its tag and the even-length padding.
+    shard_capacity: usize,
 }
 
 impl Pools {
     /// Pools holding at most as many idle items as one put can have in use at once:
     /// `k + m` buffers per stripe for `stripes` stripes, and `parallelism` encoders.
-    pub fn new(shards_per_stripe: usize, stripes: usize, parallelism: usize) -> Self {
+    pub fn new(
+        chunk_size: usize,
+        shards_per_stripe: usize,
+        stripes: usize,
+        parallelism: usize,
+    ) -> Self {
         Self {
             buffers: Pool::new(shards_per_stripe * stripes),
             encoders: Pool::new(parallelism),
+            shard_capacity: chunk_size + crate::keyring::TAG_LEN + 1,
         }
+    }
+
+    /// An empty buffer that holds any shard of this put without reallocating. Data and parity
+    /// shards use the same capacity, so either kind of buffer can be reused for the other.
+    pub fn shard_buffer(&self) -> Vec<u8> {
+        self.buffers.buffer(self.shard_capacity)
     }
 }
 

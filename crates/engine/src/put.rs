@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::engine::{Engine, Inner};
 use crate::error::{EngineError, PutError};
-use crate::keyring::{Dek, TAG_LEN, WrappedDek};
+use crate::keyring::{Dek, WrappedDek};
 use crate::manifest::{MANIFEST_VERSION, Manifest, ShardEntry};
 use crate::pool::Pools;
 use crate::stripe::{self, EncodedStripe, PlainStripe};
@@ -71,7 +71,12 @@ impl Engine {
         let cfg = &self.inner.cfg;
         let (k, m) = (cfg.k, cfg.m);
         // Per upload, so the buffers are freed when it ends (not kept while the engine idles).
-        let pools = Arc::new(Pools::new(k + m, cfg.stripes_held(), cfg.parallelism));
+        let pools = Arc::new(Pools::new(
+            cfg.chunk_size,
+            k + m,
+            cfg.stripes_held(),
+            cfg.parallelism,
+        ));
         let reader = Reader {
             input: Box::pin(input),
             pending: Bytes::new(),
@@ -225,7 +230,7 @@ where
         let mut is_last = false;
         while chunks.len() < self.k && !is_last {
             // Room for the tag and the even-length padding, so sealing never reallocates.
-            let mut buf = self.pools.buffers.buffer(self.chunk_size + TAG_LEN + 1);
+            let mut buf = self.pools.shard_buffer();
             loop {
                 let want = self.chunk_size - buf.len();
                 let take = want.min(self.pending.len());

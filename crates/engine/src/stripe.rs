@@ -98,7 +98,7 @@ fn parity(
         .encode()?
         .recovery_iter()
         .map(|r| {
-            let mut buf = pools.buffers.buffer(shard_len);
+            let mut buf = pools.shard_buffer();
             buf.extend_from_slice(r);
             buf
         })
