@@ -19,10 +19,11 @@ use crate::api::dto::Role;
 use crate::api::transport;
 use crate::pages::{account, admin, doctor, patient};
 use crate::state::Auth;
+use crate::ui::boundary::bounded;
 use crate::ui::shell::Guard;
 
 /// The root: restores this tab's session, wires session expiry to the sign-in screen, and
-/// routes every screen behind its role guard.
+/// routes every screen behind its role guard, each page inside its own error boundary.
 #[component]
 pub fn App() -> impl IntoView {
     let restored = transport::restore_session().map(|t| t.user);
@@ -51,31 +52,31 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| view! { <main id="main" class="page"><h1>"Page not found"</h1><a href="/">"Go to the start page"</a></main> }>
-                <Route path=path!("/") view=account::Home/>
-                <Route path=path!("/login") view=account::Login/>
-                <Route path=path!("/change-password") view=account::ForcedPasswordChange/>
+                <Route path=path!("/") view=bounded(account::Home)/>
+                <Route path=path!("/login") view=bounded(account::Login)/>
+                <Route path=path!("/change-password") view=bounded(account::ForcedPasswordChange)/>
                 <ParentRoute path=path!("/account") view=|| view! { <Guard/> }>
-                    <Route path=path!("password") view=account::PasswordPage/>
+                    <Route path=path!("password") view=bounded(account::PasswordPage)/>
                 </ParentRoute>
                 <ParentRoute path=path!("/admin") view=|| view! { <Guard role=Role::Admin/> }>
-                    <Route path=path!("") view=admin::Overview/>
-                    <Route path=path!("doctors") view=admin::Doctors/>
-                    <Route path=path!("patients") view=admin::Patients/>
-                    <Route path=path!("ledger") view=admin::Ledger/>
+                    <Route path=path!("") view=bounded(admin::Overview)/>
+                    <Route path=path!("doctors") view=bounded(admin::Doctors)/>
+                    <Route path=path!("patients") view=bounded(admin::Patients)/>
+                    <Route path=path!("ledger") view=bounded(admin::Ledger)/>
                 </ParentRoute>
                 <ParentRoute path=path!("/doctor") view=|| view! { <Guard role=Role::Doctor/> }>
-                    <Route path=path!("") view=doctor::MyPatients/>
-                    <Route path=path!("patients/:id") view=doctor::PatientPage/>
-                    <Route path=path!("access") view=doctor::Access/>
+                    <Route path=path!("") view=bounded(doctor::MyPatients)/>
+                    <Route path=path!("patients/:id") view=bounded(doctor::PatientPage)/>
+                    <Route path=path!("access") view=bounded(doctor::Access)/>
                 </ParentRoute>
                 <ParentRoute path=path!("/patient") view=|| view! { <Guard role=Role::Patient/> }>
-                    <Route path=path!("") view=patient::Details/>
-                    <Route path=path!("history") view=patient::HistoryPage/>
-                    <Route path=path!("records") view=patient::Records/>
-                    <Route path=path!("requests") view=patient::Requests/>
-                    <Route path=path!("grants") view=patient::Grants/>
-                    <Route path=path!("access-log") view=patient::AccessLog/>
-                    <Route path=path!("security") view=patient::Security/>
+                    <Route path=path!("") view=bounded(patient::Details)/>
+                    <Route path=path!("history") view=bounded(patient::HistoryPage)/>
+                    <Route path=path!("records") view=bounded(patient::Records)/>
+                    <Route path=path!("requests") view=bounded(patient::Requests)/>
+                    <Route path=path!("grants") view=bounded(patient::Grants)/>
+                    <Route path=path!("access-log") view=bounded(patient::AccessLog)/>
+                    <Route path=path!("security") view=bounded(patient::Security)/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -88,6 +88,13 @@ pub fn readable_types(allowed: &[String]) -> String {
         .join(", ")
 }
 
+/// A title to suggest for a chosen file: its name without the extension, at most 200
+/// characters (the longest title the form accepts).
+pub fn title_from_file_name(name: &str) -> String {
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    stem.chars().take(200).collect()
+}
+
 /// The default allowlist as owned strings.
 pub fn default_allowed() -> Vec<String> {
     DEFAULT_ALLOWED_TYPES
@@ -123,6 +130,16 @@ mod tests {
             bad.contains("PDF, PNG, JPEG, DICOM, plain text, CSV, JSON"),
             "{bad}"
         );
+    }
+
+    #[test]
+    fn suggested_title_drops_the_extension_and_stays_short() {
+        assert_eq!(
+            title_from_file_name("blood-test.march.pdf"),
+            "blood-test.march"
+        );
+        assert_eq!(title_from_file_name("README"), "README");
+        assert_eq!(title_from_file_name(&"é".repeat(300)).chars().count(), 200);
     }
 
     #[test]

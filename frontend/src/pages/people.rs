@@ -11,6 +11,7 @@ use crate::api::dto::{
 };
 use crate::logic::validate::{self, Checks, blank_to_none};
 use crate::ui::form::{Field, FormState, Select, TextArea};
+use crate::ui::load::Reload;
 use crate::ui::widgets::today;
 
 type Errors = BTreeMap<String, String>;
@@ -307,7 +308,7 @@ pub fn patient_name(p: &Patient) -> String {
 }
 
 /// A searched, paged list of people: what the search box holds, the search last submitted, the
-/// page, and a counter that reloads the list.
+/// page, and the reload of the list.
 #[derive(Clone, Copy)]
 pub struct PeopleSearch {
     /// The search box.
@@ -316,8 +317,8 @@ pub struct PeopleSearch {
     query: RwSignal<String>,
     /// 1-based page.
     pub page: RwSignal<u32>,
-    /// Bumped to load the same page again.
-    version: RwSignal<u32>,
+    /// Loads the same page again.
+    again: Reload,
 }
 
 impl PeopleSearch {
@@ -327,7 +328,7 @@ impl PeopleSearch {
             text: RwSignal::new(String::new()),
             query: RwSignal::new(String::new()),
             page: RwSignal::new(1),
-            version: RwSignal::new(0),
+            again: Reload::new(),
         }
     }
 
@@ -338,17 +339,13 @@ impl PeopleSearch {
         T: 'static,
         Fut: Future<Output = T> + 'static,
     {
-        LocalResource::new(move || {
-            let q = self.query.get();
-            let p = self.page.get();
-            self.version.track();
-            fetch(q, p)
-        })
+        self.again
+            .load(move || fetch(self.query.get(), self.page.get()))
     }
 
     /// Loads the list again (after a change to one of its people).
     pub fn reload(self) {
-        self.version.update(|v| *v += 1);
+        self.again.reload();
     }
 }
 

@@ -99,6 +99,33 @@ impl FormState {
     }
 }
 
+impl FormState {
+    /// Submits a form whose one input, named `code`, holds a code: checks it with `check`,
+    /// then sends `request(code)` as [`send`](Self::send) does. A refused code is emptied, so
+    /// the next one can be typed straight away.
+    pub fn send_code<T, Fut>(
+        self,
+        code: RwSignal<String>,
+        check: impl FnOnce(&str) -> Result<String, String>,
+        request: impl FnOnce(String) -> Fut + 'static,
+        on_done: Callback<T>,
+    ) where
+        T: 'static,
+        Fut: Future<Output = Result<T, ApiError>> + 'static,
+    {
+        let body = check(&code.get_untracked())
+            .map_err(|message| BTreeMap::from([("code".to_string(), message)]));
+        let request = move |digits: String| async move {
+            let answer = request(digits).await;
+            if answer.is_err() {
+                code.set(String::new());
+            }
+            answer
+        };
+        self.send(body, request, on_done);
+    }
+}
+
 impl Default for FormState {
     fn default() -> Self {
         Self::new()

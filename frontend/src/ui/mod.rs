@@ -1,5 +1,7 @@
 //! Building blocks shared by the screens.
 
+pub mod boundary;
 pub mod form;
+pub mod load;
 pub mod shell;
 pub mod widgets;

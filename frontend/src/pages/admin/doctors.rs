@@ -7,7 +7,8 @@ use super::accounts::AccountActions;
 use crate::api::{calls, dto::Doctor};
 use crate::pages::people::{DoctorFields, DoctorInputs, PeopleSearch, SearchForm};
 use crate::ui::form::{FormState, Submit};
-use crate::ui::widgets::{Dialog, ErrorSlot, ErrorText, Loading, Pager, TemporaryPasswordNotice};
+use crate::ui::load::AsyncList;
+use crate::ui::widgets::{Dialog, ErrorSlot, Pager, TemporaryPasswordNotice};
 
 const PER_PAGE: u32 = 20;
 
@@ -27,8 +28,16 @@ pub fn Doctors() -> impl IntoView {
     let actions = AccountActions::new();
     let (temp, row_error) = (actions.temp, actions.error);
     let reload = move || search.reload();
-    let toggle = move |d: Doctor| actions.toggle_active(d.id, d.active, d.full_name, reload);
-    let reset = move |d: Doctor| actions.reset_password(d.id, d.email, d.full_name);
+    let edit = Callback::new(move |d: Doctor| {
+        temp.set(None);
+        editing.set(Some(Editing::Existing(d)));
+    });
+    let toggle = Callback::new(move |d: Doctor| {
+        actions.toggle_active(d.id, d.active, d.full_name, reload);
+    });
+    let reset = Callback::new(move |d: Doctor| {
+        actions.reset_password(d.id, d.email, d.full_name);
+    });
 
     view! {
         <div class="title-row">
@@ -38,42 +47,46 @@ pub fn Doctors() -> impl IntoView {
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
         <SearchForm search=search id="doctor-search"/>
         <ErrorSlot error=row_error/>
-        <Transition fallback=|| view! { <Loading what="doctors"/> }>
-            {move || list.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(p) if p.items.is_empty() => view! { <p>"No doctors found."</p> }.into_any(),
-                Ok(p) => view! {
-                    <div class="table-wrap">
-                    <table>
-                        <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Specialty"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
-                        <tbody>
-                            {p.items.into_iter().map(|d| {
-                                let (d1, d2, d3) = (d.clone(), d.clone(), d.clone());
-                                view! {
-                                    <tr>
-                                        <td>{d.full_name.clone()}</td>
-                                        <td>{d.email.clone()}</td>
-                                        <td>{d.specialty.clone()}</td>
-                                        <td>{if d.active { "Active" } else { "Deactivated" }}</td>
-                                        <td class="row-actions">
-                                            <button type="button" class="secondary edit" on:click=move |_| { temp.set(None); editing.set(Some(Editing::Existing(d1.clone()))); }>"Edit"</button>
-                                            <button type="button" class="secondary toggle-active" on:click=move |_| toggle(d2.clone())>{if d.active { "Deactivate" } else { "Reactivate" }}</button>
-                                            <button type="button" class="secondary reset-password" on:click=move |_| reset(d3.clone())>"Reset password"</button>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    </div>
-                    <Pager page=search.page total=p.total per_page=PER_PAGE/>
-                }.into_any(),
-            })}
-        </Transition>
+        <AsyncList resource=list what="doctors" empty="No doctors found." let:p>
+            <div class="table-wrap">
+            <table>
+                <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Specialty"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                <tbody>
+                    {p.items.into_iter().map(|d| view! { <DoctorRow doctor=d edit=edit toggle=toggle reset=reset/> }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+            <Pager page=search.page total=p.total per_page=PER_PAGE/>
+        </AsyncList>
         {move || editing.get().map(|e| view! {
             <DoctorDialog editing=e on_close=Callback::new(move |()| editing.set(None))
                 on_saved=Callback::new(move |t: Option<(String, String)>| { editing.set(None); temp.set(t); reload(); })/>
         })}
+    }
+}
+
+/// One doctor with the row's buttons: edit, deactivate or reactivate, reset the password.
+#[component]
+fn DoctorRow(
+    doctor: Doctor,
+    edit: Callback<Doctor>,
+    toggle: Callback<Doctor>,
+    reset: Callback<Doctor>,
+) -> impl IntoView {
+    let d = doctor;
+    let (d1, d2, d3) = (d.clone(), d.clone(), d.clone());
+    view! {
+        <tr>
+            <td>{d.full_name.clone()}</td>
+            <td>{d.email.clone()}</td>
+            <td>{d.specialty.clone()}</td>
+            <td>{if d.active { "Active" } else { "Deactivated" }}</td>
+            <td class="row-actions">
+                <button type="button" class="secondary edit" on:click=move |_| edit.run(d1.clone())>"Edit"</button>
+                <button type="button" class="secondary toggle-active" on:click=move |_| toggle.run(d2.clone())>{if d.active { "Deactivate" } else { "Reactivate" }}</button>
+                <button type="button" class="secondary reset-password" on:click=move |_| reset.run(d3.clone())>"Reset password"</button>
+            </td>
+        </tr>
     }
 }
 

@@ -3,9 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::api::{ApiError, calls, dto::LedgerVerification};
+use crate::api::{ApiError, calls, dto::LedgerPage, dto::LedgerVerification};
 use crate::logic::format;
-use crate::ui::widgets::{ErrorText, Loading};
+use crate::ui::load::AsyncView;
+use crate::ui::widgets::ErrorText;
 
 const LIMIT: u32 = 50;
 
@@ -21,6 +22,23 @@ pub fn Ledger() -> impl IntoView {
         let a = applied.get();
         async move { calls::admin_ledger(before, LIMIT, &a).await }
     });
+    view! {
+        <h1>"Ledger"</h1>
+        <VerifyChain/>
+        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); cursors.set(vec![None]); applied.set(action.get_untracked()); }>
+            <label for="ledger-action">"Only this action (e.g. record.download)"</label>
+            <input id="ledger-action" type="search" bind:value=action/>
+            <button type="submit" class="secondary">"Filter"</button>
+        </form>
+        <AsyncView resource=page what="ledger" let:p>
+            <LedgerEntries page=p cursors=cursors/>
+        </AsyncView>
+    }
+}
+
+/// The "Verify the chain" button and what the last verification found.
+#[component]
+fn VerifyChain() -> impl IntoView {
     let verification = RwSignal::new(None::<Result<LedgerVerification, ApiError>>);
     let verifying = RwSignal::new(false);
     let verify = move |_| {
@@ -32,7 +50,6 @@ pub fn Ledger() -> impl IntoView {
         });
     };
     view! {
-        <h1>"Ledger"</h1>
         <section class="card">
             <button type="button" class="primary" id="verify-ledger" on:click=verify disabled=move || verifying.get()>
                 {move || if verifying.get() { "Verifying…" } else { "Verify the chain" }}
@@ -43,42 +60,35 @@ pub fn Ledger() -> impl IntoView {
                 Err(e) => view! { <ErrorText error=e/> }.into_any(),
             })}
         </section>
-        <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); cursors.set(vec![None]); applied.set(action.get_untracked()); }>
-            <label for="ledger-action">"Only this action (e.g. record.download)"</label>
-            <input id="ledger-action" type="search" bind:value=action/>
-            <button type="submit" class="secondary">"Filter"</button>
-        </form>
-        <Transition fallback=|| view! { <Loading what="ledger"/> }>
-            {move || page.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(p) => {
-                    let next = p.next_before;
-                    view! {
-                        <p>{format!("{} entries in the ledger.", p.total)}</p>
-                        <div class="table-wrap">
-                        <table class="ledger" id="ledger-entries">
-                            <thead><tr><th>"#"</th><th>"When"</th><th>"Action"</th><th>"Subject"</th><th>"Actor"</th><th>"Hash"</th></tr></thead>
-                            <tbody>
-                                {p.items.into_iter().map(|e| view! {
-                                    <tr>
-                                        <td>{e.seq}</td>
-                                        <td>{format::datetime(e.at)}</td>
-                                        <td>{e.action}</td>
-                                        <td class="mono small">{e.subject}</td>
-                                        <td class="mono small">{e.actor.map_or_else(|| "system".into(), |a| a.to_string())}</td>
-                                        <td class="mono small" title=e.hash.clone()>{e.hash.chars().take(12).collect::<String>()}"…"</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        </div>
-                        <nav class="pager" aria-label="Ledger pages">
-                            <button type="button" disabled=move || { cursors.with(|c| c.len() <= 1) } on:click=move |_| cursors.update(|c| { c.pop(); })>"Newer"</button>
-                            <button type="button" disabled=next.is_none() on:click=move |_| cursors.update(|c| c.push(next))>"Older"</button>
-                        </nav>
-                    }.into_any()
-                }
-            })}
-        </Transition>
+    }
+}
+
+/// One page of entries, with "Newer" and "Older" over the stack of `before` cursors.
+#[component]
+fn LedgerEntries(page: LedgerPage, cursors: RwSignal<Vec<Option<i64>>>) -> impl IntoView {
+    let next = page.next_before;
+    view! {
+        <p>{format!("{} entries in the ledger.", page.total)}</p>
+        <div class="table-wrap">
+        <table class="ledger" id="ledger-entries">
+            <thead><tr><th>"#"</th><th>"When"</th><th>"Action"</th><th>"Subject"</th><th>"Actor"</th><th>"Hash"</th></tr></thead>
+            <tbody>
+                {page.items.into_iter().map(|e| view! {
+                    <tr>
+                        <td>{e.seq}</td>
+                        <td>{format::datetime(e.at)}</td>
+                        <td>{e.action}</td>
+                        <td class="mono small">{e.subject}</td>
+                        <td class="mono small">{e.actor.map_or_else(|| "system".into(), |a| a.to_string())}</td>
+                        <td class="mono small" title=e.hash.clone()>{e.hash.chars().take(12).collect::<String>()}"…"</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+        <nav class="pager" aria-label="Ledger pages">
+            <button type="button" disabled=move || { cursors.with(|c| c.len() <= 1) } on:click=move |_| cursors.update(|c| { c.pop(); })>"Newer"</button>
+            <button type="button" disabled=next.is_none() on:click=move |_| cursors.update(|c| c.push(next))>"Older"</button>
+        </nav>
     }
 }

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 
 use crate::api::calls;
-use crate::api::dto::AdminOverview;
+use crate::api::dto::{AdminOverview, LedgerVerification};
 use crate::logic::format;
-use crate::ui::widgets::{ErrorText, Loading};
+use crate::ui::load::AsyncView;
 
 /// `/admin`.
 #[component]
@@ -15,32 +15,38 @@ pub fn Overview() -> impl IntoView {
     let verify = LocalResource::new(|| async { calls::admin_verify_ledger().await });
     view! {
         <h1>"Overview"</h1>
-        <Transition fallback=|| view! { <Loading what="figures"/> }>
-            {move || overview.get().map(|r| match r {
-                Ok(o) => view! { <Figures overview=o/> }.into_any(),
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-            })}
-        </Transition>
+        <AsyncView resource=overview what="figures" let:o>
+            <Figures overview=o/>
+        </AsyncView>
         <section class="card" aria-labelledby="ledger-status">
             <h2 id="ledger-status">"Ledger"</h2>
-            <Transition fallback=|| view! { <Loading what="verification"/> }>
-                {move || verify.get().map(|v| match v {
-                    Ok(v) if v.ok => view! {
-                        <p class="ok" id="ledger-ok">{format!("✔ Verified: {} entries, every link holds.", v.entries)}</p>
-                        <p class="mono small">"Head: " {v.head_hash.unwrap_or_default()}</p>
-                    }.into_any(),
-                    Ok(v) => view! {
-                        <p class="bad" role="alert">{format!(
-                            "✘ Broken at entry {}: {}",
-                            v.first_broken_seq.map_or_else(|| "?".into(), |s| s.to_string()),
-                            v.reason.unwrap_or_default()
-                        )}</p>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                })}
-            </Transition>
+            <AsyncView resource=verify what="verification" let:v>
+                <VerificationStatus verification=v/>
+            </AsyncView>
             <button type="button" class="secondary" on:click=move |_| verify.refetch()>"Verify again"</button>
         </section>
+    }
+}
+
+/// Whether the chain verified, and where it broke if not.
+#[component]
+fn VerificationStatus(verification: LedgerVerification) -> impl IntoView {
+    let v = verification;
+    if v.ok {
+        view! {
+            <p class="ok" id="ledger-ok">{format!("✔ Verified: {} entries, every link holds.", v.entries)}</p>
+            <p class="mono small">"Head: " {v.head_hash.unwrap_or_default()}</p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <p class="bad" role="alert">{format!(
+                "✘ Broken at entry {}: {}",
+                v.first_broken_seq.map_or_else(|| "?".into(), |s| s.to_string()),
+                v.reason.unwrap_or_default()
+            )}</p>
+        }
+        .into_any()
     }
 }
 

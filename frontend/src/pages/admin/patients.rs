@@ -6,10 +6,11 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::accounts::AccountActions;
-use crate::api::{calls, dto::Patient};
+use crate::api::{calls, dto::Doctor, dto::Patient};
 use crate::pages::people::{PatientFields, PatientInputs, PeopleSearch, SearchForm, patient_name};
 use crate::ui::form::{FormState, Submit};
-use crate::ui::widgets::{Dialog, ErrorSlot, ErrorText, Loading, Pager, TemporaryPasswordNotice};
+use crate::ui::load::{AsyncList, AsyncView};
+use crate::ui::widgets::{Dialog, ErrorSlot, Pager, TemporaryPasswordNotice};
 
 const PER_PAGE: u32 = 20;
 
@@ -29,11 +30,13 @@ pub fn Patients() -> impl IntoView {
     let actions = AccountActions::new();
     let (temp, row_error) = (actions.temp, actions.error);
     let reload = move || search.reload();
-    let toggle = move |p: Patient| actions.toggle_active(p.id, p.active, patient_name(&p), reload);
-    let reset = move |p: Patient| {
+    let toggle = Callback::new(move |p: Patient| {
+        actions.toggle_active(p.id, p.active, patient_name(&p), reload);
+    });
+    let reset = Callback::new(move |p: Patient| {
         let name = patient_name(&p);
         actions.reset_password(p.id, p.email, name);
-    };
+    });
 
     view! {
         <div class="title-row">
@@ -43,39 +46,17 @@ pub fn Patients() -> impl IntoView {
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
         <SearchForm search=search id="patient-search"/>
         <ErrorSlot error=row_error/>
-        <Transition fallback=|| view! { <Loading what="patients"/> }>
-            {move || list.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(pg) if pg.items.is_empty() => view! { <p>"No patients found."</p> }.into_any(),
-                Ok(pg) => view! {
-                    <div class="table-wrap">
-                    <table>
-                        <thead><tr><th>"Name"</th><th>"MRN"</th><th>"E-mail"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
-                        <tbody>
-                            {pg.items.into_iter().map(|p| {
-                                let (p1, p2, p3, p4) = (p.clone(), p.clone(), p.clone(), p.clone());
-                                view! {
-                                    <tr>
-                                        <td>{patient_name(&p)}</td>
-                                        <td class="mono">{p.mrn.clone()}</td>
-                                        <td>{p.email.clone()}</td>
-                                        <td>{if p.active { "Active" } else { "Deactivated" }}</td>
-                                        <td class="row-actions">
-                                            <button type="button" class="secondary edit" on:click=move |_| { temp.set(None); open.set(Some(Open::Edit(p1.clone()))); }>"Edit"</button>
-                                            <button type="button" class="secondary care" on:click=move |_| open.set(Some(Open::Care(p4.clone())))>"Doctors"</button>
-                                            <button type="button" class="secondary toggle-active" on:click=move |_| toggle(p2.clone())>{if p.active { "Deactivate" } else { "Reactivate" }}</button>
-                                            <button type="button" class="secondary reset-password" on:click=move |_| reset(p3.clone())>"Reset password"</button>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    </div>
-                    <Pager page=search.page total=pg.total per_page=PER_PAGE/>
-                }.into_any(),
-            })}
-        </Transition>
+        <AsyncList resource=list what="patients" empty="No patients found." let:pg>
+            <div class="table-wrap">
+            <table>
+                <thead><tr><th>"Name"</th><th>"MRN"</th><th>"E-mail"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                <tbody>
+                    {pg.items.into_iter().map(|p| view! { <PatientRow patient=p open=open temp=temp toggle=toggle reset=reset/> }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+            <Pager page=search.page total=pg.total per_page=PER_PAGE/>
+        </AsyncList>
         {move || open.get().map(|o| {
             let close = Callback::new(move |()| open.set(None));
             match o {
@@ -86,6 +67,36 @@ pub fn Patients() -> impl IntoView {
                     on_saved=Callback::new(move |t| { open.set(None); temp.set(t); reload(); })/> }.into_any(),
             }
         })}
+    }
+}
+
+/// One patient with the row's buttons: edit, the doctors in care, deactivate or reactivate,
+/// reset the password.
+#[component]
+fn PatientRow(
+    patient: Patient,
+    /// The page's dialog.
+    open: RwSignal<Option<Open>>,
+    /// The page's temporary password notice (editing hides it).
+    temp: RwSignal<Option<(String, String)>>,
+    toggle: Callback<Patient>,
+    reset: Callback<Patient>,
+) -> impl IntoView {
+    let p = patient;
+    let (p1, p2, p3, p4) = (p.clone(), p.clone(), p.clone(), p.clone());
+    view! {
+        <tr>
+            <td>{patient_name(&p)}</td>
+            <td class="mono">{p.mrn.clone()}</td>
+            <td>{p.email.clone()}</td>
+            <td>{if p.active { "Active" } else { "Deactivated" }}</td>
+            <td class="row-actions">
+                <button type="button" class="secondary edit" on:click=move |_| { temp.set(None); open.set(Some(Open::Edit(p1.clone()))); }>"Edit"</button>
+                <button type="button" class="secondary care" on:click=move |_| open.set(Some(Open::Care(p4.clone())))>"Doctors"</button>
+                <button type="button" class="secondary toggle-active" on:click=move |_| toggle.run(p2.clone())>{if p.active { "Deactivate" } else { "Reactivate" }}</button>
+                <button type="button" class="secondary reset-password" on:click=move |_| reset.run(p3.clone())>"Reset password"</button>
+            </td>
+        </tr>
     }
 }
 
@@ -132,10 +143,9 @@ fn CareDialog(patient: Patient, on_close: Callback<()>) -> impl IntoView {
     let patient_id = patient.id;
     let assigned = RwSignal::new(patient.doctor_ids.clone());
     let doctors = LocalResource::new(|| async { calls::admin_doctors("", 1, 100).await });
-    let choice = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let change = move |doctor: Uuid, add: bool| {
+    let change = Callback::new(move |(doctor, add): (Uuid, bool)| {
         if busy.get_untracked() {
             return;
         }
@@ -158,46 +168,70 @@ fn CareDialog(patient: Patient, on_close: Callback<()>) -> impl IntoView {
                 Err(e) => error.set(Some(e.message)),
             }
         });
-    };
+    });
     view! {
         <Dialog title=format!("Doctors caring for {}", patient_name(&patient)) on_close=on_close>
-            <Transition fallback=|| view! { <Loading what="doctors"/> }>
-                {move || doctors.get().map(|r| match r {
-                    Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                    Ok(page) => {
-                        let all = page.items;
-                        let all2 = all.clone();
-                        view! {
-                            <ul class="plain">
-                                {move || {
-                                    let ids = assigned.get();
-                                    if ids.is_empty() {
-                                        return view! { <li>"No doctor assigned yet."</li> }.into_any();
-                                    }
-                                    ids.into_iter().map(|id| {
-                                        let name = all.iter().find(|d| d.id == id).map_or_else(|| id.to_string(), |d| d.full_name.clone());
-                                        view! { <li class="in-care">{name}" "<button type="button" class="link" on:click=move |_| change(id, false)>"Remove"</button></li> }
-                                    }).collect_view().into_any()
-                                }}
-                            </ul>
-                            <div class="field">
-                                <label for="assign-doctor">"Add a doctor"</label>
-                                <select id="assign-doctor" on:change=move |ev| choice.set(event_target_value(&ev))>
-                                    <option value="">"Choose…"</option>
-                                    {all2.into_iter().filter(|d| d.active).map(|d| view! { <option value=d.id.to_string()>{format!("{} ({})", d.full_name, d.specialty)}</option> }).collect_view()}
-                                </select>
-                            </div>
-                            <button type="button" class="primary" id="assign-doctor-button" disabled=move || busy.get() on:click=move |_| {
-                                match Uuid::parse_str(&choice.get_untracked()) {
-                                    Ok(id) => change(id, true),
-                                    Err(_) => error.set(Some("Choose a doctor first.".into())),
-                                }
-                            }>"Assign"</button>
-                        }.into_any()
-                    }
-                })}
-            </Transition>
+            <AsyncView resource=doctors what="doctors" let:page>
+                <InCare all=page.items.clone() assigned=assigned change=change/>
+                <AssignDoctor all=page.items busy=busy error=error change=change/>
+            </AsyncView>
             <ErrorSlot error=error/>
         </Dialog>
+    }
+}
+
+/// The doctors now in care, each with "Remove".
+#[component]
+fn InCare(
+    /// Every doctor (for names).
+    all: Vec<Doctor>,
+    /// Ids of the doctors in care.
+    assigned: RwSignal<Vec<Uuid>>,
+    /// Assign (`true`) or unassign a doctor.
+    change: Callback<(Uuid, bool)>,
+) -> impl IntoView {
+    view! {
+        <ul class="plain">
+            {move || {
+                let ids = assigned.get();
+                if ids.is_empty() {
+                    return view! { <li>"No doctor assigned yet."</li> }.into_any();
+                }
+                ids.into_iter().map(|id| {
+                    let name = all.iter().find(|d| d.id == id).map_or_else(|| id.to_string(), |d| d.full_name.clone());
+                    view! { <li class="in-care">{name}" "<button type="button" class="link" on:click=move |_| change.run((id, false))>"Remove"</button></li> }
+                }).collect_view().into_any()
+            }}
+        </ul>
+    }
+}
+
+/// "Add a doctor": a choice of the active doctors and "Assign".
+#[component]
+fn AssignDoctor(
+    /// Every doctor.
+    all: Vec<Doctor>,
+    /// A change is on its way (the button waits).
+    busy: RwSignal<bool>,
+    /// Where "choose first" goes.
+    error: RwSignal<Option<String>>,
+    /// Assign (`true`) or unassign a doctor.
+    change: Callback<(Uuid, bool)>,
+) -> impl IntoView {
+    let choice = RwSignal::new(String::new());
+    view! {
+        <div class="field">
+            <label for="assign-doctor">"Add a doctor"</label>
+            <select id="assign-doctor" on:change=move |ev| choice.set(event_target_value(&ev))>
+                <option value="">"Choose…"</option>
+                {all.into_iter().filter(|d| d.active).map(|d| view! { <option value=d.id.to_string()>{format!("{} ({})", d.full_name, d.specialty)}</option> }).collect_view()}
+            </select>
+        </div>
+        <button type="button" class="primary" id="assign-doctor-button" disabled=move || busy.get() on:click=move |_| {
+            match choice.get_untracked().parse::<Uuid>() {
+                Ok(id) => change.run((id, true)),
+                Err(_) => error.set(Some("Choose a doctor first.".into())),
+            }
+        }>"Assign"</button>
     }
 }

@@ -2,11 +2,10 @@
 //! patient reads out, each in a dialog; plus which live grant covers a record.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use uuid::Uuid;
 
-use crate::api::calls;
 use crate::api::dto::{AccessRequest, CreateAccessRequest, Grant};
+use crate::api::{ApiError, calls};
 use crate::logic::validate::{self, Checks};
 use crate::ui::form::{Field, FormState, Submit, TextArea};
 use crate::ui::widgets::Dialog;
@@ -21,6 +20,33 @@ pub fn live_grant_for(grants: &[Grant], patient: Uuid, record: Uuid) -> Option<G
         .filter(|g| g.active && g.patient_id == patient)
         .find(|g| g.record_id.is_none_or(|r| r == record))
         .cloned()
+}
+
+/// Checks a request's reason (at least 3 characters, at most 500) and duration (1 to
+/// [`MAX_HOURS`]): the trimmed reason and the hours to send.
+fn reason_and_hours(
+    c: &mut Checks,
+    reason: RwSignal<String>,
+    hours: RwSignal<String>,
+) -> (String, u32) {
+    let text = reason.get_untracked().trim().to_string();
+    if text.chars().count() < 3 {
+        c.check::<()>(
+            "reason",
+            Err("Give a reason of at least 3 characters.".into()),
+        );
+    }
+    c.check("reason", validate::required(&text, 500));
+    let duration = c.check(
+        "duration_hours",
+        validate::duration_hours(&hours.get_untracked(), MAX_HOURS),
+    );
+    (text, duration.unwrap_or(24))
+}
+
+/// Sends a request for access.
+async fn send_request(body: CreateAccessRequest) -> Result<AccessRequest, ApiError> {
+    calls::request_access(&body).await
 }
 
 /// Asks the patient for access to one record (`record`) or to all (`None`).
@@ -42,40 +68,15 @@ pub fn RequestAccessDialog(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut c = Checks::new();
-        let text = reason.get_untracked().trim().to_string();
-        if text.chars().count() < 3 {
-            c.check::<()>(
-                "reason",
-                Err("Give a reason of at least 3 characters.".into()),
-            );
-        }
-        c.check("reason", validate::required(&text, 500));
-        let duration = c.check(
-            "duration_hours",
-            validate::duration_hours(&hours.get_untracked(), MAX_HOURS),
-        );
-        if let Err(errs) = c.finish() {
-            return form.invalid(errs);
-        }
-        if !form.start() {
-            return;
-        }
-        let body = CreateAccessRequest {
+        let (reason, duration_hours) = reason_and_hours(&mut c, reason, hours);
+        let body = c.finish().map(|()| CreateAccessRequest {
             patient_id: Some(patient_id),
             mrn: None,
             record_id,
-            reason: text,
-            duration_hours: duration.unwrap_or(24),
-        };
-        spawn_local(async move {
-            match calls::request_access(&body).await {
-                Ok(req) => {
-                    form.done();
-                    on_created.run(req);
-                }
-                Err(e) => form.fail(&e),
-            }
+            reason,
+            duration_hours,
         });
+        form.send(body, send_request, on_created);
     };
     let title = match record {
         Some((_, t)) => format!("Request access to “{t}”"),
@@ -109,27 +110,8 @@ pub fn CodeDialog(
     let id = request.id;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut c = Checks::new();
-        let digits = c.check("code", validate::one_time_code(&code.get_untracked()));
-        if let Err(errs) = c.finish() {
-            return form.invalid(errs);
-        }
-        if !form.start() {
-            return;
-        }
-        let digits = digits.unwrap_or_default();
-        spawn_local(async move {
-            match calls::redeem(id, &digits).await {
-                Ok(grant) => {
-                    form.done();
-                    on_granted.run(grant);
-                }
-                Err(e) => {
-                    code.set(String::new());
-                    form.fail(&e);
-                }
-            }
-        });
+        let request = move |digits: String| async move { calls::redeem(id, &digits).await };
+        form.send_code(code, validate::one_time_code, request, on_granted);
     };
     let what = request
         .record_title
@@ -158,46 +140,24 @@ pub fn RequestByMrnForm(
     let reason = RwSignal::new(String::new());
     let hours = RwSignal::new("24".to_string());
     let form = FormState::new();
+    let created = Callback::new(move |req| {
+        mrn.set(String::new());
+        reason.set(String::new());
+        on_created.run(req);
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut c = Checks::new();
         c.check("mrn", validate::required(&mrn.get_untracked(), 40));
-        let text = reason.get_untracked().trim().to_string();
-        if text.chars().count() < 3 {
-            c.check::<()>(
-                "reason",
-                Err("Give a reason of at least 3 characters.".into()),
-            );
-        }
-        c.check("reason", validate::required(&text, 500));
-        let duration = c.check(
-            "duration_hours",
-            validate::duration_hours(&hours.get_untracked(), MAX_HOURS),
-        );
-        if let Err(errs) = c.finish() {
-            return form.invalid(errs);
-        }
-        if !form.start() {
-            return;
-        }
-        let body = CreateAccessRequest {
+        let (reason, duration_hours) = reason_and_hours(&mut c, reason, hours);
+        let body = c.finish().map(|()| CreateAccessRequest {
             patient_id: None,
             mrn: Some(mrn.get_untracked().trim().to_string()),
             record_id: None,
-            reason: text,
-            duration_hours: duration.unwrap_or(24),
-        };
-        spawn_local(async move {
-            match calls::request_access(&body).await {
-                Ok(req) => {
-                    form.done();
-                    mrn.set(String::new());
-                    reason.set(String::new());
-                    on_created.run(req);
-                }
-                Err(e) => form.fail(&e),
-            }
+            reason,
+            duration_hours,
         });
+        form.send(body, send_request, created);
     };
     view! {
         <form id="mrn-request-form" on:submit=submit novalidate=true>

@@ -6,7 +6,8 @@ use leptos_router::components::A;
 use crate::api::calls;
 use crate::pages::people::{PatientFields, PatientInputs, PeopleSearch, SearchForm, patient_name};
 use crate::ui::form::{FormState, Submit};
-use crate::ui::widgets::{Dialog, ErrorText, Loading, Pager, TemporaryPasswordNotice};
+use crate::ui::load::AsyncList;
+use crate::ui::widgets::{Dialog, Pager, TemporaryPasswordNotice};
 
 const PER_PAGE: u32 = 20;
 
@@ -24,30 +25,24 @@ pub fn MyPatients() -> impl IntoView {
         </div>
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
         <SearchForm search=search id="my-patient-search"/>
-        <Transition fallback=|| view! { <Loading what="patients"/> }>
-            {move || list.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(p) if p.items.is_empty() => view! { <p>"No patients in your care match."</p> }.into_any(),
-                Ok(p) => view! {
-                    <div class="table-wrap">
-                    <table>
-                        <thead><tr><th>"Name"</th><th>"MRN"</th><th>"Date of birth"</th><th>"E-mail"</th></tr></thead>
-                        <tbody>
-                            {p.items.into_iter().map(|pt| { let name = patient_name(&pt); view! {
-                                <tr>
-                                    <td><A href=format!("/doctor/patients/{}", pt.id)>{name}</A></td>
-                                    <td class="mono">{pt.mrn.clone()}</td>
-                                    <td>{pt.date_of_birth.to_string()}</td>
-                                    <td>{pt.email.clone()}</td>
-                                </tr>
-                            }}).collect_view()}
-                        </tbody>
-                    </table>
-                    </div>
-                    <Pager page=search.page total=p.total per_page=PER_PAGE/>
-                }.into_any(),
-            })}
-        </Transition>
+        <AsyncList resource=list what="patients" empty="No patients in your care match." let:p>
+            <div class="table-wrap">
+            <table>
+                <thead><tr><th>"Name"</th><th>"MRN"</th><th>"Date of birth"</th><th>"E-mail"</th></tr></thead>
+                <tbody>
+                    {p.items.into_iter().map(|pt| { let name = patient_name(&pt); view! {
+                        <tr>
+                            <td><A href=format!("/doctor/patients/{}", pt.id)>{name}</A></td>
+                            <td class="mono">{pt.mrn.clone()}</td>
+                            <td>{pt.date_of_birth.to_string()}</td>
+                            <td>{pt.email.clone()}</td>
+                        </tr>
+                    }}).collect_view()}
+                </tbody>
+            </table>
+            </div>
+            <Pager page=search.page total=p.total per_page=PER_PAGE/>
+        </AsyncList>
         <Show when=move || adding.get()>
             <AddPatientDialog
                 on_close=Callback::new(move |()| adding.set(false))

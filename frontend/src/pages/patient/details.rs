@@ -1,34 +1,25 @@
 //! Patient: my details, with the contact fields editable.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::api::calls;
 use crate::api::dto::{Patient, UpdateContact};
 use crate::logic::validate::{self, Checks, blank_to_none};
 use crate::pages::people::{patient_name, sex_label};
 use crate::ui::form::{Field, FormState, Submit};
-use crate::ui::widgets::{ErrorText, Loading};
+use crate::ui::load::{AsyncView, Reload};
 
 /// `/patient`.
 #[component]
 pub fn Details() -> impl IntoView {
-    let version = RwSignal::new(0_u32);
-    let profile = LocalResource::new(move || {
-        version.track();
-        async move { calls::my_profile().await }
-    });
+    let reload = Reload::new();
+    let profile = reload.load(|| async { calls::my_profile().await });
     view! {
         <h1>"My details"</h1>
-        <Transition fallback=|| view! { <Loading what="your details"/> }>
-            {move || profile.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(p) => view! {
-                    <Facts patient=p.clone()/>
-                    <ContactForm patient=p on_saved=Callback::new(move |()| version.update(|v| *v += 1))/>
-                }.into_any(),
-            })}
-        </Transition>
+        <AsyncView resource=profile what="your details" let:p>
+            <Facts patient=p.clone()/>
+            <ContactForm patient=p on_saved=reload.callback()/>
+        </AsyncView>
     }
 }
 
@@ -64,6 +55,10 @@ fn ContactForm(patient: Patient, on_saved: Callback<()>) -> impl IntoView {
     let emergency = s(&patient.emergency_contact);
     let form = FormState::new();
     let saved = RwSignal::new(false);
+    let done = Callback::new(move |_: Patient| {
+        saved.set(true);
+        on_saved.run(());
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(false);
@@ -75,30 +70,16 @@ fn ContactForm(patient: Patient, on_saved: Callback<()>) -> impl IntoView {
         c.check("state", validate::optional(&g(state), 100));
         c.check("postal_code", validate::optional(&g(postal), 10));
         c.check("emergency_contact", validate::optional(&g(emergency), 200));
-        if let Err(errs) = c.finish() {
-            return form.invalid(errs);
-        }
-        if !form.start() {
-            return;
-        }
-        let body = UpdateContact {
+        let body = c.finish().map(|()| UpdateContact {
             phone: Some(blank_to_none(&g(phone))),
             address: Some(blank_to_none(&g(address))),
             city: Some(blank_to_none(&g(city))),
             state: Some(blank_to_none(&g(state))),
             postal_code: Some(blank_to_none(&g(postal))),
             emergency_contact: Some(blank_to_none(&g(emergency))),
-        };
-        spawn_local(async move {
-            match calls::update_my_profile(&body).await {
-                Ok(_) => {
-                    form.done();
-                    saved.set(true);
-                    on_saved.run(());
-                }
-                Err(e) => form.fail(&e),
-            }
         });
+        let request = |body: UpdateContact| async move { calls::update_my_profile(&body).await };
+        form.send(body, request, done);
     };
     view! {
         <section class="card" aria-labelledby="contact-h">

@@ -5,61 +5,63 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use crate::api::calls;
+use crate::api::dto::Grant;
 use crate::logic::format;
-use crate::ui::widgets::{ErrorSlot, ErrorText, Loading, ticking_now};
+use crate::ui::load::{AsyncList, Reload};
+use crate::ui::widgets::{ErrorSlot, ticking_now};
 
 /// `/patient/grants`.
 #[component]
 pub fn Grants() -> impl IntoView {
-    let version = RwSignal::new(0_u32);
-    let grants = LocalResource::new(move || {
-        version.track();
-        async move { calls::grants().await }
-    });
+    let reload = Reload::new();
+    let grants = reload.load(|| async { calls::grants().await });
     let error = RwSignal::new(None::<String>);
     let now = ticking_now();
-    let revoke = move |id: Uuid| {
+    let revoke = Callback::new(move |id: Uuid| {
         error.set(None);
         spawn_local(async move {
             match calls::revoke_grant(id).await {
-                Ok(_) => version.update(|v| *v += 1),
+                Ok(_) => reload.reload(),
                 Err(e) => error.set(Some(e.message)),
             }
         });
-    };
+    });
     view! {
         <h1>"Grants"</h1>
         <p>"Doctors you let read your records. Revoking takes effect at once."</p>
         <ErrorSlot error=error/>
-        <Transition fallback=|| view! { <Loading what="grants"/> }>
-            {move || grants.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(list) if list.is_empty() => view! { <p>"You have not granted access to anyone."</p> }.into_any(),
-                Ok(list) => view! {
-                    <div class="table-wrap"><table id="my-grants">
-                        <thead><tr><th>"Doctor"</th><th>"Scope"</th><th>"Status"</th><th>"Downloads"</th><th></th></tr></thead>
-                        <tbody>{list.into_iter().map(|g| {
-                            let id = g.id;
-                            let expires = g.expires_at;
-                            view! {
-                                <tr data-grant=g.id.to_string()>
-                                    <td>{g.doctor_name.clone()}</td>
-                                    <td>{g.record_title.clone().unwrap_or_else(|| "All records".into())}</td>
-                                    <td>{if g.active {
-                                        view! { <span class="badge live">"Live"</span>" "<span class="small">{move || format!("{} left", format::time_left(expires, now.get()))}</span> }.into_any()
-                                    } else if let Some(at) = g.revoked_at {
-                                        view! { <span class="badge ended">{format!("Revoked {}", format::datetime(at))}</span> }.into_any()
-                                    } else {
-                                        view! { <span class="badge ended">"Ended"</span> }.into_any()
-                                    }}</td>
-                                    <td>{format!("{} of {}", g.downloads_used, g.max_downloads)}</td>
-                                    <td>{g.active.then(|| view! { <button type="button" class="danger revoke" on:click=move |_| revoke(id)>"Revoke"</button> })}</td>
-                                </tr>
-                            }
-                        }).collect_view()}</tbody>
-                    </table></div>
-                }.into_any(),
-            })}
-        </Transition>
+        <AsyncList resource=grants what="grants" empty="You have not granted access to anyone." let:list>
+            <div class="table-wrap"><table id="my-grants">
+                <thead><tr><th>"Doctor"</th><th>"Scope"</th><th>"Status"</th><th>"Downloads"</th><th></th></tr></thead>
+                <tbody>{list.into_iter().map(|g| view! { <GrantRow grant=g now=now revoke=revoke/> }).collect_view()}</tbody>
+            </table></div>
+        </AsyncList>
+    }
+}
+
+/// One grant: its doctor, scope, time left or how it ended, and "Revoke" while it lasts.
+#[component]
+fn GrantRow(
+    grant: Grant,
+    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    revoke: Callback<Uuid>,
+) -> impl IntoView {
+    let g = grant;
+    let id = g.id;
+    let expires = g.expires_at;
+    view! {
+        <tr data-grant=g.id.to_string()>
+            <td>{g.doctor_name.clone()}</td>
+            <td>{g.record_title.clone().unwrap_or_else(|| "All records".into())}</td>
+            <td>{if g.active {
+                view! { <span class="badge live">"Live"</span>" "<span class="small">{move || format!("{} left", format::time_left(expires, now.get()))}</span> }.into_any()
+            } else if let Some(at) = g.revoked_at {
+                view! { <span class="badge ended">{format!("Revoked {}", format::datetime(at))}</span> }.into_any()
+            } else {
+                view! { <span class="badge ended">"Ended"</span> }.into_any()
+            }}</td>
+            <td>{format!("{} of {}", g.downloads_used, g.max_downloads)}</td>
+            <td>{g.active.then(|| view! { <button type="button" class="danger revoke" on:click=move |_| revoke.run(id)>"Revoke"</button> })}</td>
+        </tr>
     }
 }

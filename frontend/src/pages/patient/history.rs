@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 
 use crate::api::calls;
-use crate::api::dto::HistoryItem;
+use crate::api::dto::{HistoryItem, RecordMeta, VisitNote};
 use crate::logic::format;
-use crate::ui::widgets::{ErrorText, Loading};
+use crate::ui::load::AsyncList;
 
 /// `/patient/history`.
 #[component]
@@ -13,33 +13,41 @@ pub fn HistoryPage() -> impl IntoView {
     let history = LocalResource::new(|| async { calls::my_history().await });
     view! {
         <h1>"My history"</h1>
-        <Transition fallback=|| view! { <Loading what="your history"/> }>
-            {move || history.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(h) if h.items.is_empty() => view! { <p>"Nothing yet. Visit notes and uploaded reports appear here."</p> }.into_any(),
-                Ok(h) => view! {
-                    <ol class="timeline" id="timeline">
-                        {h.items.into_iter().map(|item| match item {
-                            HistoryItem::Note(n) => view! {
-                                <li class="card">
-                                    <span class="kind">{format!("Visit · {} · {}", n.visit_date, n.doctor_name)}</span>
-                                    <p><strong>"Symptoms: "</strong>{n.symptoms}</p>
-                                    <p><strong>"Diagnosis: "</strong>{n.diagnosis}</p>
-                                    {(!n.prescription.is_empty()).then(|| view! { <p><strong>"Prescription: "</strong>{n.prescription.clone()}</p> })}
-                                    {(!n.notes.is_empty()).then(|| view! { <p>{n.notes.clone()}</p> })}
-                                </li>
-                            }.into_any(),
-                            HistoryItem::Record(r) => view! {
-                                <li class="card">
-                                    <span class="kind">{format!("Report · {} · {}", r.report_date, r.category.label())}</span>
-                                    <p><strong>{r.title.clone()}</strong>" "<span class="small">{format!("({}, {})", r.file_name, format::bytes(r.size_bytes))}</span></p>
-                                    {r.notes.clone().map(|n| view! { <p>{n}</p> })}
-                                </li>
-                            }.into_any(),
-                        }).collect_view()}
-                    </ol>
-                }.into_any(),
-            })}
-        </Transition>
+        <AsyncList resource=history what="your history" empty="Nothing yet. Visit notes and uploaded reports appear here." let:h>
+            <ol class="timeline" id="timeline">
+                {h.items.into_iter().map(|item| match item {
+                    HistoryItem::Note(n) => view! { <NoteItem note=n/> }.into_any(),
+                    HistoryItem::Record(r) => view! { <RecordItem record=r/> }.into_any(),
+                }).collect_view()}
+            </ol>
+        </AsyncList>
+    }
+}
+
+/// A visit note on the timeline.
+#[component]
+fn NoteItem(note: VisitNote) -> impl IntoView {
+    let n = note;
+    view! {
+        <li class="card">
+            <span class="kind">{format!("Visit · {} · {}", n.visit_date, n.doctor_name)}</span>
+            <p><strong>"Symptoms: "</strong>{n.symptoms}</p>
+            <p><strong>"Diagnosis: "</strong>{n.diagnosis}</p>
+            {(!n.prescription.is_empty()).then(|| view! { <p><strong>"Prescription: "</strong>{n.prescription.clone()}</p> })}
+            {(!n.notes.is_empty()).then(|| view! { <p>{n.notes.clone()}</p> })}
+        </li>
+    }
+}
+
+/// An uploaded report on the timeline.
+#[component]
+fn RecordItem(record: RecordMeta) -> impl IntoView {
+    let r = record;
+    view! {
+        <li class="card">
+            <span class="kind">{format!("Report · {} · {}", r.report_date, r.category.label())}</span>
+            <p><strong>{r.title.clone()}</strong>" "<span class="small">{format!("({}, {})", r.file_name, format::bytes(r.size_bytes))}</span></p>
+            {r.notes.clone().map(|n| view! { <p>{n}</p> })}
+        </li>
     }
 }

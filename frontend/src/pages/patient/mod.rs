@@ -7,6 +7,7 @@ mod history;
 mod records;
 mod requests;
 mod security;
+mod upload;
 
 pub use access_log::AccessLog;
 pub use details::Details;

@@ -6,23 +6,21 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use crate::api::calls;
-use crate::api::dto::AccessRequestStatus;
+use crate::api::dto::{AccessRequest, AccessRequestStatus};
 use crate::logic::format;
 use crate::pages::doctor::status_badge;
-use crate::ui::widgets::{ErrorSlot, ErrorText, Loading, ticking_now};
+use crate::ui::load::{AsyncList, Reload};
+use crate::ui::widgets::{ErrorSlot, ticking_now};
 
 /// `/patient/requests`.
 #[component]
 pub fn Requests() -> impl IntoView {
-    let version = RwSignal::new(0_u32);
-    let requests = LocalResource::new(move || {
-        version.track();
-        async move { calls::access_requests().await }
-    });
+    let reload = Reload::new();
+    let requests = reload.load(|| async { calls::access_requests().await });
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let now = ticking_now();
-    let decide = move |id: Uuid, approve: bool| {
+    let decide = Callback::new(move |(id, approve): (Uuid, bool)| {
         if busy.get_untracked() {
             return;
         }
@@ -36,50 +34,59 @@ pub fn Requests() -> impl IntoView {
             };
             busy.set(false);
             match r {
-                Ok(_) => version.update(|v| *v += 1),
+                Ok(_) => reload.reload(),
                 Err(e) => error.set(Some(e.message)),
             }
         });
-    };
+    });
     view! {
         <div class="title-row">
             <h1>"Access requests"</h1>
-            <button type="button" class="secondary" id="refresh-requests" on:click=move |_| version.update(|v| *v += 1)>"Refresh"</button>
+            <button type="button" class="secondary" id="refresh-requests" on:click=move |_| reload.reload()>"Refresh"</button>
         </div>
         <p>"A doctor who asks to see your records appears here. Read the code to them if you agree, or approve here. Never share a code with someone you did not expect."</p>
         <ErrorSlot error=error/>
-        <Transition fallback=|| view! { <Loading what="requests"/> }>
-            {move || requests.get().map(|r| match r {
-                Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                Ok(list) if list.is_empty() => view! { <p>"No requests."</p> }.into_any(),
-                Ok(list) => list.into_iter().map(|q| {
-                    let pending = q.status == AccessRequestStatus::Pending;
-                    let id = q.id;
-                    let expires = q.code_expires_at;
-                    view! {
-                        <article class="card request" data-request=q.id.to_string() aria-labelledby=format!("rq-{id}")>
-                            <h2 id=format!("rq-{id}")>{format!("Dr {}", q.doctor_name)}" "{status_badge(q.status)}</h2>
-                            <dl class="facts">
-                                <dt>"Wants"</dt><dd>{q.record_title.clone().unwrap_or_else(|| "All your records".into())}</dd>
-                                <dt>"Reason"</dt><dd>{q.reason.clone()}</dd>
-                                <dt>"For"</dt><dd>{format!("{} hours", q.duration_hours)}</dd>
-                                <dt>"Asked"</dt><dd>{format::datetime(q.created_at)}</dd>
-                            </dl>
-                            {(pending && q.code.is_some()).then(|| view! {
-                                <p>"Your one-time code for this request:"</p>
-                                <p><code class="secret code-big one-time-code">{q.code.clone().unwrap_or_default()}</code></p>
-                                <p class="small">{move || format!("Valid for {}.", format::time_left(expires, now.get()))}</p>
-                            })}
-                            {pending.then(|| view! {
-                                <div class="actions">
-                                    <button type="button" class="primary approve" disabled=move || busy.get() on:click=move |_| decide(id, true)>"Approve"</button>
-                                    <button type="button" class="secondary deny" disabled=move || busy.get() on:click=move |_| decide(id, false)>"Deny"</button>
-                                </div>
-                            })}
-                        </article>
-                    }
-                }).collect_view().into_any(),
+        <AsyncList resource=requests what="requests" empty="No requests." let:list>
+            {list.into_iter().map(|q| view! { <RequestCard request=q now=now busy=busy decide=decide/> }).collect_view()}
+        </AsyncList>
+    }
+}
+
+/// One request: who asks, for what and why; while pending, the code and approve / deny.
+#[component]
+fn RequestCard(
+    request: AccessRequest,
+    /// The ticking clock the code's time left counts against.
+    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    /// A decision is on its way (the buttons wait).
+    busy: RwSignal<bool>,
+    /// Approve (`true`) or deny the request of this id.
+    decide: Callback<(Uuid, bool)>,
+) -> impl IntoView {
+    let q = request;
+    let pending = q.status == AccessRequestStatus::Pending;
+    let id = q.id;
+    let expires = q.code_expires_at;
+    view! {
+        <article class="card request" data-request=q.id.to_string() aria-labelledby=format!("rq-{id}")>
+            <h2 id=format!("rq-{id}")>{format!("Dr {}", q.doctor_name)}" "{status_badge(q.status)}</h2>
+            <dl class="facts">
+                <dt>"Wants"</dt><dd>{q.record_title.clone().unwrap_or_else(|| "All your records".into())}</dd>
+                <dt>"Reason"</dt><dd>{q.reason.clone()}</dd>
+                <dt>"For"</dt><dd>{format!("{} hours", q.duration_hours)}</dd>
+                <dt>"Asked"</dt><dd>{format::datetime(q.created_at)}</dd>
+            </dl>
+            {(pending && q.code.is_some()).then(|| view! {
+                <p>"Your one-time code for this request:"</p>
+                <p><code class="secret code-big one-time-code">{q.code.clone().unwrap_or_default()}</code></p>
+                <p class="small">{move || format!("Valid for {}.", format::time_left(expires, now.get()))}</p>
             })}
-        </Transition>
+            {pending.then(|| view! {
+                <div class="actions">
+                    <button type="button" class="primary approve" disabled=move || busy.get() on:click=move |_| decide.run((id, true))>"Approve"</button>
+                    <button type="button" class="secondary deny" disabled=move || busy.get() on:click=move |_| decide.run((id, false))>"Deny"</button>
+                </div>
+            })}
+        </article>
     }
 }

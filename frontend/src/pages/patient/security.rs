@@ -6,10 +6,11 @@ use leptos::task::spawn_local;
 
 use crate::api::calls;
 use crate::api::dto::TotpEnrollment;
-use crate::logic::validate::{self, Checks};
+use crate::logic::validate;
 use crate::pages::account::PasswordForm;
 use crate::ui::form::{Field, FormState, Submit};
-use crate::ui::widgets::{ErrorSlot, ErrorText, Loading};
+use crate::ui::load::{AsyncView, Reload};
+use crate::ui::widgets::ErrorSlot;
 
 /// `/patient/security`.
 #[component]
@@ -30,18 +31,47 @@ pub fn Security() -> impl IntoView {
 
 #[component]
 fn Authenticator() -> impl IntoView {
-    let version = RwSignal::new(0_u32);
-    let status = LocalResource::new(move || {
-        version.track();
-        async move { calls::totp_status().await }
-    });
+    let reload = Reload::new();
+    let status = reload.load(|| async { calls::totp_status().await });
     let enrollment = RwSignal::new(None::<TotpEnrollment>);
     let error = RwSignal::new(None::<String>);
     let starting = RwSignal::new(false);
-    let reload = move || {
+    let done = Callback::new(move |()| {
         enrollment.set(None);
-        version.update(|v| *v += 1);
-    };
+        reload.reload();
+    });
+    view! {
+        <section class="card" aria-labelledby="totp-h">
+            <h2 id="totp-h">"Authenticator app"</h2>
+            <p>"With an authenticator app (any TOTP app) you can give a doctor the 6-digit code it shows instead of the code in your requests inbox."</p>
+            <ErrorSlot error=error/>
+            <AsyncView resource=status what="authenticator status" let:s>
+                {if s.enabled {
+                    view! {
+                        <p class="ok">"✔ An authenticator app is set up."</p>
+                        <CodeForm label="Remove authenticator" busy="Removing…" id="totp-remove-form" confirm=false on_done=done/>
+                    }.into_any()
+                } else {
+                    match enrollment.get() {
+                        None => view! { <StartEnrolment enrollment=enrollment error=error starting=starting/> }.into_any(),
+                        Some(e) => view! { <ConfirmEnrolment enrollment=e on_done=done/> }.into_any(),
+                    }
+                }}
+            </AsyncView>
+        </section>
+    }
+}
+
+/// "No authenticator app is set up" and the button that starts setting one up.
+#[component]
+fn StartEnrolment(
+    /// Where the secret and QR code go once the server made them.
+    enrollment: RwSignal<Option<TotpEnrollment>>,
+    /// Where a failure goes.
+    error: RwSignal<Option<String>>,
+    /// The request is out (the button waits); kept by the parent, which outlives this view.
+    starting: RwSignal<bool>,
+) -> impl IntoView {
     let start = move |_| {
         starting.set(true);
         error.set(None);
@@ -54,37 +84,23 @@ fn Authenticator() -> impl IntoView {
         });
     };
     view! {
-        <section class="card" aria-labelledby="totp-h">
-            <h2 id="totp-h">"Authenticator app"</h2>
-            <p>"With an authenticator app (any TOTP app) you can give a doctor the 6-digit code it shows instead of the code in your requests inbox."</p>
-            <ErrorSlot error=error/>
-            <Transition fallback=|| view! { <Loading what="authenticator status"/> }>
-                {move || status.get().map(|r| match r {
-                    Err(e) => view! { <ErrorText error=e/> }.into_any(),
-                    Ok(s) if s.enabled => view! {
-                        <p class="ok">"✔ An authenticator app is set up."</p>
-                        <CodeForm label="Remove authenticator" busy="Removing…" id="totp-remove-form" confirm=false
-                            on_done=Callback::new(move |()| reload())/>
-                    }.into_any(),
-                    Ok(_) => match enrollment.get() {
-                        None => view! {
-                            <p>"No authenticator app is set up."</p>
-                            <button type="button" class="primary" id="totp-start" disabled=move || starting.get() on:click=start>"Set up an authenticator app"</button>
-                        }.into_any(),
-                        Some(e) => view! {
-                            <ol>
-                                <li>"Scan this QR code with your authenticator app:"<br/>
-                                    <img class="qr" src=format!("data:image/png;base64,{}", e.qr_png_base64) alt="QR code of your authenticator secret"/></li>
-                                <li>"Or type this key: " <code class="mono" id="totp-secret">{e.secret_base32.clone()}</code></li>
-                                <li>"Enter the 6-digit code the app now shows:"</li>
-                            </ol>
-                            <CodeForm label="Confirm" busy="Confirming…" id="totp-confirm-form" confirm=true
-                                on_done=Callback::new(move |()| reload())/>
-                        }.into_any(),
-                    },
-                })}
-            </Transition>
-        </section>
+        <p>"No authenticator app is set up."</p>
+        <button type="button" class="primary" id="totp-start" disabled=move || starting.get() on:click=start>"Set up an authenticator app"</button>
+    }
+}
+
+/// The QR code and key of a new secret, and the form that confirms it with a first code.
+#[component]
+fn ConfirmEnrolment(enrollment: TotpEnrollment, on_done: Callback<()>) -> impl IntoView {
+    let e = enrollment;
+    view! {
+        <ol>
+            <li>"Scan this QR code with your authenticator app:"<br/>
+                <img class="qr" src=format!("data:image/png;base64,{}", e.qr_png_base64) alt="QR code of your authenticator secret"/></li>
+            <li>"Or type this key: " <code class="mono" id="totp-secret">{e.secret_base32.clone()}</code></li>
+            <li>"Enter the 6-digit code the app now shows:"</li>
+        </ol>
+        <CodeForm label="Confirm" busy="Confirming…" id="totp-confirm-form" confirm=true on_done=on_done/>
     }
 }
 
@@ -102,32 +118,14 @@ fn CodeForm(
     let form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut c = Checks::new();
-        let digits = c.check("code", validate::totp_code(&code.get_untracked()));
-        if let Err(errs) = c.finish() {
-            return form.invalid(errs);
-        }
-        if !form.start() {
-            return;
-        }
-        let digits = digits.unwrap_or_default();
-        spawn_local(async move {
-            let r = if confirm {
-                calls::totp_confirm(&digits).await
+        let request = move |digits: String| async move {
+            if confirm {
+                calls::totp_confirm(&digits).await.map(|_| ())
             } else {
-                calls::totp_remove(&digits).await
-            };
-            match r {
-                Ok(_) => {
-                    form.done();
-                    on_done.run(());
-                }
-                Err(e) => {
-                    code.set(String::new());
-                    form.fail(&e);
-                }
+                calls::totp_remove(&digits).await.map(|_| ())
             }
-        });
+        };
+        form.send_code(code, validate::totp_code, request, on_done);
     };
     view! {
         <form id=id on:submit=submit novalidate=true>
