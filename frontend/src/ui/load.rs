@@ -148,3 +148,22 @@ where
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_empty_by_its_items_not_by_its_total() {
+        let page = |items: Vec<u8>| Page {
+            items,
+            total: 3,
+            page: 2,
+            per_page: 20,
+        };
+        assert!(Listing::is_empty(&page(vec![])));
+        assert!(!Listing::is_empty(&page(vec![1])));
+        assert!(Listing::is_empty(&Vec::<u8>::new()));
+        assert!(Listing::is_empty(&History { items: vec![] }));
+    }
+}

@@ -180,8 +180,11 @@ pub fn utc_now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// The current time as a signal, for "time left" displays that count down on their own.
+pub type Clock = RwSignal<chrono::DateTime<chrono::Utc>>;
+
 /// The current time, ticking every second while the component using it lives.
-pub fn ticking_now() -> RwSignal<chrono::DateTime<chrono::Utc>> {
+pub fn ticking_now() -> Clock {
     let now = RwSignal::new(utc_now());
     if let Ok(handle) = set_interval_with_handle(
         move || now.set(utc_now()),

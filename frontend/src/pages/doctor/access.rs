@@ -10,7 +10,7 @@ use crate::api::calls;
 use crate::api::dto::{AccessRequest, AccessRequestStatus, Grant};
 use crate::logic::format;
 use crate::ui::load::{AsyncList, Reload};
-use crate::ui::widgets::{ErrorSlot, ticking_now};
+use crate::ui::widgets::{Clock, ErrorSlot, ticking_now};
 
 /// A request status as a badge.
 pub fn status_badge(s: AccessRequestStatus) -> impl IntoView {
@@ -96,7 +96,7 @@ fn GrantsTable(
 #[component]
 fn GrantRow(
     grant: Grant,
-    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    now: Clock,
     download: Callback<Grant>,
     give_up: Callback<Grant>,
 ) -> impl IntoView {

@@ -8,7 +8,7 @@ use crate::api::calls;
 use crate::api::dto::Grant;
 use crate::logic::format;
 use crate::ui::load::{AsyncList, Reload};
-use crate::ui::widgets::{ErrorSlot, ticking_now};
+use crate::ui::widgets::{Clock, ErrorSlot, ticking_now};
 
 /// `/patient/grants`.
 #[component]
@@ -41,11 +41,7 @@ pub fn Grants() -> impl IntoView {
 
 /// One grant: its doctor, scope, time left or how it ended, and "Revoke" while it lasts.
 #[component]
-fn GrantRow(
-    grant: Grant,
-    now: RwSignal<chrono::DateTime<chrono::Utc>>,
-    revoke: Callback<Uuid>,
-) -> impl IntoView {
+fn GrantRow(grant: Grant, now: Clock, revoke: Callback<Uuid>) -> impl IntoView {
     let g = grant;
     let id = g.id;
     let expires = g.expires_at;

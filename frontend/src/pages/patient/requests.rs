@@ -10,7 +10,7 @@ use crate::api::dto::{AccessRequest, AccessRequestStatus};
 use crate::logic::format;
 use crate::pages::doctor::status_badge;
 use crate::ui::load::{AsyncList, Reload};
-use crate::ui::widgets::{ErrorSlot, ticking_now};
+use crate::ui::widgets::{Clock, ErrorSlot, ticking_now};
 
 /// `/patient/requests`.
 #[component]
@@ -57,7 +57,7 @@ pub fn Requests() -> impl IntoView {
 fn RequestCard(
     request: AccessRequest,
     /// The ticking clock the code's time left counts against.
-    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    now: Clock,
     /// A decision is on its way (the buttons wait).
     busy: RwSignal<bool>,
     /// Approve (`true`) or deny the request of this id.

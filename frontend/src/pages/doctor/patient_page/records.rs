@@ -10,7 +10,7 @@ use crate::api::dto::{AccessRequest, AccessRequestStatus, Grant, RecordMeta};
 use crate::api::{ApiError, calls};
 use crate::logic::format;
 use crate::ui::load::{AsyncList, Listing, Reload};
-use crate::ui::widgets::{ErrorSlot, ticking_now};
+use crate::ui::widgets::{Clock, ErrorSlot, ticking_now};
 
 /// What the records section's dialog shows.
 #[derive(Clone)]
@@ -114,7 +114,7 @@ fn RecordRow(
     grant: Option<Grant>,
     /// The pending request that covers it.
     waiting: Option<AccessRequest>,
-    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    now: Clock,
     download: Callback<RecordMeta>,
     open: RwSignal<Option<Open>>,
 ) -> impl IntoView {
