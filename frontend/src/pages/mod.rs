@@ -5,3 +5,4 @@ pub mod admin;
 pub mod doctor;
 pub mod patient;
 pub mod people;
+pub mod visit_note;

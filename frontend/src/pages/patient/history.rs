@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::api::calls;
 use crate::api::dto::{HistoryItem, RecordMeta, VisitNote};
 use crate::logic::format;
+use crate::pages::visit_note::VisitNoteText;
 use crate::ui::load::AsyncList;
 
 /// `/patient/history`.
@@ -27,14 +28,11 @@ pub fn HistoryPage() -> impl IntoView {
 /// A visit note on the timeline.
 #[component]
 fn NoteItem(note: VisitNote) -> impl IntoView {
-    let n = note;
+    let kind = format!("Visit · {} · {}", note.visit_date, note.doctor_name);
     view! {
         <li class="card">
-            <span class="kind">{format!("Visit · {} · {}", n.visit_date, n.doctor_name)}</span>
-            <p><strong>"Symptoms: "</strong>{n.symptoms}</p>
-            <p><strong>"Diagnosis: "</strong>{n.diagnosis}</p>
-            {(!n.prescription.is_empty()).then(|| view! { <p><strong>"Prescription: "</strong>{n.prescription.clone()}</p> })}
-            {(!n.notes.is_empty()).then(|| view! { <p>{n.notes.clone()}</p> })}
+            <span class="kind">{kind}</span>
+            <VisitNoteText note=note/>
         </li>
     }
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::api::calls;
 use crate::api::dto::{CreateVisitNote, VisitNote};
 use crate::logic::validate::{self, Checks};
+use crate::pages::visit_note::VisitNoteText;
 use crate::ui::form::{Field, FormState, Submit, TextArea};
 use crate::ui::load::{AsyncList, Reload};
 use crate::ui::widgets::today;
@@ -34,14 +35,11 @@ pub(super) fn NotesSection(patient_id: Uuid) -> impl IntoView {
 /// One note in the list.
 #[component]
 fn NoteItem(note: VisitNote) -> impl IntoView {
-    let n = note;
+    let kind = format!("Visit {} · {}", note.visit_date, note.doctor_name);
     view! {
         <li>
-            <span class="kind">{format!("Visit {} · {}", n.visit_date, n.doctor_name)}</span>
-            <p><strong>"Symptoms: "</strong>{n.symptoms}</p>
-            <p><strong>"Diagnosis: "</strong>{n.diagnosis}</p>
-            {(!n.prescription.is_empty()).then(|| view! { <p><strong>"Prescription: "</strong>{n.prescription.clone()}</p> })}
-            {(!n.notes.is_empty()).then(|| view! { <p>{n.notes.clone()}</p> })}
+            <span class="kind">{kind}</span>
+            <VisitNoteText note=note/>
         </li>
     }
 }
