@@ -92,6 +92,30 @@ impl BucketConfig {
             Self::Dir { name, .. } | Self::S3 { name, .. } => name,
         }
     }
+
+    /// Where the objects physically live. Two bucket names with the same location are one
+    /// failure domain, so shards of a stripe placed there are misplaced (see
+    /// [`crate::RecordClass::Misplaced`]).
+    pub(crate) fn location(&self) -> String {
+        match self {
+            Self::Dir { path, .. } => {
+                let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                format!("dir:{}", real.display())
+            }
+            Self::S3 {
+                bucket,
+                endpoint,
+                region,
+                ..
+            } => {
+                let host = endpoint.as_deref().map_or_else(
+                    || format!("aws:{region}"),
+                    |e| e.trim_end_matches('/').to_ascii_lowercase(),
+                );
+                format!("s3:{host}/{bucket}")
+            }
+        }
+    }
 }
 
 /// Serialises the secret so a config can be written back to a file. `Debug` stays redacted.

@@ -50,6 +50,9 @@ pub(crate) struct Inner {
     pub keys: KeyRing,
     pub stores: Vec<(String, Arc<dyn BlobStore>)>,
     pub by_name: HashMap<String, usize>,
+    /// Physical location of each store (same order as `stores`), from the bucket configuration
+    /// when it names the store, else the name itself.
+    pub locations: Vec<String>,
     /// Bounds in-flight shard I/O across every put and get of this engine.
     pub io: Arc<Semaphore>,
 }
@@ -128,6 +131,15 @@ impl Engine {
             .enumerate()
             .map(|(i, (n, _))| (n.clone(), i))
             .collect();
+        let locations = stores
+            .iter()
+            .map(|(name, _)| {
+                cfg.buckets
+                    .iter()
+                    .find(|b| b.name() == name)
+                    .map_or_else(|| format!("name:{name}"), BucketConfig::location)
+            })
+            .collect();
         let io = Arc::new(Semaphore::new(cfg.concurrency));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -135,6 +147,7 @@ impl Engine {
                 keys,
                 stores,
                 by_name,
+                locations,
                 io,
             }),
         })

@@ -161,7 +161,7 @@ async fn read_stripe(
 }
 
 /// Fetches a shard and checks length and SHA-256 off the executor; any failure is an erasure.
-async fn fetch_verified(inner: &Inner, e: &ShardEntry) -> Result<Bytes, String> {
+pub(crate) async fn fetch_verified(inner: &Inner, e: &ShardEntry) -> Result<Bytes, String> {
     let idx = inner.store_index(&e.bucket).map_err(|x| x.to_string())?;
     let data = {
         let _permit = inner.io.acquire().await.map_err(|x| x.to_string())?;

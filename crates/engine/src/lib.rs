@@ -37,6 +37,14 @@
 //! shards are erasures ([`GetReport`]), fatal only beyond `m`. Each chunk is opened (tag checked)
 //! before any of its bytes are yielded.
 //!
+//! **Repair.** [`Engine::scrub`] checks every shard, parity included, and can rewrite damaged
+//! ones from `d` good shards of their stripe: Reed-Solomon over the sealed bytes reproduces the
+//! exact objects written at upload, so repair needs no key, yields no plaintext and leaves the
+//! manifest (and its root hash) unchanged. Its report classifies the record by the worst of
+//! its stripes ([`RecordClass`]): `Lost` (fewer than `d` good shards), `AtRisk` (`m > 0` and
+//! exactly `d` good), `Degraded` (fewer than `d + m` good), `Misplaced` (all good, but two
+//! shards of the stripe in one bucket location), else `Healthy`.
+//!
 //! # Performance
 //! Sealing and coding run on tokio's blocking pool, `parallelism` stripes at once; shard I/O is
 //! bounded by `concurrency` permits shared by all operations. Shard buffers and Reed-Solomon
@@ -53,6 +61,7 @@ pub mod keyring;
 pub mod manifest;
 mod pool;
 mod put;
+mod scrub;
 pub mod store;
 mod stripe;
 
@@ -62,6 +71,7 @@ pub use error::{ConfigError, EngineError, Erasure, KeyError, PutError, StoreErro
 pub use get::{GetReport, RecordStream};
 pub use keyring::{Dek, KeyRing, WrappedDek};
 pub use manifest::{Manifest, ShardEntry};
+pub use scrub::{RecordClass, ScrubMode, ScrubReport, StripeHealth};
 pub use store::{BlobStore, DirStore, ObjectInfo, S3Store};
 
 /// Raw chunk sealing, exposed for the benchmarks only (not a stable API).

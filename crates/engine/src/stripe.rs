@@ -1,6 +1,8 @@
 //! A stripe: up to `k` sealed chunks as data shards plus `m` Reed-Solomon parity shards.
 //! CPU-bound; always called on a blocking thread.
 
+use std::collections::BTreeMap;
+
 use aes_gcm::Aes256Gcm;
 use bytes::{Bytes, BytesMut};
 use rayon::prelude::*;
@@ -128,23 +130,7 @@ pub(crate) fn decode(
             m,
         });
     }
-    let mut restored = if shards[..d].iter().all(Option::is_some) {
-        std::collections::BTreeMap::new()
-    } else {
-        reed_solomon_simd::decode(
-            d,
-            m,
-            shards[..d]
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|s| (i, s))),
-            shards[d..]
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|s| (i, s))),
-        )
-        .map_err(|e| EngineError::Codec(e.to_string()))?
-    };
+    let mut restored = restore_data(&shards, d)?;
     let last_chunk = layout.chunk_count() - 1;
     let mut out = Vec::with_capacity(d);
     shards.truncate(d);
@@ -169,4 +155,76 @@ pub(crate) fn decode(
         out.push(buf.freeze());
     }
     Ok(out)
+}
+
+/// The missing data shards among the first `d` of `shards`, rebuilt from the present ones
+/// (at least `d` must be present), by index. Empty when no data shard is missing.
+fn restore_data(
+    shards: &[Option<Bytes>],
+    d: usize,
+) -> Result<BTreeMap<usize, Vec<u8>>, EngineError> {
+    if shards[..d].iter().all(Option::is_some) {
+        return Ok(BTreeMap::new());
+    }
+    fn present(part: &[Option<Bytes>]) -> impl Iterator<Item = (usize, &Bytes)> {
+        part.iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+    }
+    reed_solomon_simd::decode(
+        d,
+        shards.len() - d,
+        present(&shards[..d]),
+        present(&shards[d..]),
+    )
+    .map_err(|e| EngineError::Codec(e.to_string()))
+}
+
+/// Rebuilds every missing shard of a stripe, data and parity, as the exact bytes that were
+/// written at upload: Reed-Solomon works on the sealed chunks, so no key is needed and no
+/// plaintext exists at any point. `shards` holds the `d` data then `m` parity shards, `Some`
+/// for each verified one; at least `d` must be present. Returns `(index, bytes)` of each shard
+/// that was missing, with its SHA-256.
+pub(crate) fn rebuild(
+    stripe: u64,
+    d: usize,
+    shards: &[Option<Bytes>],
+) -> Result<Vec<(usize, Bytes, [u8; 32])>, EngineError> {
+    let m = shards.len() - d;
+    let present = shards.iter().filter(|s| s.is_some()).count();
+    if present < d {
+        return Err(EngineError::TooManyErasures {
+            stripe,
+            erasures: shards.len() - present,
+            m,
+        });
+    }
+    let mut restored = restore_data(shards, d)?;
+    let mut out: Vec<(usize, Bytes)> = Vec::new();
+    let data: Vec<Bytes> = (0..d)
+        .map(|i| match &shards[i] {
+            Some(s) => s.clone(),
+            None => {
+                let b = Bytes::from(restored.remove(&i).unwrap_or_default());
+                out.push((i, b.clone()));
+                b
+            }
+        })
+        .collect();
+    if shards[d..].iter().any(Option::is_none) {
+        let parity = reed_solomon_simd::encode(d, m, &data)
+            .map_err(|e| EngineError::Codec(e.to_string()))?;
+        for (j, p) in parity.into_iter().enumerate() {
+            if shards[d + j].is_none() {
+                out.push((d + j, Bytes::from(p)));
+            }
+        }
+    }
+    Ok(out
+        .into_par_iter()
+        .map(|(i, b)| {
+            let h = Sha256::digest(&b).into();
+            (i, b, h)
+        })
+        .collect())
 }
