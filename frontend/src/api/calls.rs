@@ -1,15 +1,15 @@
 //! One function per API endpoint, typed with the DTOs.
 
 use gloo_net::http::Method;
-use uuid::Uuid;
 
 use super::ApiError;
 use super::dto::{
     AccessLogEntry, AccessRequest, AdminOverview, ChangePasswordRequest, CreateAccessRequest,
     CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor, CreatedPatient, Doctor, Grant,
-    History, LedgerPage, LedgerVerification, LoginRequest, Page, Patient, RecordMeta, RedeemCode,
-    RefreshRequest, StorageUsage, TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment,
-    TotpStatus, UpdateContact, UpdateDoctor, UpdatePatient, User, VisitNote,
+    GrantId, History, LedgerPage, LedgerVerification, LoginRequest, Page, Patient, RecordId,
+    RecordMeta, RedeemCode, RefreshRequest, RequestId, StorageUsage, TemporaryPassword,
+    TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UpdateContact, UpdateDoctor,
+    UpdatePatient, User, UserId, VisitNote,
 };
 use super::transport::{self, call};
 
@@ -85,7 +85,7 @@ pub async fn admin_create_doctor(input: &CreateDoctor) -> R<CreatedDoctor> {
 }
 
 /// Edits a doctor's profile.
-pub async fn admin_update_doctor(id: Uuid, input: &UpdateDoctor) -> R<Doctor> {
+pub async fn admin_update_doctor(id: UserId, input: &UpdateDoctor) -> R<Doctor> {
     call(Method::PATCH, &format!("/admin/doctors/{id}"), Some(input)).await
 }
 
@@ -105,12 +105,12 @@ pub async fn admin_create_patient(input: &CreatePatient) -> R<CreatedPatient> {
 }
 
 /// Edits a patient's profile.
-pub async fn admin_update_patient(id: Uuid, input: &UpdatePatient) -> R<Patient> {
+pub async fn admin_update_patient(id: UserId, input: &UpdatePatient) -> R<Patient> {
     call(Method::PATCH, &format!("/admin/patients/{id}"), Some(input)).await
 }
 
 /// Puts a patient in a doctor's care.
-pub async fn admin_assign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json::Value> {
+pub async fn admin_assign_doctor(patient: UserId, doctor: UserId) -> R<serde_json::Value> {
     call(
         Method::PUT,
         &format!("/admin/patients/{patient}/doctors/{doctor}"),
@@ -120,7 +120,7 @@ pub async fn admin_assign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json::V
 }
 
 /// Takes a patient out of a doctor's care.
-pub async fn admin_unassign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json::Value> {
+pub async fn admin_unassign_doctor(patient: UserId, doctor: UserId) -> R<serde_json::Value> {
     call(
         Method::DELETE,
         &format!("/admin/patients/{patient}/doctors/{doctor}"),
@@ -130,13 +130,13 @@ pub async fn admin_unassign_doctor(patient: Uuid, doctor: Uuid) -> R<serde_json:
 }
 
 /// Deactivates (`active = false`) or reactivates a user.
-pub async fn admin_set_active(user: Uuid, active: bool) -> R<serde_json::Value> {
+pub async fn admin_set_active(user: UserId, active: bool) -> R<serde_json::Value> {
     let verb = if active { "reactivate" } else { "deactivate" };
     call(Method::POST, &format!("/admin/users/{user}/{verb}"), NONE).await
 }
 
 /// Resets a user's password; the answer carries the temporary password.
-pub async fn admin_reset_password(user: Uuid) -> R<TemporaryPassword> {
+pub async fn admin_reset_password(user: UserId) -> R<TemporaryPassword> {
     call(
         Method::POST,
         &format!("/admin/users/{user}/reset-password"),
@@ -186,12 +186,12 @@ pub async fn doctor_create_patient(input: &CreatePatient) -> R<CreatedPatient> {
 }
 
 /// One patient in care.
-pub async fn doctor_patient(id: Uuid) -> R<Patient> {
+pub async fn doctor_patient(id: UserId) -> R<Patient> {
     call(Method::GET, &format!("/doctor/patients/{id}"), NONE).await
 }
 
 /// Visit notes of a patient in care.
-pub async fn doctor_notes(patient: Uuid) -> R<Vec<VisitNote>> {
+pub async fn doctor_notes(patient: UserId) -> R<Vec<VisitNote>> {
     call(
         Method::GET,
         &format!("/doctor/patients/{patient}/notes"),
@@ -201,7 +201,7 @@ pub async fn doctor_notes(patient: Uuid) -> R<Vec<VisitNote>> {
 }
 
 /// Adds a visit note.
-pub async fn doctor_add_note(patient: Uuid, note: &CreateVisitNote) -> R<VisitNote> {
+pub async fn doctor_add_note(patient: UserId, note: &CreateVisitNote) -> R<VisitNote> {
     call(
         Method::POST,
         &format!("/doctor/patients/{patient}/notes"),
@@ -211,7 +211,7 @@ pub async fn doctor_add_note(patient: Uuid, note: &CreateVisitNote) -> R<VisitNo
 }
 
 /// Record metadata of a patient in care.
-pub async fn patient_records_for_doctor(patient: Uuid) -> R<Page<RecordMeta>> {
+pub async fn patient_records_for_doctor(patient: UserId) -> R<Page<RecordMeta>> {
     call(
         Method::GET,
         &format!("/records?patient_id={patient}&per_page=100"),
@@ -226,7 +226,7 @@ pub async fn request_access(req: &CreateAccessRequest) -> R<AccessRequest> {
 }
 
 /// Redeems the code the patient read out.
-pub async fn redeem(request: Uuid, code: &str) -> R<Grant> {
+pub async fn redeem(request: RequestId, code: &str) -> R<Grant> {
     let body = RedeemCode {
         code: code.to_string(),
     };
@@ -254,7 +254,7 @@ pub async fn grants() -> R<Vec<Grant>> {
 }
 
 /// Revokes (patient) or gives up (doctor) a grant.
-pub async fn revoke_grant(id: Uuid) -> R<serde_json::Value> {
+pub async fn revoke_grant(id: GrantId) -> R<serde_json::Value> {
     call(Method::DELETE, &format!("/grants/{id}"), NONE).await
 }
 
@@ -268,7 +268,7 @@ pub async fn download_record(record: &RecordMeta) -> R<()> {
 }
 
 /// Downloads a record known only by id (a doctor's grant).
-pub async fn download_record_by_id(id: Uuid, fallback_name: &str) -> R<()> {
+pub async fn download_record_by_id(id: RecordId, fallback_name: &str) -> R<()> {
     transport::download(&format!("/records/{id}/content"), fallback_name).await
 }
 
@@ -308,12 +308,12 @@ pub async fn upload_record(
 }
 
 /// Deletes a record (crypto-shredding).
-pub async fn delete_record(id: Uuid) -> R<serde_json::Value> {
+pub async fn delete_record(id: RecordId) -> R<serde_json::Value> {
     call(Method::DELETE, &format!("/records/{id}"), NONE).await
 }
 
 /// Approves a request in the app.
-pub async fn approve(request: Uuid) -> R<serde_json::Value> {
+pub async fn approve(request: RequestId) -> R<serde_json::Value> {
     call(
         Method::POST,
         &format!("/access-requests/{request}/approve"),
@@ -323,7 +323,7 @@ pub async fn approve(request: Uuid) -> R<serde_json::Value> {
 }
 
 /// Denies a request.
-pub async fn deny(request: Uuid) -> R<serde_json::Value> {
+pub async fn deny(request: RequestId) -> R<serde_json::Value> {
     call(
         Method::POST,
         &format!("/access-requests/{request}/deny"),

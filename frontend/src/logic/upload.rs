@@ -4,19 +4,9 @@
 
 use crate::logic::format;
 
-/// Largest file the server accepts by default (100 MiB), used until the server says otherwise.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
-
-/// Content types the server accepts by default (PDF, PNG, JPEG, DICOM, text, CSV, JSON).
-pub const DEFAULT_ALLOWED_TYPES: [&str; 7] = [
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "application/dicom",
-    "text/plain",
-    "text/csv",
-    "application/json",
-];
+/// The server's default limits (largest file, accepted content types), from the shared types so
+/// the server and this app read one list; used until the server reports the limits in force.
+pub use medvault_types::{DEFAULT_ALLOWED_TYPES, DEFAULT_MAX_FILE_BYTES};
 
 /// The type a file name's extension implies, for browsers that report no type (DICOM, often).
 pub fn type_from_name(name: &str) -> Option<&'static str> {

@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use uuid::Uuid;
 
 use crate::api::calls;
+use crate::api::dto::UserId;
 
 /// What a list's row buttons report: a new temporary password, or a failure.
 #[derive(Clone, Copy)]
@@ -28,7 +28,7 @@ impl AccountActions {
     /// Deactivates the account `id` of `name` if `active`, else reactivates it; then `reload`.
     pub fn toggle_active(
         self,
-        id: Uuid,
+        id: UserId,
         active: bool,
         name: String,
         reload: impl FnOnce() + 'static,
@@ -44,7 +44,7 @@ impl AccountActions {
 
     /// Resets the password of the account `id` of `name`, and shows the temporary one for
     /// `email`.
-    pub fn reset_password(self, id: Uuid, email: String, name: String) {
+    pub fn reset_password(self, id: UserId, email: String, name: String) {
         self.error.set(None);
         spawn_local(async move {
             match calls::admin_reset_password(id).await {

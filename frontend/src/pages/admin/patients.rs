@@ -3,10 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use uuid::Uuid;
 
 use super::accounts::AccountActions;
-use crate::api::{calls, dto::Doctor, dto::Patient};
+use crate::api::{calls, dto::Doctor, dto::Patient, dto::UserId};
 use crate::pages::people::{PatientFields, PatientInputs, PeopleSearch, SearchForm, patient_name};
 use crate::ui::form::{FormState, Submit};
 use crate::ui::load::{AsyncList, AsyncView};
@@ -145,7 +144,7 @@ fn CareDialog(patient: Patient, on_close: Callback<()>) -> impl IntoView {
     let doctors = LocalResource::new(|| async { calls::admin_doctors("", 1, 100).await });
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let change = Callback::new(move |(doctor, add): (Uuid, bool)| {
+    let change = Callback::new(move |(doctor, add): (UserId, bool)| {
         if busy.get_untracked() {
             return;
         }
@@ -186,9 +185,9 @@ fn InCare(
     /// Every doctor (for names).
     all: Vec<Doctor>,
     /// Ids of the doctors in care.
-    assigned: RwSignal<Vec<Uuid>>,
+    assigned: RwSignal<Vec<UserId>>,
     /// Assign (`true`) or unassign a doctor.
-    change: Callback<(Uuid, bool)>,
+    change: Callback<(UserId, bool)>,
 ) -> impl IntoView {
     view! {
         <ul class="plain">
@@ -216,7 +215,7 @@ fn AssignDoctor(
     /// Where "choose first" goes.
     error: RwSignal<Option<String>>,
     /// Assign (`true`) or unassign a doctor.
-    change: Callback<(Uuid, bool)>,
+    change: Callback<(UserId, bool)>,
 ) -> impl IntoView {
     let choice = RwSignal::new(String::new());
     view! {
@@ -228,7 +227,7 @@ fn AssignDoctor(
             </select>
         </div>
         <button type="button" class="primary" id="assign-doctor-button" disabled=move || busy.get() on:click=move |_| {
-            match choice.get_untracked().parse::<Uuid>() {
+            match choice.get_untracked().parse::<UserId>() {
                 Ok(id) => change.run((id, true)),
                 Err(_) => error.set(Some("Choose a doctor first.".into())),
             }

@@ -2,9 +2,8 @@
 //! patient reads out, each in a dialog; plus which live grant covers a record.
 
 use leptos::prelude::*;
-use uuid::Uuid;
 
-use crate::api::dto::{AccessRequest, CreateAccessRequest, Grant};
+use crate::api::dto::{AccessRequest, CreateAccessRequest, Grant, RecordId, UserId};
 use crate::api::{ApiError, calls};
 use crate::logic::validate::{self, Checks};
 use crate::ui::form::{Field, FormState, Submit, TextArea};
@@ -14,7 +13,7 @@ use crate::ui::widgets::Dialog;
 pub const MAX_HOURS: u32 = 168;
 
 /// The live grant that lets this doctor download `record` of `patient`, if any.
-pub fn live_grant_for(grants: &[Grant], patient: Uuid, record: Uuid) -> Option<Grant> {
+pub fn live_grant_for(grants: &[Grant], patient: UserId, record: RecordId) -> Option<Grant> {
     grants
         .iter()
         .filter(|g| g.active && g.patient_id == patient)
@@ -53,9 +52,9 @@ async fn send_request(body: CreateAccessRequest) -> Result<AccessRequest, ApiErr
 #[component]
 pub fn RequestAccessDialog(
     /// The patient.
-    patient_id: Uuid,
+    patient_id: UserId,
     /// One record (id, title), or all records.
-    record: Option<(Uuid, String)>,
+    record: Option<(RecordId, String)>,
     /// Closes without asking.
     on_close: Callback<()>,
     /// Called with the new request.

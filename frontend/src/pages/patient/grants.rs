@@ -2,10 +2,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use uuid::Uuid;
 
 use crate::api::calls;
-use crate::api::dto::Grant;
+use crate::api::dto::{Grant, GrantId};
 use crate::logic::format;
 use crate::ui::load::{AsyncList, Reload};
 use crate::ui::widgets::{Clock, ErrorSlot, ticking_now};
@@ -17,7 +16,7 @@ pub fn Grants() -> impl IntoView {
     let grants = reload.load(|| async { calls::grants().await });
     let error = RwSignal::new(None::<String>);
     let now = ticking_now();
-    let revoke = Callback::new(move |id: Uuid| {
+    let revoke = Callback::new(move |id: GrantId| {
         error.set(None);
         spawn_local(async move {
             match calls::revoke_grant(id).await {
@@ -41,7 +40,7 @@ pub fn Grants() -> impl IntoView {
 
 /// One grant: its doctor, scope, time left or how it ended, and "Revoke" while it lasts.
 #[component]
-fn GrantRow(grant: Grant, now: Clock, revoke: Callback<Uuid>) -> impl IntoView {
+fn GrantRow(grant: Grant, now: Clock, revoke: Callback<GrantId>) -> impl IntoView {
     let g = grant;
     let id = g.id;
     let expires = g.expires_at;

@@ -3,10 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use uuid::Uuid;
 
 use crate::api::calls;
-use crate::api::dto::{AccessRequest, AccessRequestStatus};
+use crate::api::dto::{AccessRequest, AccessRequestStatus, RequestId};
 use crate::logic::format;
 use crate::pages::doctor::status_badge;
 use crate::ui::load::{AsyncList, Reload};
@@ -20,7 +19,7 @@ pub fn Requests() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let now = ticking_now();
-    let decide = Callback::new(move |(id, approve): (Uuid, bool)| {
+    let decide = Callback::new(move |(id, approve): (RequestId, bool)| {
         if busy.get_untracked() {
             return;
         }
@@ -61,7 +60,7 @@ fn RequestCard(
     /// A decision is on its way (the buttons wait).
     busy: RwSignal<bool>,
     /// Approve (`true`) or deny the request of this id.
-    decide: Callback<(Uuid, bool)>,
+    decide: Callback<(RequestId, bool)>,
 ) -> impl IntoView {
     let q = request;
     let pending = q.status == AccessRequestStatus::Pending;

@@ -6,10 +6,9 @@ mod records;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use uuid::Uuid;
 
 use crate::api::calls;
-use crate::api::dto::Patient;
+use crate::api::dto::{Patient, UserId};
 use crate::pages::people::{patient_name, sex_label};
 use crate::ui::load::AsyncView;
 use notes::NotesSection;
@@ -19,7 +18,7 @@ use records::RecordsSection;
 #[component]
 pub fn PatientPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<Uuid>().ok()));
+    let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<UserId>().ok()));
     move || match id() {
         None => view! { <h1>"Patient not found"</h1> }.into_any(),
         Some(id) => view! { <PatientView id=id/> }.into_any(),
@@ -27,7 +26,7 @@ pub fn PatientPage() -> impl IntoView {
 }
 
 #[component]
-fn PatientView(id: Uuid) -> impl IntoView {
+fn PatientView(id: UserId) -> impl IntoView {
     let patient = LocalResource::new(move || async move { calls::doctor_patient(id).await });
     view! {
         <AsyncView resource=patient what="patient" error_heading="Patient" let:p>

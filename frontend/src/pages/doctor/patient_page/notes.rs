@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use crate::api::calls;
-use crate::api::dto::{CreateVisitNote, VisitNote};
+use crate::api::dto::{CreateVisitNote, UserId, VisitNote};
 use crate::logic::validate::{self, Checks};
 use crate::pages::visit_note::VisitNoteText;
 use crate::ui::form::{Field, FormState, Submit, TextArea};
@@ -15,7 +14,7 @@ use crate::ui::widgets::today;
 
 /// The notes and the add-a-note form; a new note shows in the list at once.
 #[component]
-pub(super) fn NotesSection(patient_id: Uuid) -> impl IntoView {
+pub(super) fn NotesSection(patient_id: UserId) -> impl IntoView {
     let reload = Reload::new();
     let notes = reload.load(move || async move { calls::doctor_notes(patient_id).await });
     view! {
@@ -114,7 +113,7 @@ impl NoteFields {
 
 /// Adds a visit note, then empties the form and calls `on_added`.
 #[component]
-fn NoteForm(patient_id: Uuid, on_added: Callback<()>) -> impl IntoView {
+fn NoteForm(patient_id: UserId, on_added: Callback<()>) -> impl IntoView {
     let fields = NoteFields::new();
     let form = FormState::new();
     let added = Callback::new(move |_: VisitNote| {

@@ -3,10 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use uuid::Uuid;
 
 use super::super::consent::{CodeDialog, RequestAccessDialog, live_grant_for};
-use crate::api::dto::{AccessRequest, AccessRequestStatus, Grant, RecordMeta};
+use crate::api::dto::{AccessRequest, AccessRequestStatus, Grant, RecordId, RecordMeta, UserId};
 use crate::api::{ApiError, calls};
 use crate::logic::format;
 use crate::ui::load::{AsyncList, Listing, Reload};
@@ -15,7 +14,7 @@ use crate::ui::widgets::{Clock, ErrorSlot, ticking_now};
 /// What the records section's dialog shows.
 #[derive(Clone)]
 enum Open {
-    Request(Option<(Uuid, String)>),
+    Request(Option<(RecordId, String)>),
     Code(AccessRequest),
 }
 
@@ -37,7 +36,7 @@ impl Listing for RecordsAccess {
 impl RecordsAccess {
     /// The records, or why they could not be read; grants and requests that fail to load count
     /// as none.
-    async fn load(patient_id: Uuid) -> Result<Self, ApiError> {
+    async fn load(patient_id: UserId) -> Result<Self, ApiError> {
         let records = calls::patient_records_for_doctor(patient_id).await;
         let grants = calls::grants().await;
         let requests = calls::access_requests().await;
@@ -54,7 +53,7 @@ impl RecordsAccess {
     }
 
     /// The pending request that would cover `record`, if any.
-    fn pending_for(&self, record: Uuid) -> Option<AccessRequest> {
+    fn pending_for(&self, record: RecordId) -> Option<AccessRequest> {
         self.pending
             .iter()
             .find(|q| q.record_id.is_none_or(|r| r == record))
@@ -64,7 +63,7 @@ impl RecordsAccess {
 
 /// The records card and its dialogs.
 #[component]
-pub(super) fn RecordsSection(patient_id: Uuid) -> impl IntoView {
+pub(super) fn RecordsSection(patient_id: UserId) -> impl IntoView {
     let reload = Reload::new();
     let data = reload.load(move || RecordsAccess::load(patient_id));
     let open = RwSignal::new(None::<Open>);
@@ -154,7 +153,7 @@ fn RecordRow(
 /// The open dialog: asking for access, then entering the patient's code.
 #[component]
 fn RecordsDialog(
-    patient_id: Uuid,
+    patient_id: UserId,
     open: RwSignal<Option<Open>>,
     /// Where "request sent" and "access granted" go.
     notice: RwSignal<Option<String>>,
