@@ -1,18 +1,17 @@
 //! Streaming download: per stripe fetch the data shards (then parity for any erasure), verify
-//! SHA-256, rebuild and open on a blocking thread, and yield plaintext chunks in order.
+//! each shard's hash, rebuild and open on a blocking thread, and yield plaintext chunks in order.
 
 use std::sync::{Arc, Mutex};
 
 use aes_gcm::Aes256Gcm;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, future, stream};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::engine::{Engine, Inner};
 use crate::error::{EngineError, Erasure, StoreError};
 use crate::keyring::WrappedDek;
-use crate::manifest::{Manifest, ShardEntry};
+use crate::manifest::{Manifest, ShardEntry, ShardHash};
 use crate::stripe;
 
 /// Erasures met while reading a record, for repair. Readable while and after the stream runs.
@@ -120,6 +119,7 @@ async fn read_stripe(
 ) -> Result<Vec<Bytes>, EngineError> {
     let layout = manifest.layout();
     let entries = manifest.stripe_shards(s);
+    let alg = manifest.shard_hash;
     let d = usize::try_from(layout.data_shards(s)).map_err(|_| EngineError::Worker)?;
     let mut slots: Vec<Option<Bytes>> = vec![None; entries.len()];
     let mut have = 0;
@@ -130,8 +130,12 @@ async fn read_stripe(
         let want = (d - have).min(entries.len() - next);
         let batch: Vec<usize> = (next..next + want).collect();
         next += want;
-        let fetched =
-            future::join_all(batch.iter().map(|&i| fetch_verified(&inner, &entries[i]))).await;
+        let fetched = future::join_all(
+            batch
+                .iter()
+                .map(|&i| fetch_verified(&inner, &entries[i], alg)),
+        )
+        .await;
         for (i, res) in batch.into_iter().zip(fetched) {
             match res {
                 Ok(b) => {
@@ -160,8 +164,13 @@ async fn read_stripe(
         .map_err(|_| EngineError::Worker)?
 }
 
-/// Fetches a shard and checks length and SHA-256 off the executor; any failure is an erasure.
-pub(crate) async fn fetch_verified(inner: &Inner, e: &ShardEntry) -> Result<Bytes, String> {
+/// Fetches a shard and checks its length and `alg` digest (off the executor) against the
+/// manifest; any failure is an erasure, so only verified shards ever reach the decoder.
+pub(crate) async fn fetch_verified(
+    inner: &Inner,
+    e: &ShardEntry,
+    alg: ShardHash,
+) -> Result<Bytes, String> {
     let idx = inner.store_index(&e.bucket).map_err(|x| x.to_string())?;
     let data = {
         let _permit = inner.io.acquire().await.map_err(|x| x.to_string())?;
@@ -174,11 +183,11 @@ pub(crate) async fn fetch_verified(inner: &Inner, e: &ShardEntry) -> Result<Byte
     if data.len() as u64 != e.len {
         return Err("wrong length".to_owned());
     }
-    let expected = e.sha256.clone();
+    let expected = e.digest();
     tokio::task::spawn_blocking(move || {
-        (hex::encode(Sha256::digest(&data)) == expected)
+        (expected == Some(alg.digest(&data)))
             .then_some(data)
-            .ok_or_else(|| "sha-256 mismatch".to_owned())
+            .ok_or_else(|| format!("{} mismatch", alg.name()))
     })
     .await
     .map_err(|x| x.to_string())?

@@ -26,16 +26,26 @@
 //! object `j < d` is `sealed_{s*k+j} || zero padding` to `L_s` bytes; shard objects
 //! `d .. d+m` are the `m` Reed-Solomon recovery shards (`reed-solomon-simd`, GF(2^16), computed
 //! over the `d` padded data shards), also `L_s` bytes each. A shard object holds exactly those
-//! bytes, no header: its stripe, index, length and SHA-256 are in the manifest. The `d + m`
+//! bytes, no header: its stripe, index, length and hash are in the manifest. The `d + m`
 //! shards of a stripe go to distinct buckets chosen by a CSPRNG permutation, under random
 //! 128-bit object keys (32 lowercase hex characters) that reveal nothing about the record.
 //!
-//! **Manifest.** Plaintext length, chunk size, `k`, `m`, every shard entry and a root hash over
-//! all of them ([`Manifest::compute_root`]); the server records the root hash in its ledger.
+//! **Shard hashes.** Every shard object, data and parity, is hashed whole with the manifest's
+//! [`ShardHash`]: BLAKE3 (`blake3` crate, 32-byte output, unkeyed) for new records, SHA-256 for
+//! records written before BLAKE3 (their manifests have no `shard_hash` field and name the
+//! per-shard field `sha256`; both still read). The hash is unkeyed so that a shard can be
+//! checked by anyone holding the manifest, without the DEK or a KEK; the GCM tags, not the
+//! hash, authenticate the plaintext.
 //!
-//! **Reading.** Per stripe, any `d` shards whose SHA-256 matches suffice; missing or corrupt
-//! shards are erasures ([`GetReport`]), fatal only beyond `m`. Each chunk is opened (tag checked)
-//! before any of its bytes are yielded.
+//! **Manifest.** Plaintext length, chunk size, `k`, `m`, the shard hash algorithm, every shard
+//! entry and a SHA-256 root over all of them ([`Manifest::compute_root`]; a SHA-256 manifest
+//! keeps the root it had before BLAKE3 existed, a BLAKE3 one commits to the algorithm's name as
+//! well); the server records the root hash in its ledger.
+//!
+//! **Reading.** Per stripe, any `d` shards whose length and hash match the manifest suffice; a
+//! missing, corrupt or swapped shard is an erasure ([`GetReport`]), never decoder input, and is
+//! fatal only beyond `m`. Each chunk is opened (tag checked) before any of its bytes are
+//! yielded.
 //!
 //! **Repair.** [`Engine::scrub`] checks every shard, parity included, and can rewrite damaged
 //! ones from `d` good shards of their stripe: Reed-Solomon over the sealed bytes reproduces the
@@ -70,7 +80,7 @@ pub use engine::{BucketHealth, DEFAULT_GC_GRACE, Engine, GcReport};
 pub use error::{ConfigError, EngineError, Erasure, KeyError, PutError, StoreError};
 pub use get::{GetReport, RecordStream};
 pub use keyring::{Dek, KeyRing, WrappedDek};
-pub use manifest::{Manifest, ShardEntry};
+pub use manifest::{Manifest, ShardEntry, ShardHash};
 pub use scrub::{RecordClass, ScrubMode, ScrubReport, StripeHealth};
 pub use store::{BlobStore, DirStore, ObjectInfo, S3Store};
 

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::engine::{Engine, Inner};
 use crate::error::{EngineError, PutError};
 use crate::keyring::{Dek, WrappedDek};
-use crate::manifest::{MANIFEST_VERSION, Manifest, ShardEntry};
+use crate::manifest::{MANIFEST_VERSION, Manifest, ShardEntry, ShardHash};
 use crate::pool::Pools;
 use crate::stripe::{self, EncodedStripe, PlainStripe};
 
@@ -98,7 +98,7 @@ impl Engine {
                     let plain = item?;
                     let bytes: usize = plain.chunks.iter().map(Vec::len).sum();
                     let enc = tokio::task::spawn_blocking(move || {
-                        stripe::encode(&cipher, &record_id, m, plain, &pools)
+                        stripe::encode(&cipher, &record_id, m, ShardHash::CURRENT, plain, &pools)
                     })
                     .await
                     .map_err(|_| EngineError::Worker)??;
@@ -146,6 +146,7 @@ impl Engine {
             chunk_size: cfg.chunk_size as u64,
             k: u32::try_from(k).map_err(|_| EngineError::InvalidManifest("k"))?,
             m: u32::try_from(m).map_err(|_| EngineError::InvalidManifest("m"))?,
+            shard_hash: ShardHash::CURRENT,
             root_hash: String::new(),
             shards,
         };
@@ -194,7 +195,7 @@ impl Inner {
                     bucket: name.clone(),
                     key,
                     len,
-                    sha256: hex::encode(hash),
+                    hash: hex::encode(hash),
                 })
             });
         // Every put of the stripe finishes (none is dropped mid-write) before an error returns.

@@ -1,10 +1,10 @@
-//! Scrub and repair: read every shard of a record (data and parity), check length and SHA-256,
+//! Scrub and repair: read every shard of a record (data and parity), check length and hash,
 //! and optionally write each damaged shard back with its original bytes.
 //!
 //! A get fetches parity only when a data shard is missing, so it sees only part of the damage;
 //! a scrub sees all of it. Repair rebuilds shards from the sealed bytes with Reed-Solomon, so
 //! it needs no key and never produces plaintext; a rebuilt shard is written only when its
-//! SHA-256 equals the manifest's, under the same bucket and object key. The manifest (and the
+//! hash equals the manifest's, under the same bucket and object key. The manifest (and the
 //! root hash the server's ledger recorded) therefore stays valid.
 
 use std::collections::HashSet;
@@ -194,7 +194,8 @@ async fn scrub_stripe(
             .map_or(e.bucket.as_str(), |i| inner.locations[i].as_str());
         places.insert(place)
     });
-    let fetched = future::join_all(entries.iter().map(|e| fetch_verified(inner, e))).await;
+    let alg = manifest.shard_hash;
+    let fetched = future::join_all(entries.iter().map(|e| fetch_verified(inner, e, alg))).await;
     let mut out = StripeOutcome {
         health: StripeHealth {
             stripe: s,
@@ -230,20 +231,17 @@ async fn scrub_stripe(
     if mode == ScrubMode::Check {
         return out;
     }
-    let rebuilt = tokio::task::spawn_blocking(move || stripe::rebuild(s, d, &slots)).await;
+    let rebuilt = tokio::task::spawn_blocking(move || stripe::rebuild(s, d, alg, &slots)).await;
     let rebuilt = match rebuilt {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return fail_all(out, &e.to_string()),
         Err(_) => return fail_all(out, "worker task failed"),
     };
-    let writes = rebuilt.into_iter().map(|(i, bytes, sha)| {
+    let writes = rebuilt.into_iter().map(|(i, bytes, digest)| {
         let e = &entries[i];
         async move {
-            if hex::encode(sha) != e.sha256 {
-                return (
-                    e,
-                    Err("rebuilt shard does not match its SHA-256".to_owned()),
-                );
+            if e.digest() != Some(digest) {
+                return (e, Err("rebuilt shard does not match its hash".to_owned()));
             }
             let r = match inner.store_index(&e.bucket) {
                 Ok(idx) => {

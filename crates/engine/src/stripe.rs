@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use aes_gcm::Aes256Gcm;
 use bytes::{Bytes, BytesMut};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::chunk::{Layout, open_chunk, seal_chunk};
 use crate::error::EngineError;
+use crate::manifest::ShardHash;
 use crate::pool::Pools;
 
 /// Plaintext chunks of one stripe, as cut by the reader.
@@ -24,13 +24,13 @@ pub(crate) struct PlainStripe {
     pub is_last: bool,
 }
 
-/// Shard objects of one stripe with their SHA-256.
+/// Shard objects of one stripe with their hashes.
 pub(crate) struct EncodedStripe {
     pub stripe: u64,
     pub shards: Vec<(Bytes, [u8; 32])>,
 }
 
-/// Seals each chunk, pads to a common even length, adds parity, hashes every shard.
+/// Seals each chunk, pads to a common even length, adds parity, hashes every shard with `alg`.
 ///
 /// The data chunks are sealed and hashed in parallel on the rayon pool (one pass per chunk while
 /// it is still in cache); the parity shards are hashed in parallel too. Only the Reed-Solomon
@@ -39,6 +39,7 @@ pub(crate) fn encode(
     cipher: &Aes256Gcm,
     record_id: &Uuid,
     m: usize,
+    alg: ShardHash,
     plain: PlainStripe,
     pools: &Pools,
 ) -> Result<EncodedStripe, EngineError> {
@@ -64,7 +65,7 @@ pub(crate) fn encode(
                 buf,
             );
             buf.resize(shard_len, 0);
-            Sha256::digest(buf.as_slice()).into()
+            alg.digest(buf)
         })
         .collect();
     let parity = if m == 0 {
@@ -72,10 +73,7 @@ pub(crate) fn encode(
     } else {
         parity(&chunks, m, shard_len, pools).map_err(|e| EngineError::Codec(e.to_string()))?
     };
-    let parity_hashes: Vec<[u8; 32]> = parity
-        .par_iter()
-        .map(|s| Sha256::digest(s.as_slice()).into())
-        .collect();
+    let parity_hashes: Vec<[u8; 32]> = parity.par_iter().map(|s| alg.digest(s)).collect();
     let shards = chunks
         .into_iter()
         .chain(parity)
@@ -110,7 +108,7 @@ fn parity(
 }
 
 /// Rebuilds missing data shards from any `d` of the `d + m` shards and opens every chunk.
-/// `shards[i]` is `Some` for a shard that was fetched and matched its SHA-256.
+/// `shards[i]` is `Some` for a shard that was fetched and matched its hash in the manifest.
 /// Returns the stripe's plaintext chunks, in order; nothing if any chunk fails to open.
 /// A fetched data shard nothing else references is opened in place, without a copy.
 pub(crate) fn decode(
@@ -184,10 +182,11 @@ fn restore_data(
 /// written at upload: Reed-Solomon works on the sealed chunks, so no key is needed and no
 /// plaintext exists at any point. `shards` holds the `d` data then `m` parity shards, `Some`
 /// for each verified one; at least `d` must be present. Returns `(index, bytes)` of each shard
-/// that was missing, with its SHA-256.
+/// that was missing, with its `alg` digest.
 pub(crate) fn rebuild(
     stripe: u64,
     d: usize,
+    alg: ShardHash,
     shards: &[Option<Bytes>],
 ) -> Result<Vec<(usize, Bytes, [u8; 32])>, EngineError> {
     let m = shards.len() - d;
@@ -223,7 +222,7 @@ pub(crate) fn rebuild(
     Ok(out
         .into_par_iter()
         .map(|(i, b)| {
-            let h = Sha256::digest(&b).into();
+            let h = alg.digest(&b);
             (i, b, h)
         })
         .collect())

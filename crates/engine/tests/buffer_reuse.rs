@@ -12,7 +12,6 @@ use common::{data, get, put, sha};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use medvault_engine::{BlobStore, Engine, ObjectInfo, StorageConfig, StoreError};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// An in-memory bucket: `keep` stores the very `Bytes` it is handed; otherwise a copy.
@@ -91,8 +90,8 @@ async fn stored_objects_match_their_manifest(keep: bool) {
         let object = stores[idx].objects()[&entry.key].clone();
         assert_eq!(object.len() as u64, entry.len);
         assert_eq!(
-            hex::encode(Sha256::digest(&object)),
-            entry.sha256,
+            hex::encode(manifest.shard_hash.digest(&object)),
+            entry.hash,
             "stripe {} shard {} changed after it was stored",
             entry.stripe,
             entry.index

@@ -265,7 +265,7 @@ pub async fn survives_m_erasures_and_fails_cleanly_beyond(f: &Fixture) {
     assert_eq!(sha(&back.concat()), sha(&bytes));
     let found = report.erasures();
     assert!(found.len() >= 4, "erasures reported: {found:?}");
-    assert!(found.iter().any(|x| x.reason.contains("sha-256")));
+    assert!(found.iter().any(|x| x.reason.contains("mismatch")));
     // One more erasure in stripe 0 exceeds m.
     let s0: Vec<&ShardEntry> = man.shards.iter().filter(|x| x.stripe == 0).collect();
     f.delete_shard(s0[4]).await;
@@ -337,10 +337,10 @@ pub async fn tampering_is_refused(f: &Fixture) {
     let (a, b) = (swapped.shards[0].clone(), swapped.shards[1].clone());
     swapped.shards[0].key = b.key.clone();
     swapped.shards[0].bucket = b.bucket.clone();
-    swapped.shards[0].sha256 = b.sha256.clone();
+    swapped.shards[0].hash = b.hash.clone();
     swapped.shards[1].key = a.key.clone();
     swapped.shards[1].bucket = a.bucket.clone();
-    swapped.shards[1].sha256 = a.sha256.clone();
+    swapped.shards[1].hash = a.hash.clone();
     reroot(&mut swapped);
     assert!(matches!(
         get(&e, &swapped, &w, id).await,
@@ -352,7 +352,7 @@ pub async fn tampering_is_refused(f: &Fixture) {
     let mut moved = man.clone();
     let orig = f.read_shard(&moved.shards[0]).await;
     f.write_shard(&moved.shards[0], foreign.clone()).await;
-    moved.shards[0].sha256 = hex::encode(sha(&foreign));
+    moved.shards[0].hash = hex::encode(moved.shard_hash.digest(&foreign));
     reroot(&mut moved);
     assert!(matches!(
         get(&e, &moved, &w, id).await,
@@ -366,7 +366,7 @@ pub async fn tampering_is_refused(f: &Fixture) {
     d[10] ^= 0x40;
     f.write_shard(&victim, d.clone().into()).await;
     let mut fixed = man.clone();
-    fixed.shards[3].sha256 = hex::encode(sha(&d));
+    fixed.shards[3].hash = hex::encode(fixed.shard_hash.digest(&d));
     reroot(&mut fixed);
     let items: Vec<Result<Bytes, EngineError>> = e.get(&fixed, &w, id).collect().await;
     let ok_bytes: usize = items
