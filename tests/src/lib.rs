@@ -364,7 +364,7 @@ pub async fn expect_error(resp: Response, status: StatusCode) -> medvault_types:
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// User id.
-    pub id: Uuid,
+    pub id: medvault_types::UserId,
     /// Email.
     pub email: String,
     /// Access token.

@@ -16,7 +16,7 @@ use medvault_server::config::Config;
 use medvault_types::consent::{AccessRequest, Grant};
 use medvault_types::ledger::{LedgerEntry, LedgerPage, LedgerVerification};
 use medvault_types::records::{RecordMeta, StorageUsage};
-use medvault_types::{ErrorBody, Page};
+use medvault_types::{ErrorBody, Page, RecordId, RequestId, UserId};
 use rand::RngCore as _;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Response, StatusCode};
@@ -25,7 +25,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use totp_rs::{Algorithm, Secret, TOTP};
-use uuid::Uuid;
 
 use crate::{Backend, TestApp, expect_error, expect_json};
 
@@ -216,13 +215,13 @@ impl Downloaded {
 }
 
 /// `GET /api/v1/records/{id}/content`.
-pub async fn download(app: &TestApp, token: Option<&str>, id: Uuid) -> Response {
+pub async fn download(app: &TestApp, token: Option<&str>, id: RecordId) -> Response {
     app.get(&format!("/api/v1/records/{id}/content"), token)
         .await
 }
 
 /// Downloads and expects 200 with the whole body.
-pub async fn download_ok(app: &TestApp, token: &str, id: Uuid) -> Downloaded {
+pub async fn download_ok(app: &TestApp, token: &str, id: RecordId) -> Downloaded {
     let resp = download(app, Some(token), id).await;
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -299,7 +298,7 @@ pub async fn my_storage(app: &TestApp, token: &str) -> StorageUsage {
 }
 
 /// The body of an access request for one record (or all) of a patient in care.
-pub fn access_body(patient: Uuid, record: Option<Uuid>) -> Value {
+pub fn access_body(patient: UserId, record: Option<RecordId>) -> Value {
     json!({
         "patient_id": patient,
         "mrn": null,
@@ -322,7 +321,7 @@ pub async fn request_access(app: &TestApp, doctor: &str, body: &Value) -> Access
 }
 
 /// The patient's own view of one request, read from their inbox list.
-pub async fn patient_view(app: &TestApp, patient: &str, id: Uuid) -> AccessRequest {
+pub async fn patient_view(app: &TestApp, patient: &str, id: RequestId) -> AccessRequest {
     let page: Page<AccessRequest> = expect_json(
         app.get("/api/v1/access-requests?per_page=100", Some(patient))
             .await,
@@ -336,7 +335,7 @@ pub async fn patient_view(app: &TestApp, patient: &str, id: Uuid) -> AccessReque
 }
 
 /// The per-request code as the patient's inbox shows it (8 digits).
-pub async fn pending_code(app: &TestApp, patient: &str, id: Uuid) -> String {
+pub async fn pending_code(app: &TestApp, patient: &str, id: RequestId) -> String {
     let code = patient_view(app, patient, id)
         .await
         .code
@@ -357,7 +356,7 @@ pub fn wrong_code(code: &str) -> String {
 }
 
 /// The doctor redeems `code` on request `id`.
-pub async fn redeem(app: &TestApp, doctor: &str, id: Uuid, code: &str) -> Response {
+pub async fn redeem(app: &TestApp, doctor: &str, id: RequestId, code: &str) -> Response {
     app.post(
         &format!("/api/v1/access-requests/{id}/redeem"),
         Some(doctor),
@@ -367,7 +366,7 @@ pub async fn redeem(app: &TestApp, doctor: &str, id: Uuid, code: &str) -> Respon
 }
 
 /// Redeems and expects the grant.
-pub async fn redeem_ok(app: &TestApp, doctor: &str, id: Uuid, code: &str) -> Grant {
+pub async fn redeem_ok(app: &TestApp, doctor: &str, id: RequestId, code: &str) -> Grant {
     let grant: Grant = expect_json(redeem(app, doctor, id, code).await, StatusCode::OK).await;
     assert_eq!(grant.request_id, id);
     assert!(grant.active, "a fresh grant is live");
@@ -375,7 +374,7 @@ pub async fn redeem_ok(app: &TestApp, doctor: &str, id: Uuid, code: &str) -> Gra
 }
 
 /// The patient approves request `id` in the app.
-pub async fn approve_ok(app: &TestApp, patient: &str, id: Uuid) -> Grant {
+pub async fn approve_ok(app: &TestApp, patient: &str, id: RequestId) -> Grant {
     let resp = app
         .post(
             &format!("/api/v1/access-requests/{id}/approve"),

@@ -282,11 +282,6 @@ pub fn extractor_configs(
     )
 }
 
-/// Known path, unsupported method: 405 in the envelope.
-pub fn method_not_allowed() -> std::future::Ready<Result<HttpResponse, ApiError>> {
-    std::future::ready(Err(ApiError::MethodNotAllowed))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,9 @@ pub mod history;
 pub mod ledger;
 pub mod mail;
 pub mod openapi;
+pub mod overview;
 pub mod patient_key;
+pub mod read_models;
 pub mod records;
 pub mod routes;
 pub mod secrets;
@@ -67,10 +69,14 @@ pub fn build_app(
         .wrap(from_fn(telemetry::log_requests))
 }
 
-/// Unknown routes: the SPA's `index.html` for browser paths when an SPA directory is
-/// configured, a 404 envelope otherwise (always for `/api/...`).
+/// Requests no route took: a known API path with another method is 405; otherwise the SPA's
+/// `index.html` for browser paths when an SPA directory is configured, a 404 envelope
+/// otherwise (always for `/api/...`).
 async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let path = req.path();
+    if routes::is_api_path(path) {
+        return Err(ApiError::MethodNotAllowed);
+    }
     let Some(dir) = state.config.spa_dir.as_ref() else {
         return Err(ApiError::NotFound);
     };

@@ -6,6 +6,7 @@
 use chrono::Utc;
 use diesel::prelude::*;
 use medvault_engine::{Dek, KeyRing, WrappedDek};
+use medvault_types::UserId;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -13,14 +14,18 @@ use crate::db::DbConn;
 use crate::db::schema::patient_keys;
 use crate::error::ApiError;
 
-fn subject(patient: Uuid) -> Vec<u8> {
+fn subject(patient: UserId) -> Vec<u8> {
     format!("patient:{patient}").into_bytes()
 }
 
 /// The patient's data key, creating it on first use. Runs its own statements (no caller
 /// transaction needed); a concurrent first use is resolved by the primary key: the loser
 /// re-reads the winner's key.
-pub fn get_or_create(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid) -> Result<Dek, ApiError> {
+pub fn get_or_create(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: UserId,
+) -> Result<Dek, ApiError> {
     if let Some(dek) = load(conn, keyring, patient)? {
         return Ok(dek);
     }
@@ -34,7 +39,7 @@ pub fn get_or_create(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid) -> Res
     );
     // A concurrent first use may insert first: on PostgreSQL `ON CONFLICT DO NOTHING` (a
     // failed insert would abort the caller's transaction); SQLite transactions are already
-    // serialised (`db::write_transaction` begins IMMEDIATE). Either way, re-read the winner.
+    // serialised (`db::write` begins IMMEDIATE). Either way, re-read the winner.
     let inserted = match conn {
         DbConn::Pg(c) => diesel::insert_into(patient_keys::table)
             .values(values)
@@ -51,7 +56,11 @@ pub fn get_or_create(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid) -> Res
 }
 
 /// The patient's data key if one exists.
-pub fn load(conn: &mut DbConn, keyring: &KeyRing, patient: Uuid) -> Result<Option<Dek>, ApiError> {
+pub fn load(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    patient: UserId,
+) -> Result<Option<Dek>, ApiError> {
     let row: Option<(String, Vec<u8>)> = patient_keys::table
         .find(patient.to_string())
         .select((patient_keys::kek_id, patient_keys::wrapped_dek))

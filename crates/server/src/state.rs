@@ -10,6 +10,9 @@ use crate::secrets;
 /// File (in the data dir) holding the generated JWT signing key.
 const JWT_SECRET_FILE: &str = "jwt-secret";
 
+/// The state as use cases receive it: shared, so they can hand it to blocking database work.
+pub type SharedState = std::sync::Arc<AppState>;
+
 /// Everything handlers need.
 #[derive(Debug)]
 pub struct AppState {

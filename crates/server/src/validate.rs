@@ -89,6 +89,31 @@ pub fn text(value: &str, max: usize) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// A trimmed text of `min..=max` characters (`min` may be 0); `multiline` allows line breaks
+/// and tabs.
+pub fn text_len(value: &str, min: usize, max: usize, multiline: bool) -> Result<String, String> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(format!("must be {min} to {max} characters"));
+    }
+    if has_control(v, multiline) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(v.to_string())
+}
+
+/// A date from 1900 up to `today` (reports, visits).
+pub fn past_date(value: NaiveDate, today: NaiveDate) -> Result<NaiveDate, String> {
+    if value > today {
+        Err("must not be in the future".into())
+    } else if value < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
+        Err("must be after 1900".into())
+    } else {
+        Ok(value)
+    }
+}
+
 /// An optional text of at most `max` characters; empty or blank means none.
 pub fn opt_text(
     value: Option<String>,

@@ -33,7 +33,7 @@ fn cli_verifies_and_names_the_first_broken_entry() {
     let pool = db::connect(&url, 1).expect("database");
     let mut conn = pool.get().expect("connection");
     for n in 0..5 {
-        let entry = NewEntry::new(None, "test.event", format!("thing:{n}"))
+        let entry = NewEntry::new(None, ledger::Action::UserUpdate, format!("thing:{n}"))
             .payload(serde_json::json!({ "n": n }));
         db::write_transaction(&mut conn, |c| ledger::append(c, &entry)).expect("append");
     }

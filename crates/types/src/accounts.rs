@@ -1,9 +1,9 @@
 //! Doctors and patients: their profiles and the requests that create and change them.
 
+use crate::ids::UserId;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::patch::nullable;
 
@@ -107,7 +107,7 @@ impl BloodGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Doctor {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Login email (lower-case).
     pub email: String,
     /// Full name as shown to patients.
@@ -180,7 +180,7 @@ pub struct CreatedDoctor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Patient {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Medical record number, generated, unique.
     pub mrn: String,
     /// Login and contact email (lower-case).
@@ -214,7 +214,7 @@ pub struct Patient {
     /// Emergency contact (name and phone), free text.
     pub emergency_contact: Option<String>,
     /// Doctors with this patient in their care.
-    pub doctor_ids: Vec<Uuid>,
+    pub doctor_ids: Vec<UserId>,
     /// Whether the account may sign in.
     pub active: bool,
     /// Whether the patient still has to replace a temporary password.

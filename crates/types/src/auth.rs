@@ -1,9 +1,9 @@
 //! Login, token refresh, the signed-in user and password change.
 
+use crate::ids::UserId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::Role;
 
@@ -44,7 +44,7 @@ pub struct TokenResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserSummary {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Login email (lower-case).
     pub email: String,
     /// Role.
@@ -57,7 +57,7 @@ pub struct UserSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Login email (lower-case).
     pub email: String,
     /// Role.

@@ -1,20 +1,20 @@
 //! Consent: a doctor's access request, the patient's one-time code, and the grant it becomes.
 
+use crate::ids::{GrantId, RecordId, RequestId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// `POST /api/v1/access-requests` (doctor). Name the patient by `patient_id` (in care) or by
 /// `mrn` (medical record number; the patient's consent then also puts them in care).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreateAccessRequest {
     /// The patient's user id (a patient in the doctor's care).
-    pub patient_id: Option<Uuid>,
+    pub patient_id: Option<UserId>,
     /// Or the patient's medical record number.
     pub mrn: Option<String>,
     /// One record, or `null` for all of the patient's records.
-    pub record_id: Option<Uuid>,
+    pub record_id: Option<RecordId>,
     /// Why the doctor needs access (shown to the patient; 3 to 500 characters).
     pub reason: String,
     /// How long the grant should last once consented, in hours (1 to the server's cap).
@@ -41,17 +41,17 @@ pub enum AccessRequestStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccessRequest {
     /// Request id.
-    pub id: Uuid,
+    pub id: RequestId,
     /// The requesting doctor.
-    pub doctor_id: Uuid,
+    pub doctor_id: UserId,
     /// The doctor's full name.
     pub doctor_name: String,
     /// The patient asked.
-    pub patient_id: Uuid,
+    pub patient_id: UserId,
     /// The patient's full name.
     pub patient_name: String,
     /// The record asked for, or `null` for all records.
-    pub record_id: Option<Uuid>,
+    pub record_id: Option<RecordId>,
     /// That record's title, when one record is asked for.
     pub record_title: Option<String>,
     /// The doctor's reason.
@@ -68,7 +68,7 @@ pub struct AccessRequest {
     /// request, never in any response to a doctor.
     pub code: Option<String>,
     /// The grant this request became, if any.
-    pub grant_id: Option<Uuid>,
+    pub grant_id: Option<GrantId>,
     /// When the doctor asked.
     pub created_at: DateTime<Utc>,
 }
@@ -85,19 +85,19 @@ pub struct RedeemCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Grant {
     /// Grant id.
-    pub id: Uuid,
+    pub id: GrantId,
     /// The request it came from.
-    pub request_id: Uuid,
+    pub request_id: RequestId,
     /// The doctor allowed.
-    pub doctor_id: Uuid,
+    pub doctor_id: UserId,
     /// The doctor's full name.
     pub doctor_name: String,
     /// The patient whose records it covers.
-    pub patient_id: Uuid,
+    pub patient_id: UserId,
     /// The patient's full name.
     pub patient_name: String,
     /// One record, or `null` for all of the patient's records.
-    pub record_id: Option<Uuid>,
+    pub record_id: Option<RecordId>,
     /// That record's title, when the grant covers one record.
     pub record_title: Option<String>,
     /// When it was granted.
@@ -147,13 +147,13 @@ pub struct AccessLogEntry {
     /// When it happened.
     pub at: DateTime<Utc>,
     /// Who did it (user id), if anyone.
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     /// Their display name.
     pub actor_name: Option<String>,
     /// What happened (`record.download`, `consent.grant`, `consent.code_failed`, ...).
     pub action: String,
     /// The record concerned, if one.
-    pub record_id: Option<Uuid>,
+    pub record_id: Option<RecordId>,
     /// Its title, if it still exists.
     pub record_title: Option<String>,
     /// Whether the action was allowed.

@@ -1,9 +1,9 @@
 //! Clinical history: doctors' visit notes (stored encrypted) and the patient's timeline.
 
+use crate::ids::{NoteId, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::records::RecordMeta;
 
@@ -26,11 +26,11 @@ pub struct CreateVisitNote {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VisitNote {
     /// Note id.
-    pub id: Uuid,
+    pub id: NoteId,
     /// The patient.
-    pub patient_id: Uuid,
+    pub patient_id: UserId,
     /// The doctor who wrote it.
-    pub doctor_id: Uuid,
+    pub doctor_id: UserId,
     /// The doctor's full name.
     pub doctor_name: String,
     /// Date of the visit.

@@ -1,9 +1,9 @@
 //! The tamper-evident ledger as the admin API shows it.
 
+use crate::ids::UserId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// One ledger entry. `hash = SHA-256(prev_hash || canonical(entry))`; payloads hold ids and
 /// hashes only, never health data.
@@ -14,7 +14,7 @@ pub struct LedgerEntry {
     /// When it was written (UTC, microseconds).
     pub at: DateTime<Utc>,
     /// Who acted (user id), or `null` for the system.
-    pub actor: Option<Uuid>,
+    pub actor: Option<UserId>,
     /// What happened, e.g. `record.upload`.
     pub action: String,
     /// What it happened to, e.g. `record:<uuid>`.

@@ -27,3 +27,15 @@ pub struct Page<T> {
     /// Page size used.
     pub per_page: u32,
 }
+
+impl<T> Page<T> {
+    /// A page holding `items` out of `total` matches.
+    pub fn new(items: Vec<T>, total: u64, page: u32, per_page: u32) -> Self {
+        Self {
+            items,
+            total,
+            page,
+            per_page,
+        }
+    }
+}

@@ -4,7 +4,24 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
+
+use crate::ids::{RecordId, UserId};
+
+/// Content types a record may have unless the server's configuration narrows the list: the
+/// server's default allowlist and the browser app's file picker both read this one list.
+pub const DEFAULT_ALLOWED_TYPES: [&str; 7] = [
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "application/dicom",
+    "text/plain",
+    "text/csv",
+    "application/json",
+];
+
+/// Largest file accepted by default (100 MiB); the server's configuration may change it and
+/// reports the value in force at `GET /api/v1/me/storage`.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 
 /// What kind of report a record is. Drives filtering and the timeline's icons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -74,9 +91,9 @@ impl RecordCategory {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RecordMeta {
     /// Record id.
-    pub id: Uuid,
+    pub id: RecordId,
     /// The patient (user id) the record belongs to.
-    pub patient_id: Uuid,
+    pub patient_id: UserId,
     /// Title given at upload.
     pub title: String,
     /// Category given at upload.
@@ -102,7 +119,7 @@ pub struct RecordMeta {
 #[into_params(parameter_in = Query)]
 pub struct RecordListQuery {
     /// Doctors: whose records to list (a patient in their care). Patients: ignored.
-    pub patient_id: Option<Uuid>,
+    pub patient_id: Option<UserId>,
     /// 1-based page number (default 1).
     pub page: Option<u32>,
     /// Page size (default 20, at most 100).

@@ -14,7 +14,7 @@ type Row = (Method, String, Option<Value>, [u16; 6]);
     clippy::too_many_lines,
     reason = "the matrix table, one endpoint per line"
 )]
-fn rows(cast: &Cast, extra_patient: uuid::Uuid) -> Vec<Row> {
+fn rows(cast: &Cast, extra_patient: medvault_types::UserId) -> Vec<Row> {
     let d = cast.doctor.id;
     let p = cast.patient.id;
     let op = cast.other_patient.id;

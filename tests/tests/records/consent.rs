@@ -12,7 +12,7 @@ use medvault_types::consent::{
 };
 use medvault_types::ledger::LedgerPage;
 use medvault_types::records::RecordMeta;
-use medvault_types::{Page, Patient};
+use medvault_types::{Page, Patient, RecordId, RequestId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -718,7 +718,7 @@ async fn request_validation(backend: Backend) {
         assert!(fields.contains_key(field), "{body}: fields {fields:?}");
     }
     // Records that are not this patient's, or do not exist: 404.
-    for record in [other_record.id, Uuid::new_v4()] {
+    for record in [other_record.id, RecordId::from(Uuid::new_v4())] {
         let resp = post(access_body(patient.id, Some(record))).await;
         expect_code(resp, StatusCode::NOT_FOUND, "not_found").await;
     }
@@ -735,7 +735,7 @@ async fn request_validation(backend: Backend) {
     .await;
     assert_eq!(mine.total, 5);
     // Unknown request ids are 404 for every verb.
-    let nobody = Uuid::new_v4();
+    let nobody = RequestId::from(Uuid::new_v4());
     expect_code(
         redeem(&app, &doctor.token, nobody, "12345678").await,
         StatusCode::NOT_FOUND,

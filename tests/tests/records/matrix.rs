@@ -7,6 +7,7 @@ use medvault_tests::records::{
     upload, upload_ok,
 };
 use medvault_tests::{Backend, TestApp, on_both_backends};
+use medvault_types::{RecordId, UserId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -88,7 +89,7 @@ async fn records_consent_history_ledger_matrix(backend: Backend) {
     let note = json!({"visit_date": "2026-03-15", "symptoms": "Cough", "diagnosis": "Bronchitis",
         "prescription": "", "notes": ""});
     let code = |c: &str| Body::Json(json!({ "code": c }));
-    let ask = |patient: Uuid, record: Option<Uuid>| Body::Json(access_body(patient, record));
+    let ask = |patient: UserId, record: Option<RecordId>| Body::Json(access_body(patient, record));
     let rows = vec![
         // Records.
         row(

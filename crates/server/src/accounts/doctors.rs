@@ -1,14 +1,17 @@
 //! Doctors: a `users` row plus a `doctor_profiles` row.
 
 use diesel::prelude::*;
-use medvault_types::{CreateDoctor, Doctor, Page, Role, UpdateDoctor};
-use uuid::Uuid;
+use medvault_types::{
+    CreateDoctor, CreatedDoctor, Doctor, ListQuery, Page, Role, UpdateDoctor, UserId,
+};
 
-use crate::accounts::search::{Paging, lower};
 use crate::accounts::users::{self, UserRow};
+use crate::db::paging::{Paging, lower};
 use crate::db::schema::{doctor_profiles, users as users_t};
 use crate::db::{self, Db, DbConn};
 use crate::error::ApiError;
+use crate::ledger::Action;
+use crate::state::SharedState;
 use crate::time;
 use crate::validate::{self, Fields};
 
@@ -52,7 +55,7 @@ impl DoctorChanges {
 }
 
 /// Validates a create request: the email and the profile (user id filled in later).
-pub fn validate_new(req: CreateDoctor) -> Result<(String, DoctorProfileRow), ApiError> {
+fn validate_new(req: CreateDoctor) -> Result<(String, DoctorProfileRow), ApiError> {
     let mut f = Fields::default();
     let email = f.take("email", validate::email(&req.email));
     let profile = DoctorProfileRow {
@@ -70,7 +73,7 @@ pub fn validate_new(req: CreateDoctor) -> Result<(String, DoctorProfileRow), Api
 }
 
 /// Validates a PATCH: the new email, if any, and the profile changes.
-pub fn validate_changes(req: UpdateDoctor) -> Result<(Option<String>, DoctorChanges), ApiError> {
+fn validate_changes(req: UpdateDoctor) -> Result<(Option<String>, DoctorChanges), ApiError> {
     let mut f = Fields::default();
     let email = f.patch("email", req.email, |e| validate::email(&e));
     let changes = DoctorChanges {
@@ -87,7 +90,7 @@ pub fn validate_changes(req: UpdateDoctor) -> Result<(Option<String>, DoctorChan
 
 fn to_dto(user: &UserRow, profile: DoctorProfileRow) -> Result<Doctor, ApiError> {
     Ok(Doctor {
-        id: user.uuid()?,
+        id: user.user_id()?,
         email: user.email.clone(),
         full_name: profile.full_name,
         specialty: profile.specialty,
@@ -100,27 +103,25 @@ fn to_dto(user: &UserRow, profile: DoctorProfileRow) -> Result<Doctor, ApiError>
     })
 }
 
-/// Creates the login and the profile in one transaction.
-pub fn create(
+/// Creates the login and the profile (inside the caller's transaction).
+fn create(
     conn: &mut DbConn,
-    actor: Uuid,
+    actor: UserId,
     user: &UserRow,
     mut profile: DoctorProfileRow,
 ) -> Result<Doctor, ApiError> {
-    db::write_transaction(conn, |conn| {
-        users::ensure_email_free(conn, &user.email, None)?;
-        users::insert(conn, user)?;
-        crate::ledger::user_event(conn, Some(actor), "user.create", &user.id)?;
-        profile.user_id.clone_from(&user.id);
-        diesel::insert_into(doctor_profiles::table)
-            .values(&profile)
-            .execute(conn)?;
-        to_dto(user, profile)
-    })
+    users::ensure_email_free(conn, &user.email, None)?;
+    users::insert(conn, user)?;
+    crate::ledger::user_event(conn, Some(actor), Action::UserCreate, &user.id)?;
+    profile.user_id.clone_from(&user.id);
+    diesel::insert_into(doctor_profiles::table)
+        .values(&profile)
+        .execute(conn)?;
+    to_dto(user, profile)
 }
 
 /// The doctor with this id, or 404 (also for ids of other roles).
-pub fn get(conn: &mut DbConn, id: Uuid) -> Result<Doctor, ApiError> {
+fn get(conn: &mut DbConn, id: UserId) -> Result<Doctor, ApiError> {
     let (user, profile) = users_t::table
         .inner_join(doctor_profiles::table)
         .filter(users_t::id.eq(id.to_string()))
@@ -133,7 +134,7 @@ pub fn get(conn: &mut DbConn, id: Uuid) -> Result<Doctor, ApiError> {
 }
 
 /// A page of doctors, newest first, optionally matching name or email.
-pub fn list(conn: &mut DbConn, paging: &Paging) -> Result<Page<Doctor>, ApiError> {
+fn list(conn: &mut DbConn, paging: &Paging) -> Result<Page<Doctor>, ApiError> {
     let query = || {
         let mut q = users_t::table
             .inner_join(doctor_profiles::table)
@@ -156,38 +157,72 @@ pub fn list(conn: &mut DbConn, paging: &Paging) -> Result<Page<Doctor>, ApiError
         .limit(paging.limit())
         .offset(paging.offset())
         .load(conn)?;
-    Ok(Page {
-        items: rows
-            .into_iter()
+    Ok(paging.page(
+        rows.into_iter()
             .map(|(u, p)| to_dto(&u, p))
             .collect::<Result<_, _>>()?,
-        total: u64::try_from(total).map_err(ApiError::internal)?,
-        page: paging.page,
-        per_page: paging.per_page,
-    })
+        total,
+    ))
 }
 
-/// Applies validated changes; 404 when `id` is not a doctor.
-pub fn update(
+/// Applies validated changes (inside the caller's transaction); 404 when `id` is not a
+/// doctor.
+fn update(
     conn: &mut DbConn,
-    actor: Uuid,
-    id: Uuid,
+    actor: UserId,
+    id: UserId,
     email: Option<&str>,
     changes: &DoctorChanges,
 ) -> Result<Doctor, ApiError> {
-    db::write_transaction(conn, |conn| {
-        get(conn, id)?;
-        let id_text = id.to_string();
-        crate::ledger::user_event(conn, Some(actor), "user.update", &id_text)?;
-        if let Some(email) = email {
-            users::set_email(conn, &id_text, email)?;
-        }
+    get(conn, id)?;
+    users::update_account(conn, actor, id, email, |conn, id_text| {
         if !changes.is_empty() {
-            diesel::update(doctor_profiles::table.find(&id_text))
+            diesel::update(doctor_profiles::table.find(id_text))
                 .set(changes)
                 .execute(conn)?;
         }
-        users::touch(conn, &id_text)?;
-        get(conn, id)
+        Ok(())
+    })?;
+    get(conn, id)
+}
+
+/// A page of doctors, newest first; `q` searches name and email.
+pub async fn list_page(state: &SharedState, query: &ListQuery) -> Result<Page<Doctor>, ApiError> {
+    let paging = Paging::from_query(query)?;
+    db::run(&state.pool, move |conn| list(conn, &paging)).await
+}
+
+/// Creates a doctor and their login; the temporary password is in the answer, once.
+pub async fn create_account(
+    state: &SharedState,
+    admin: UserId,
+    req: CreateDoctor,
+) -> Result<CreatedDoctor, ApiError> {
+    let (email, profile) = validate_new(req)?;
+    let (user, password) = users::new_login(state, email, Role::Doctor).await?;
+    let doctor = db::write(&state.pool, move |conn| create(conn, admin, &user, profile)).await?;
+    tracing::info!(doctor = %doctor.id, "doctor created");
+    Ok(CreatedDoctor {
+        doctor,
+        temporary_password: password.to_string(),
     })
+}
+
+/// One doctor (404 for ids of other roles).
+pub async fn show(state: &SharedState, id: UserId) -> Result<Doctor, ApiError> {
+    db::run(&state.pool, move |conn| get(conn, id)).await
+}
+
+/// Changes a doctor's e-mail or profile; absent fields stay.
+pub async fn change(
+    state: &SharedState,
+    admin: UserId,
+    id: UserId,
+    req: UpdateDoctor,
+) -> Result<Doctor, ApiError> {
+    let (email, changes) = validate_changes(req)?;
+    db::write(&state.pool, move |conn| {
+        update(conn, admin, id, email.as_deref(), &changes)
+    })
+    .await
 }

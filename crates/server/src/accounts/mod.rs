@@ -1,8 +1,9 @@
-//! Account data access: users, doctor and patient profiles, care relations. Synchronous
-//! diesel code, called only from inside [`crate::db::run`].
+//! Accounts: users, doctor and patient profiles, care relations and account state. The
+//! `async` functions are the use cases handlers call; the rest are steps that run inside a
+//! use case's transaction.
 
 pub mod care;
 pub mod doctors;
 pub mod patients;
-pub mod search;
+pub mod status;
 pub mod users;

@@ -3,18 +3,20 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use medvault_types::{
-    BloodGroup, CreatePatient, Page, Patient, Role, Sex, UpdateContact, UpdatePatient,
+    BloodGroup, CreatePatient, CreatedPatient, ListQuery, Page, Patient, Role, Sex, UpdateContact,
+    UpdatePatient, UserId,
 };
 use rand::Rng;
 use rand::rngs::OsRng;
-use uuid::Uuid;
 
 use crate::accounts::care;
-use crate::accounts::search::{Paging, lower};
 use crate::accounts::users::{self, UserRow};
+use crate::db::paging::{Paging, lower};
 use crate::db::schema::{care as care_t, patient_profiles, users as users_t};
 use crate::db::{self, Db, DbConn};
 use crate::error::ApiError;
+use crate::ledger::Action;
+use crate::state::SharedState;
 use crate::time;
 use crate::validate::{self, Fields};
 
@@ -28,8 +30,8 @@ const MRN_RANDOM_LEN: usize = 8;
 pub enum Scope {
     /// Every patient.
     All,
-    /// Only patients in this doctor's care (id text).
-    CareOf(String),
+    /// Only patients in this doctor's care.
+    CareOf(UserId),
 }
 
 /// One `patient_profiles` row.
@@ -140,7 +142,7 @@ fn allergies(v: Option<String>) -> Result<Option<String>, String> {
 }
 
 /// Validates a create request: the email and the profile (ids and MRN filled in later).
-pub fn validate_new(req: CreatePatient) -> Result<(String, PatientProfileRow), ApiError> {
+fn validate_new(req: CreatePatient) -> Result<(String, PatientProfileRow), ApiError> {
     let mut f = Fields::default();
     let email = f.take("email", validate::email(&req.email));
     let profile = PatientProfileRow {
@@ -178,7 +180,7 @@ fn contact_changes(f: &mut Fields, req: UpdateContact) -> PatientChanges {
 }
 
 /// Validates an admin PATCH: the new email, if any, and the profile changes.
-pub fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientChanges), ApiError> {
+fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientChanges), ApiError> {
     let mut f = Fields::default();
     let email = f.patch("email", req.email, |e| validate::email(&e));
     let contact = contact_changes(
@@ -208,7 +210,7 @@ pub fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientCh
 }
 
 /// Validates a patient's own contact PATCH.
-pub fn validate_contact(req: UpdateContact) -> Result<PatientChanges, ApiError> {
+fn validate_contact(req: UpdateContact) -> Result<PatientChanges, ApiError> {
     let mut f = Fields::default();
     let changes = contact_changes(&mut f, req);
     f.finish()?;
@@ -218,11 +220,11 @@ pub fn validate_contact(req: UpdateContact) -> Result<PatientChanges, ApiError> 
 fn to_dto(
     user: &UserRow,
     p: PatientProfileRow,
-    doctor_ids: Vec<Uuid>,
+    doctor_ids: Vec<UserId>,
 ) -> Result<Patient, ApiError> {
     let bad = || ApiError::internal("unknown enum value in patient_profiles");
     Ok(Patient {
-        id: user.uuid()?,
+        id: user.user_id()?,
         mrn: p.mrn,
         email: user.email.clone(),
         first_name: p.first_name,
@@ -272,41 +274,39 @@ fn unused_mrn(conn: &mut DbConn) -> Result<String, ApiError> {
     Err(ApiError::internal("could not find a free MRN"))
 }
 
-/// Creates the login, the profile with a fresh MRN and, for a doctor, the care relation, in
-/// one transaction.
-pub fn create(
+/// Creates the login, the profile with a fresh MRN and, for a doctor, the care relation
+/// (inside the caller's transaction).
+fn create(
     conn: &mut DbConn,
-    actor: Uuid,
+    actor: UserId,
     user: &UserRow,
     mut profile: PatientProfileRow,
-    doctor: Option<&str>,
+    doctor: Option<UserId>,
 ) -> Result<Patient, ApiError> {
-    db::write_transaction(conn, |conn| {
-        users::ensure_email_free(conn, &user.email, None)?;
-        users::insert(conn, user)?;
-        crate::ledger::user_event(conn, Some(actor), "user.create", &user.id)?;
-        profile.user_id.clone_from(&user.id);
-        profile.mrn = unused_mrn(conn)?;
-        diesel::insert_into(patient_profiles::table)
-            .values(&profile)
-            .execute(conn)?;
-        if let Some(doctor) = doctor {
-            care::assign(conn, &user.id, doctor)?;
-        }
-        let doctors = care::doctors_of(conn, std::slice::from_ref(&user.id))?;
-        to_dto(
-            user,
-            profile,
-            doctors.into_values().next().unwrap_or_default(),
-        )
-    })
+    users::ensure_email_free(conn, &user.email, None)?;
+    users::insert(conn, user)?;
+    crate::ledger::user_event(conn, Some(actor), Action::UserCreate, &user.id)?;
+    profile.user_id.clone_from(&user.id);
+    profile.mrn = unused_mrn(conn)?;
+    diesel::insert_into(patient_profiles::table)
+        .values(&profile)
+        .execute(conn)?;
+    if let Some(doctor) = doctor {
+        care::assign(conn, user.user_id()?, doctor)?;
+    }
+    let doctors = care::doctors_of(conn, std::slice::from_ref(&user.id))?;
+    to_dto(
+        user,
+        profile,
+        doctors.into_values().next().unwrap_or_default(),
+    )
 }
 
 /// The patient with this id visible in `scope`, or 404.
-pub fn get(conn: &mut DbConn, id: Uuid, scope: &Scope) -> Result<Patient, ApiError> {
+fn get(conn: &mut DbConn, id: UserId, scope: &Scope) -> Result<Patient, ApiError> {
     let id_text = id.to_string();
     if let Scope::CareOf(doctor) = scope
-        && !care::in_care(conn, doctor, &id_text)?
+        && !care::in_care(conn, *doctor, id)?
     {
         return Err(ApiError::NotFound);
     }
@@ -323,7 +323,7 @@ pub fn get(conn: &mut DbConn, id: Uuid, scope: &Scope) -> Result<Patient, ApiErr
 }
 
 /// A page of patients visible in `scope`, newest first, optionally matching name or email.
-pub fn list(conn: &mut DbConn, scope: &Scope, paging: &Paging) -> Result<Page<Patient>, ApiError> {
+fn list(conn: &mut DbConn, scope: &Scope, paging: &Paging) -> Result<Page<Patient>, ApiError> {
     let query = || {
         let mut q = users_t::table
             .inner_join(patient_profiles::table)
@@ -333,7 +333,7 @@ pub fn list(conn: &mut DbConn, scope: &Scope, paging: &Paging) -> Result<Page<Pa
             q = q.filter(
                 users_t::id.eq_any(
                     care_t::table
-                        .filter(care_t::doctor_id.eq(doctor.clone()))
+                        .filter(care_t::doctor_id.eq(doctor.to_string()))
                         .select(care_t::patient_id),
                 ),
             );
@@ -361,43 +361,105 @@ pub fn list(conn: &mut DbConn, scope: &Scope, paging: &Paging) -> Result<Page<Pa
         .load(conn)?;
     let ids: Vec<String> = rows.iter().map(|(u, _)| u.id.clone()).collect();
     let mut doctors = care::doctors_of(conn, &ids)?;
-    Ok(Page {
-        items: rows
-            .into_iter()
+    Ok(paging.page(
+        rows.into_iter()
             .map(|(u, p)| {
                 let d = doctors.remove(&u.id).unwrap_or_default();
                 to_dto(&u, p, d)
             })
             .collect::<Result<_, _>>()?,
-        total: u64::try_from(total).map_err(ApiError::internal)?,
-        page: paging.page,
-        per_page: paging.per_page,
-    })
+        total,
+    ))
 }
 
-/// Applies validated changes; 404 when `id` is not a patient.
-pub fn update(
+/// Applies validated changes (inside the caller's transaction); 404 when `id` is not a
+/// patient.
+fn update(
     conn: &mut DbConn,
-    actor: Uuid,
-    id: Uuid,
+    actor: UserId,
+    id: UserId,
     email: Option<&str>,
     changes: &PatientChanges,
 ) -> Result<Patient, ApiError> {
-    db::write_transaction(conn, |conn| {
-        get(conn, id, &Scope::All)?;
-        let id_text = id.to_string();
-        crate::ledger::user_event(conn, Some(actor), "user.update", &id_text)?;
-        if let Some(email) = email {
-            users::set_email(conn, &id_text, email)?;
-        }
+    get(conn, id, &Scope::All)?;
+    users::update_account(conn, actor, id, email, |conn, id_text| {
         if !changes.is_empty() {
-            diesel::update(patient_profiles::table.find(&id_text))
+            diesel::update(patient_profiles::table.find(id_text))
                 .set(changes)
                 .execute(conn)?;
         }
-        users::touch(conn, &id_text)?;
-        get(conn, id, &Scope::All)
+        Ok(())
+    })?;
+    get(conn, id, &Scope::All)
+}
+
+/// A page of the patients visible in `scope`, newest first; `q` searches name, e-mail and
+/// MRN.
+pub async fn list_page(
+    state: &SharedState,
+    scope: Scope,
+    query: &ListQuery,
+) -> Result<Page<Patient>, ApiError> {
+    let paging = Paging::from_query(query)?;
+    db::run(&state.pool, move |conn| list(conn, &scope, &paging)).await
+}
+
+/// Creates a patient and their login (the temporary password is in the answer, once); when
+/// a doctor creates it, the patient is in that doctor's care.
+pub async fn create_account(
+    state: &SharedState,
+    actor: UserId,
+    req: CreatePatient,
+    doctor: Option<UserId>,
+) -> Result<CreatedPatient, ApiError> {
+    let (email, profile) = validate_new(req)?;
+    let (user, password) = users::new_login(state, email, Role::Patient).await?;
+    let patient = db::write(&state.pool, move |conn| {
+        create(conn, actor, &user, profile, doctor)
     })
+    .await?;
+    tracing::info!(patient = %patient.id, "patient created");
+    Ok(CreatedPatient {
+        patient,
+        temporary_password: password.to_string(),
+    })
+}
+
+/// One patient visible in `scope` (anyone else: 404).
+pub async fn show(state: &SharedState, id: UserId, scope: Scope) -> Result<Patient, ApiError> {
+    db::run(&state.pool, move |conn| get(conn, id, &scope)).await
+}
+
+/// The calling patient's own profile.
+pub async fn own_profile(state: &SharedState, patient: UserId) -> Result<Patient, ApiError> {
+    show(state, patient, Scope::All).await
+}
+
+/// An admin changes a patient's e-mail or profile; absent fields stay, `null` clears.
+pub async fn change(
+    state: &SharedState,
+    admin: UserId,
+    id: UserId,
+    req: UpdatePatient,
+) -> Result<Patient, ApiError> {
+    let (email, changes) = validate_changes(req)?;
+    db::write(&state.pool, move |conn| {
+        update(conn, admin, id, email.as_deref(), &changes)
+    })
+    .await
+}
+
+/// A patient changes their own contact fields.
+pub async fn update_contact(
+    state: &SharedState,
+    patient: UserId,
+    req: UpdateContact,
+) -> Result<Patient, ApiError> {
+    let changes = validate_contact(req)?;
+    db::write(&state.pool, move |conn| {
+        update(conn, patient, patient, None, &changes)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -2,12 +2,15 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use medvault_types::{Role, User, UserSummary};
-use uuid::Uuid;
+use medvault_types::{Role, User, UserId, UserSummary};
+use zeroize::Zeroizing;
 
 use crate::db::DbConn;
+use crate::db::ids::FreshId;
+use crate::db::ids::StoredId;
 use crate::db::schema::users;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::time;
 
 /// One `users` row.
@@ -37,7 +40,7 @@ impl UserRow {
     pub fn new(email: String, role: Role, password_hash: String, must_change: bool) -> Self {
         let now = time::now();
         Self {
-            id: Uuid::new_v4().to_string(),
+            id: UserId::fresh().to_string(),
             email,
             role: role.as_str().into(),
             password_hash,
@@ -48,9 +51,9 @@ impl UserRow {
         }
     }
 
-    /// The id as a UUID (a malformed stored id is a server bug: 500).
-    pub fn uuid(&self) -> Result<Uuid, ApiError> {
-        parse_id(&self.id)
+    /// The typed id (a malformed stored id is a server bug: 500).
+    pub fn user_id(&self) -> Result<UserId, ApiError> {
+        UserId::from_stored(&self.id)
     }
 
     /// The role (an unknown stored role is a server bug: 500).
@@ -61,7 +64,7 @@ impl UserRow {
     /// As the API shows it.
     pub fn to_dto(&self) -> Result<User, ApiError> {
         Ok(User {
-            id: self.uuid()?,
+            id: self.user_id()?,
             email: self.email.clone(),
             role: self.role()?,
             active: self.active,
@@ -74,17 +77,12 @@ impl UserRow {
     /// The short form returned at sign-in.
     pub fn summary(&self) -> Result<UserSummary, ApiError> {
         Ok(UserSummary {
-            id: self.uuid()?,
+            id: self.user_id()?,
             email: self.email.clone(),
             role: self.role()?,
             must_change_password: self.must_change_password,
         })
     }
-}
-
-/// Parses a stored id.
-pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::internal("malformed id in database"))
 }
 
 /// The user with this (normalised) email, if any.
@@ -97,7 +95,7 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserRow>, 
 }
 
 /// The user with this id, if any.
-pub fn find(conn: &mut DbConn, id: Uuid) -> Result<Option<UserRow>, ApiError> {
+pub fn find(conn: &mut DbConn, id: UserId) -> Result<Option<UserRow>, ApiError> {
     Ok(users::table
         .find(id.to_string())
         .select(UserRow::as_select())
@@ -106,7 +104,7 @@ pub fn find(conn: &mut DbConn, id: Uuid) -> Result<Option<UserRow>, ApiError> {
 }
 
 /// The user with this id and role, or 404.
-pub fn get_with_role(conn: &mut DbConn, id: Uuid, role: Role) -> Result<UserRow, ApiError> {
+pub fn get_with_role(conn: &mut DbConn, id: UserId, role: Role) -> Result<UserRow, ApiError> {
     find(conn, id)?
         .filter(|u| u.role == role.as_str())
         .ok_or(ApiError::NotFound)
@@ -176,6 +174,51 @@ pub fn set_password(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// How many accounts have `role` (active or not).
+pub fn count_with_role(conn: &mut DbConn, role: Role) -> Result<u64, ApiError> {
+    let n: i64 = users::table
+        .filter(users::role.eq(role.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A new login row for `email` with a fresh temporary password (returned once, hashed here
+/// off the executor).
+pub async fn new_login(
+    state: &AppState,
+    email: String,
+    role: Role,
+) -> Result<(UserRow, Zeroizing<String>), ApiError> {
+    let password = crate::auth::password::temporary_password();
+    let hash = state.hasher.hash(password.clone()).await?;
+    Ok((UserRow::new(email, role, hash, true), password))
+}
+
+/// Records an account change by `actor` and applies it: the e-mail (when given, checked
+/// free), then `profile` (the role's own columns), then `updated_at`. Shared by doctors and
+/// patients; runs inside the caller's transaction.
+pub fn update_account(
+    conn: &mut DbConn,
+    actor: UserId,
+    id: UserId,
+    email: Option<&str>,
+    profile: impl FnOnce(&mut DbConn, &str) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let id_text = id.to_string();
+    crate::ledger::user_event(
+        conn,
+        Some(actor),
+        crate::ledger::Action::UserUpdate,
+        &id_text,
+    )?;
+    if let Some(email) = email {
+        set_email(conn, &id_text, email)?;
+    }
+    profile(conn, &id_text)?;
+    touch(conn, &id_text)
 }
 
 /// Whether any active admin exists.

@@ -4,6 +4,7 @@
 //!   `GET /me`, `POST /me/password` and logout take this).
 //! * [`AnyUser`]: any role, password already changed.
 //! * [`AdminUser`], [`DoctorUser`], [`PatientUser`]: that role, built on [`AnyUser`].
+//! * [`ClinicalUser`]: a doctor or a patient (the parties to care and consent); admins get 403.
 //!
 //! Missing or invalid token -> 401; wrong role or pending password change -> 403. Every
 //! request re-reads the user row and the session, so deactivation, logout and password change
@@ -15,8 +16,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use medvault_types::Role;
-use uuid::Uuid;
+use medvault_types::{Role, SessionId, UserId};
 
 use crate::accounts::users;
 use crate::auth::sessions;
@@ -28,13 +28,13 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Login email.
     pub email: String,
     /// Role.
     pub role: Role,
     /// Session of the access token.
-    pub session_id: Uuid,
+    pub session_id: SessionId,
     /// Temporary password still in use.
     pub must_change_password: bool,
 }
@@ -63,7 +63,7 @@ fn authenticate(req: &HttpRequest) -> Fut<AuthUser> {
         let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
         let claims = state.jwt.verify(&token?)?;
         db::run(&state.pool, move |conn| {
-            let user = users::find(conn, claims.sub)?
+            let user = users::find(conn, UserId::from(claims.sub))?
                 .filter(|u| u.active)
                 .ok_or(ApiError::Unauthorized)?;
             let role = user.role()?;
@@ -71,10 +71,10 @@ fn authenticate(req: &HttpRequest) -> Fut<AuthUser> {
                 return Err(ApiError::Unauthorized);
             }
             Ok(AuthUser {
-                id: claims.sub,
+                id: UserId::from(claims.sub),
                 email: user.email,
                 role,
-                session_id: claims.sid,
+                session_id: SessionId::from(claims.sid),
                 must_change_password: user.must_change_password,
             })
         })
@@ -155,3 +155,24 @@ role_extractor!(
     PatientUser,
     Role::Patient
 );
+
+/// A doctor or a patient: the parties to care, consent and clinical history. Admins manage
+/// accounts and get 403 here.
+#[derive(Debug, Clone)]
+pub struct ClinicalUser(pub AuthUser);
+
+impl FromRequest for ClinicalUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = AnyUser::from_request(req, payload);
+        Box::pin(async move {
+            let AnyUser(user) = fut.await?;
+            match user.role {
+                Role::Doctor | Role::Patient => Ok(ClinicalUser(user)),
+                Role::Admin => Err(ApiError::Forbidden),
+            }
+        })
+    }
+}

@@ -1,12 +1,13 @@
 //! Authentication and authorization: password hashing, access tokens, refresh sessions,
 //! sign-in throttling, and the typed role extractors handlers declare.
 
+pub mod credentials;
 pub mod extract;
 pub mod jwt;
 pub mod password;
 pub mod sessions;
 pub mod throttle;
 
-pub use extract::{AdminUser, AnyUser, AuthUser, DoctorUser, PatientUser, SignedIn};
+pub use extract::{AdminUser, AnyUser, AuthUser, ClinicalUser, DoctorUser, PatientUser, SignedIn};
 pub use jwt::JwtKeys;
 pub use password::PasswordHasher;

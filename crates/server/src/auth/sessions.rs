@@ -7,15 +7,18 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use medvault_types::{SessionId, UserId};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::accounts::users::{self, UserRow};
+use crate::db::DbConn;
+use crate::db::ids::FreshId;
+use crate::db::ids::StoredId;
 use crate::db::schema::{refresh_tokens, sessions};
-use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::ledger::Action;
 use crate::time;
 
 /// Bytes of randomness in a refresh token.
@@ -27,7 +30,7 @@ pub const MAX_TOKEN_LEN: usize = 128;
 #[derive(Debug)]
 pub struct Issued {
     /// Session id (the `sid` claim).
-    pub session_id: Uuid,
+    pub session_id: SessionId,
     /// The opaque token for the client.
     pub refresh_token: String,
 }
@@ -59,43 +62,47 @@ fn store_token(
     Ok(token)
 }
 
-/// Opens a session for `user_id` lasting `ttl_secs` and returns its first refresh token.
+/// Opens a session for `user_id` lasting `ttl_secs` and returns its first refresh token
+/// (inside the caller's write transaction, with the sign-in's ledger entry).
 pub fn open(conn: &mut DbConn, user_id: &str, ttl_secs: u64) -> Result<Issued, ApiError> {
     let now = time::now();
     let ttl = Duration::seconds(i64::try_from(ttl_secs).map_err(ApiError::internal)?);
-    let session_id = Uuid::new_v4();
-    db::write_transaction(conn, |conn| {
-        diesel::insert_into(sessions::table)
-            .values((
-                sessions::id.eq(session_id.to_string()),
-                sessions::user_id.eq(user_id),
-                sessions::created_at.eq(now),
-                sessions::expires_at.eq(now + ttl),
-            ))
-            .execute(conn)?;
-        let refresh_token = store_token(conn, &session_id.to_string(), now)?;
-        crate::ledger::user_event(
-            conn,
-            crate::accounts::users::parse_id(user_id).ok(),
-            "auth.login",
-            user_id,
-        )?;
-        Ok(Issued {
-            session_id,
-            refresh_token,
-        })
+    let session_id = SessionId::fresh();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(session_id.to_string()),
+            sessions::user_id.eq(user_id),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(now + ttl),
+        ))
+        .execute(conn)?;
+    let refresh_token = store_token(conn, &session_id.to_string(), now)?;
+    crate::ledger::user_event(
+        conn,
+        UserId::from_stored(user_id).ok(),
+        Action::AuthLogin,
+        user_id,
+    )?;
+    Ok(Issued {
+        session_id,
+        refresh_token,
     })
 }
 
-/// Spends `token` and issues its successor. Unknown, expired or revoked: 401. Spent before:
-/// the session is revoked, then 401. The owner must still be active.
-pub fn rotate(conn: &mut DbConn, token: &str) -> Result<(UserRow, Issued), ApiError> {
+/// The outcome of a rotation decided inside the transaction: the outer `Err` rolls back, the
+/// inner `Err` (a refusal) is returned after the commit, so a revocation is kept.
+pub type Rotation = Result<(UserRow, Issued), ApiError>;
+
+/// Spends `token` and issues its successor (inside the caller's write transaction). Unknown,
+/// expired or revoked: 401. Spent before: the session is revoked, then 401. The owner must
+/// still be active.
+pub fn rotate(conn: &mut DbConn, token: &str) -> Result<Rotation, ApiError> {
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-        return Err(ApiError::Unauthorized);
+        return Ok(Err(ApiError::Unauthorized));
     }
     let hash = token_hash(token);
     let now = time::now();
-    let outcome = db::write_transaction(conn, |conn| {
+    {
         let Some((session_id, used_at)) = refresh_tokens::table
             .find(&hash)
             .select((refresh_tokens::session_id, refresh_tokens::used_at))
@@ -128,20 +135,18 @@ pub fn rotate(conn: &mut DbConn, token: &str) -> Result<(UserRow, Issued), ApiEr
         if revoked_at.is_some() || expires_at <= now {
             return Ok(Err(ApiError::Unauthorized));
         }
-        let user = users::find(conn, users::parse_id(&user_id)?)?
+        let user = users::find(conn, UserId::from_stored(&user_id)?)?
             .filter(|u| u.active)
             .ok_or(ApiError::Unauthorized)?;
         let refresh_token = store_token(conn, &session_id, now)?;
         Ok(Ok((
             user,
             Issued {
-                session_id: users::parse_id(&session_id)?,
+                session_id: SessionId::from_stored(&session_id)?,
                 refresh_token,
             },
         )))
-    });
-    // Errors decided inside are returned after commit so a revocation is kept.
-    outcome.and_then(|inner: Result<_, ApiError>| inner)
+    }
 }
 
 /// Revokes one session (idempotent).

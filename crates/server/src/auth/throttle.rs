@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::AuthConfig;
 use crate::db::schema::login_attempts;
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, Pool};
 use crate::error::ApiError;
+use crate::time;
 
 /// Failures older than this are forgotten.
 const FORGET_AFTER_SECS: i64 = 24 * 3600;
@@ -55,18 +56,16 @@ pub fn block_for(failures: i64, config: &AuthConfig) -> Option<Duration> {
     }
 }
 
-/// Counts a failure and sets the block it earns.
-pub fn record_failure(
-    conn: &mut DbConn,
-    key: &str,
-    now: NaiveDateTime,
-    config: &AuthConfig,
-) -> Result<(), ApiError> {
+/// Counts a failure and sets the block it earns, in its own write transaction.
+pub async fn record_failure(pool: &Pool, key: String, config: AuthConfig) -> Result<(), ApiError> {
     // Two first failures racing on PostgreSQL both see no row and both insert; the loser's
-    // unique violation (409) means the row exists now: count again, as an update.
+    // unique violation (409) aborts its transaction, and the row exists now: count again, in a
+    // fresh transaction, as an update.
     let mut attempt = 0;
     loop {
-        match count_failure(conn, key, now, config) {
+        let (k, c) = (key.clone(), config.clone());
+        let counted = db::write(pool, move |conn| count_failure(conn, &k, time::now(), &c)).await;
+        match counted {
             Err(ApiError::Conflict(_)) if attempt < 2 => attempt += 1,
             other => return other,
         }
@@ -79,37 +78,35 @@ fn count_failure(
     now: NaiveDateTime,
     config: &AuthConfig,
 ) -> Result<(), ApiError> {
-    db::write_transaction(conn, |conn| {
-        let previous: Option<(i64, NaiveDateTime)> = login_attempts::table
-            .find(key)
-            .select((login_attempts::failures, login_attempts::last_failure))
-            .first(conn)
-            .optional()?;
-        let failures = match previous {
-            Some((n, last)) if (now - last).num_seconds() < FORGET_AFTER_SECS => n + 1,
-            _ => 1,
-        };
-        let locked_until = block_for(failures, config).map(|d| now + d);
-        if previous.is_some() {
-            diesel::update(login_attempts::table.find(key))
-                .set((
-                    login_attempts::failures.eq(failures),
-                    login_attempts::last_failure.eq(now),
-                    login_attempts::locked_until.eq(locked_until),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(login_attempts::table)
-                .values((
-                    login_attempts::email_hash.eq(key),
-                    login_attempts::failures.eq(failures),
-                    login_attempts::last_failure.eq(now),
-                    login_attempts::locked_until.eq(locked_until),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    })
+    let previous: Option<(i64, NaiveDateTime)> = login_attempts::table
+        .find(key)
+        .select((login_attempts::failures, login_attempts::last_failure))
+        .first(conn)
+        .optional()?;
+    let failures = match previous {
+        Some((n, last)) if (now - last).num_seconds() < FORGET_AFTER_SECS => n + 1,
+        _ => 1,
+    };
+    let locked_until = block_for(failures, config).map(|d| now + d);
+    if previous.is_some() {
+        diesel::update(login_attempts::table.find(key))
+            .set((
+                login_attempts::failures.eq(failures),
+                login_attempts::last_failure.eq(now),
+                login_attempts::locked_until.eq(locked_until),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(login_attempts::table)
+            .values((
+                login_attempts::email_hash.eq(key),
+                login_attempts::failures.eq(failures),
+                login_attempts::last_failure.eq(now),
+                login_attempts::locked_until.eq(locked_until),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Forgets the failures of `key` after a successful sign-in.

@@ -3,18 +3,20 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use medvault_types::{Grant, Page};
+use medvault_types::{Grant, GrantId, ListQuery, Page, RecordId, RequestId, UserId};
 use serde_json::json;
-use uuid::Uuid;
 
-use crate::accounts::search::Paging;
-use crate::accounts::users::parse_id;
 use crate::auth::AuthUser;
-use crate::consent::names;
-use crate::db::DbConn;
+use crate::db::ids::FreshId;
+use crate::db::ids::StoredId;
+use crate::db::paging::Paging;
 use crate::db::schema::grants;
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::ledger::Action;
 use crate::ledger::{self, NewEntry};
+use crate::read_models::names;
+use crate::state::SharedState;
 use crate::time;
 use medvault_types::Role;
 
@@ -68,7 +70,7 @@ pub fn insert(
 ) -> Result<GrantRow, ApiError> {
     let now = time::now();
     let row = GrantRow {
-        id: Uuid::new_v4().to_string(),
+        id: GrantId::fresh().to_string(),
         request_id: request_id.to_owned(),
         doctor_id: doctor_id.to_owned(),
         patient_id: patient_id.to_owned(),
@@ -98,13 +100,17 @@ pub fn to_dtos(conn: &mut DbConn, rows: Vec<GrantRow>) -> Result<Vec<Grant>, Api
     rows.into_iter()
         .map(|r| {
             Ok(Grant {
-                id: parse_id(&r.id)?,
-                request_id: parse_id(&r.request_id)?,
-                doctor_id: parse_id(&r.doctor_id)?,
+                id: GrantId::from_stored(&r.id)?,
+                request_id: RequestId::from_stored(&r.request_id)?,
+                doctor_id: UserId::from_stored(&r.doctor_id)?,
                 doctor_name: doctors.get(&r.doctor_id).cloned().unwrap_or_default(),
-                patient_id: parse_id(&r.patient_id)?,
+                patient_id: UserId::from_stored(&r.patient_id)?,
                 patient_name: patients.get(&r.patient_id).cloned().unwrap_or_default(),
-                record_id: r.record_id.as_deref().map(parse_id).transpose()?,
+                record_id: r
+                    .record_id
+                    .as_deref()
+                    .map(RecordId::from_stored)
+                    .transpose()?,
                 record_title: r.record_id.as_ref().and_then(|id| titles.get(id).cloned()),
                 created_at: time::utc(r.created_at),
                 expires_at: time::utc(r.expires_at),
@@ -119,7 +125,7 @@ pub fn to_dtos(conn: &mut DbConn, rows: Vec<GrantRow>) -> Result<Vec<Grant>, Api
 
 /// The caller's grants, newest first: a doctor's own, or those a patient gave. Admins see none
 /// here (they read the ledger).
-pub fn list(conn: &mut DbConn, user: &AuthUser, paging: &Paging) -> Result<Page<Grant>, ApiError> {
+fn list(conn: &mut DbConn, user: &AuthUser, paging: &Paging) -> Result<Page<Grant>, ApiError> {
     let me = user.id.to_string();
     let base = || {
         let q = grants::table.into_boxed();
@@ -135,17 +141,12 @@ pub fn list(conn: &mut DbConn, user: &AuthUser, paging: &Paging) -> Result<Page<
         .offset(paging.offset())
         .limit(paging.limit())
         .load(conn)?;
-    Ok(Page {
-        items: to_dtos(conn, rows)?,
-        total: u64::try_from(total).unwrap_or(0),
-        page: paging.page,
-        per_page: paging.per_page,
-    })
+    Ok(paging.page(to_dtos(conn, rows)?, total))
 }
 
 /// Revokes (patient) or gives up (doctor) a grant the caller is party to; anyone else gets
 /// 404. Revoking twice is harmless and writes one ledger entry only.
-pub fn revoke(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<Grant, ApiError> {
+fn revoke(conn: &mut DbConn, user: &AuthUser, id: GrantId) -> Result<Grant, ApiError> {
     let me = user.id.to_string();
     let row: GrantRow = grants::table
         .find(id.to_string())
@@ -167,15 +168,19 @@ pub fn revoke(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<Grant, Api
             .execute(conn)?;
         ledger::append(
             conn,
-            &NewEntry::new(Some(user.id), "consent.revoke", format!("grant:{}", row.id))
-                .patient(parse_id(&row.patient_id)?)
-                .payload(json!({
-                    "grant_id": row.id,
-                    "request_id": row.request_id,
-                    "doctor_id": row.doctor_id,
-                    "record_id": row.record_id,
-                    "by": if user.role == Role::Doctor { "doctor" } else { "patient" },
-                })),
+            &NewEntry::new(
+                Some(user.id),
+                Action::ConsentRevoke,
+                format!("grant:{}", row.id),
+            )
+            .patient(UserId::from_stored(&row.patient_id)?)
+            .payload(json!({
+                "grant_id": row.id,
+                "request_id": row.request_id,
+                "doctor_id": row.doctor_id,
+                "record_id": row.record_id,
+                "by": if user.role == Role::Doctor { "doctor" } else { "patient" },
+            })),
         )?;
     }
     let fresh: GrantRow = grants::table
@@ -190,17 +195,17 @@ pub fn revoke(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<Grant, Api
 /// makes concurrent downloads unable to exceed the limit.
 pub fn consume_download(
     conn: &mut DbConn,
-    doctor_id: &str,
-    patient_id: &str,
-    record_id: &str,
-) -> Result<Option<String>, ApiError> {
+    doctor: UserId,
+    patient: UserId,
+    record: RecordId,
+) -> Result<Option<GrantId>, ApiError> {
     let now = time::now();
     let candidates: Vec<GrantRow> = grants::table
-        .filter(grants::doctor_id.eq(doctor_id))
-        .filter(grants::patient_id.eq(patient_id))
+        .filter(grants::doctor_id.eq(doctor.to_string()))
+        .filter(grants::patient_id.eq(patient.to_string()))
         .filter(
             grants::record_id
-                .eq(record_id)
+                .eq(record.to_string())
                 .or(grants::record_id.is_null()),
         )
         .filter(grants::revoked_at.is_null())
@@ -218,33 +223,27 @@ pub fn consume_download(
         .set(grants::downloads_used.eq(grants::downloads_used + 1))
         .execute(conn)?;
         if updated == 1 {
-            return Ok(Some(g.id));
+            return Ok(Some(GrantId::from_stored(&g.id)?));
         }
     }
     Ok(None)
 }
 
-/// Whether `doctor` holds a live grant covering `record_id` (without consuming it): the SPA
-/// shows the download button only then.
-pub fn has_live(
-    conn: &mut DbConn,
-    doctor_id: &str,
-    patient_id: &str,
-    record_id: &str,
-) -> Result<bool, ApiError> {
-    let now = time::now();
-    let n: i64 = grants::table
-        .filter(grants::doctor_id.eq(doctor_id))
-        .filter(grants::patient_id.eq(patient_id))
-        .filter(
-            grants::record_id
-                .eq(record_id)
-                .or(grants::record_id.is_null()),
-        )
-        .filter(grants::revoked_at.is_null())
-        .filter(grants::expires_at.gt(now))
-        .filter(grants::downloads_used.lt(grants::max_downloads))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+/// The caller's grants, newest first: a doctor's own, or those a patient gave.
+pub async fn list_for(
+    state: &SharedState,
+    user: AuthUser,
+    query: &ListQuery,
+) -> Result<Page<Grant>, ApiError> {
+    let paging = Paging::from_query(query)?;
+    db::run(&state.pool, move |conn| list(conn, &user, &paging)).await
+}
+
+/// Revokes (patient) or gives up (doctor) a grant; takes effect on the next download.
+pub async fn revoke_as(
+    state: &SharedState,
+    user: AuthUser,
+    id: GrantId,
+) -> Result<Grant, ApiError> {
+    db::write(&state.pool, move |conn| revoke(conn, &user, id)).await
 }

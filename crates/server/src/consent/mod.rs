@@ -4,7 +4,6 @@
 
 pub mod codes;
 pub mod grants;
-pub mod names;
 pub mod rate;
 pub mod requests;
 pub mod totp;

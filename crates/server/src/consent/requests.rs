@@ -1,28 +1,67 @@
 //! Access requests: a doctor asks, the patient consents by a one-time code (read out to the
 //! doctor, who redeems it) or in the app, or says no.
 //!
-//! Every function here runs inside the caller's write transaction (see `db::write`), so a
-//! request, its grant, the care relation and their ledger entries commit together.
+//! The public functions are the use cases; each runs its steps in one write transaction (see
+//! `db::write`), so a request, its grant, the care relation and their ledger entries commit
+//! together.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use medvault_engine::KeyRing;
-use medvault_types::{AccessRequest, AccessRequestStatus, CreateAccessRequest, Grant, Page, Role};
+use medvault_types::{
+    AccessRequest, AccessRequestStatus, CreateAccessRequest, Grant, GrantId, ListQuery, Page,
+    RecordId, RequestId, Role, UserId,
+};
 use serde_json::json;
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::accounts::care;
-use crate::accounts::search::Paging;
-use crate::accounts::users::parse_id;
-use crate::consent::{ConsentConfig, codes, grants, names, rate, totp};
-use crate::db::DbConn;
+use crate::auth::AuthUser;
+use crate::consent::{ConsentConfig, codes, grants, rate, totp};
+use crate::db::ids::FreshId;
+use crate::db::ids::StoredId;
+use crate::db::paging::Paging;
 use crate::db::schema::{access_requests, patient_profiles, records, users};
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::ledger::Action;
 use crate::ledger::{self, NewEntry};
+use crate::read_models::names;
+use crate::state::SharedState;
+use crate::validate::{self, Fields};
 use crate::{patient_key, time};
 
 const CODE_FIELD: &str = "request_code";
+
+/// The decision state a request row stores (`expired` is computed from its age, not stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// Waiting for a code or the patient's decision.
+    Pending,
+    /// Consent given; a grant exists.
+    Granted,
+    /// The patient said no.
+    Denied,
+    /// Too many wrong codes.
+    Locked,
+}
+
+impl Stored {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Granted => "granted",
+            Self::Denied => "denied",
+            Self::Locked => "locked",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Granted, Self::Denied, Self::Locked]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
 
 /// A stored request.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -59,10 +98,10 @@ pub struct RequestRow {
 impl RequestRow {
     /// The status as the API shows it at `now` (an open request past its lifetime is expired).
     fn status_at(&self, cfg: &ConsentConfig, now: NaiveDateTime) -> AccessRequestStatus {
-        match self.status.as_str() {
-            "granted" => AccessRequestStatus::Granted,
-            "denied" => AccessRequestStatus::Denied,
-            "locked" => AccessRequestStatus::Locked,
+        match Stored::parse(&self.status) {
+            Some(Stored::Granted) => AccessRequestStatus::Granted,
+            Some(Stored::Denied) => AccessRequestStatus::Denied,
+            Some(Stored::Locked) => AccessRequestStatus::Locked,
             _ if now >= self.created_at + Duration::hours(i64::from(cfg.request_ttl_hours)) => {
                 AccessRequestStatus::Expired
             }
@@ -72,7 +111,7 @@ impl RequestRow {
 }
 
 /// What the server must do after a request is created: tell the patient the code.
-pub struct Created {
+struct Created {
     /// The request, as the doctor sees it (no code).
     pub request: AccessRequest,
     /// The patient's sign-in email, for the code email.
@@ -82,8 +121,8 @@ pub struct Created {
 }
 
 /// Outcome of a redemption. Wrong codes are an `Ok` outcome so that their counting commits;
-/// the handler turns them into error answers after the commit.
-pub enum Redeemed {
+/// [`redeem_code`] turns them into error answers after the commit.
+enum Redeemed {
     /// Consent given: the grant.
     Granted(Box<Grant>),
     /// Wrong code; the request is locked when `remaining` is 0.
@@ -96,55 +135,44 @@ pub enum Redeemed {
 }
 
 fn validate(cfg: &ConsentConfig, req: &CreateAccessRequest) -> Result<String, ApiError> {
-    let mut fields = crate::error::FieldErrors::new();
-    let reason = req.reason.trim().to_owned();
-    let n = reason.chars().count();
-    if !(3..=500).contains(&n) {
-        fields.insert("reason".into(), "must be 3 to 500 characters".into());
-    } else if reason.chars().any(|c| c.is_control() && c != '\n') {
-        fields.insert(
-            "reason".into(),
-            "must not contain control characters".into(),
-        );
-    }
-    if req.duration_hours == 0 || req.duration_hours > cfg.max_grant_hours {
-        fields.insert(
-            "duration_hours".into(),
-            format!("must be between 1 and {}", cfg.max_grant_hours),
-        );
-    }
+    let mut f = Fields::default();
+    let reason = f.take("reason", validate::text_len(&req.reason, 3, 500, true));
+    f.take(
+        "duration_hours",
+        if (1..=cfg.max_grant_hours).contains(&req.duration_hours) {
+            Ok(())
+        } else {
+            Err(format!("must be between 1 and {}", cfg.max_grant_hours))
+        },
+    );
     match (&req.patient_id, &req.mrn) {
         (Some(_), Some(_)) | (None, None) => {
-            fields.insert(
-                "patient_id".into(),
-                "give exactly one of patient_id and mrn".into(),
+            f.take::<()>(
+                "patient_id",
+                Err("give exactly one of patient_id and mrn".into()),
             );
         }
         (None, Some(mrn)) if mrn.trim().is_empty() || mrn.len() > 32 => {
-            fields.insert("mrn".into(), "must be a medical record number".into());
+            f.take::<()>("mrn", Err("must be a medical record number".into()));
         }
         _ => {}
     }
-    if fields.is_empty() {
-        Ok(reason)
-    } else {
-        Err(ApiError::Validation(fields))
-    }
+    f.finish()?;
+    Ok(reason)
 }
 
 /// Resolves the patient a doctor names: by id only within their care, by MRN anyone active.
 /// Anything else is 404 (the doctor learns nothing about patients outside their care).
 fn resolve_patient(
     conn: &mut DbConn,
-    doctor: &str,
+    doctor: UserId,
     req: &CreateAccessRequest,
 ) -> Result<String, ApiError> {
     let patient = if let Some(id) = req.patient_id {
-        let id = id.to_string();
-        if !care::in_care(conn, doctor, &id)? {
+        if !care::in_care(conn, doctor, id)? {
             return Err(ApiError::NotFound);
         }
-        id
+        id.to_string()
     } else {
         let mrn = req.mrn.as_deref().unwrap_or("").trim().to_ascii_uppercase();
         patient_profiles::table
@@ -169,16 +197,16 @@ fn resolve_patient(
 }
 
 /// Creates a request and its per-request code (sealed with the patient key).
-pub fn create(
+fn create(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
     keyring: &KeyRing,
-    doctor: Uuid,
+    doctor: UserId,
     req: &CreateAccessRequest,
 ) -> Result<Created, ApiError> {
     let reason = validate(cfg, req)?;
     let doctor_id = doctor.to_string();
-    let patient_id = resolve_patient(conn, &doctor_id, req)?;
+    let patient_id = resolve_patient(conn, doctor, req)?;
     if let Some(record) = req.record_id {
         let exists: i64 = records::table
             .filter(records::id.eq(record.to_string()))
@@ -194,7 +222,7 @@ pub fn create(
     let open: i64 = access_requests::table
         .filter(access_requests::doctor_id.eq(&doctor_id))
         .filter(access_requests::patient_id.eq(&patient_id))
-        .filter(access_requests::status.eq("pending"))
+        .filter(access_requests::status.eq(Stored::Pending.as_str()))
         .filter(
             access_requests::created_at.gt(now - Duration::hours(i64::from(cfg.request_ttl_hours))),
         )
@@ -205,9 +233,9 @@ pub fn create(
             "too many open requests for this patient",
         ));
     }
-    let patient = parse_id(&patient_id)?;
+    let patient = UserId::from_stored(&patient_id)?;
     let dek = patient_key::get_or_create(conn, keyring, patient)?;
-    let id = Uuid::new_v4();
+    let id = RequestId::fresh();
     let code = codes::generate_request_code();
     let row = RequestRow {
         id: id.to_string(),
@@ -216,9 +244,9 @@ pub fn create(
         record_id: req.record_id.map(|r| r.to_string()),
         reason,
         duration_hours: i32::try_from(req.duration_hours).unwrap_or(i32::MAX),
-        status: "pending".into(),
+        status: Stored::Pending.as_str().into(),
         failed_attempts: 0,
-        code_enc: patient_key::seal(&dek, CODE_FIELD, id, code.as_bytes()),
+        code_enc: patient_key::seal(&dek, CODE_FIELD, id.as_uuid(), code.as_bytes()),
         code_expires_at: now + Duration::minutes(i64::from(cfg.code_ttl_minutes)),
         grant_id: None,
         created_at: now,
@@ -231,7 +259,7 @@ pub fn create(
         conn,
         &NewEntry::new(
             Some(doctor),
-            "consent.request",
+            Action::ConsentRequest,
             format!("access_request:{id}"),
         )
         .patient(patient)
@@ -260,7 +288,7 @@ pub fn create(
 fn to_dtos(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
-    reveal: Option<(&KeyRing, Uuid)>,
+    reveal: Option<(&KeyRing, UserId)>,
     rows: Vec<RequestRow>,
 ) -> Result<Vec<AccessRequest>, ApiError> {
     let now = time::now();
@@ -276,21 +304,30 @@ fn to_dtos(
     };
     rows.into_iter()
         .map(|r| {
-            let id = parse_id(&r.id)?;
+            let id = RequestId::from_stored(&r.id)?;
             let status = r.status_at(cfg, now);
             let code = match &dek {
                 Some(dek) if status == AccessRequestStatus::Pending && r.code_expires_at > now => {
-                    Some(patient_key::open_text(dek, CODE_FIELD, id, &r.code_enc)?)
+                    Some(patient_key::open_text(
+                        dek,
+                        CODE_FIELD,
+                        id.as_uuid(),
+                        &r.code_enc,
+                    )?)
                 }
                 _ => None,
             };
             Ok(AccessRequest {
                 id,
-                doctor_id: parse_id(&r.doctor_id)?,
+                doctor_id: UserId::from_stored(&r.doctor_id)?,
                 doctor_name: doctors.get(&r.doctor_id).cloned().unwrap_or_default(),
-                patient_id: parse_id(&r.patient_id)?,
+                patient_id: UserId::from_stored(&r.patient_id)?,
                 patient_name: patients.get(&r.patient_id).cloned().unwrap_or_default(),
-                record_id: r.record_id.as_deref().map(parse_id).transpose()?,
+                record_id: r
+                    .record_id
+                    .as_deref()
+                    .map(RecordId::from_stored)
+                    .transpose()?,
                 record_title: r.record_id.as_ref().and_then(|x| titles.get(x).cloned()),
                 reason: r.reason,
                 duration_hours: u32::try_from(r.duration_hours).unwrap_or(0),
@@ -298,7 +335,11 @@ fn to_dtos(
                 failed_attempts: u32::try_from(r.failed_attempts).unwrap_or(0),
                 code_expires_at: time::utc(r.code_expires_at),
                 code,
-                grant_id: r.grant_id.as_deref().map(parse_id).transpose()?,
+                grant_id: r
+                    .grant_id
+                    .as_deref()
+                    .map(GrantId::from_stored)
+                    .transpose()?,
                 created_at: time::utc(r.created_at),
             })
         })
@@ -307,11 +348,11 @@ fn to_dtos(
 
 /// A doctor's own requests, or the requests addressed to a patient (with their codes), newest
 /// first.
-pub fn list(
+fn list(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
     keyring: &KeyRing,
-    user_id: Uuid,
+    user_id: UserId,
     role: Role,
     paging: &Paging,
 ) -> Result<Page<AccessRequest>, ApiError> {
@@ -331,22 +372,17 @@ pub fn list(
         .limit(paging.limit())
         .load(conn)?;
     let reveal = (role == Role::Patient).then_some((keyring, user_id));
-    Ok(Page {
-        items: to_dtos(conn, cfg, reveal, rows)?,
-        total: u64::try_from(total).unwrap_or(0),
-        page: paging.page,
-        per_page: paging.per_page,
-    })
+    Ok(paging.page(to_dtos(conn, cfg, reveal, rows)?, total))
 }
 
 /// One request the caller is party to (doctor who asked, patient asked); else 404.
-pub fn get(
+fn get(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
     keyring: &KeyRing,
-    user_id: Uuid,
+    user_id: UserId,
     role: Role,
-    id: Uuid,
+    id: RequestId,
 ) -> Result<AccessRequest, ApiError> {
     let row = load_for(conn, user_id, role, id)?;
     let reveal = (role == Role::Patient).then_some((keyring, user_id));
@@ -355,9 +391,9 @@ pub fn get(
 
 fn load_for(
     conn: &mut DbConn,
-    user_id: Uuid,
+    user_id: UserId,
     role: Role,
-    id: Uuid,
+    id: RequestId,
 ) -> Result<RequestRow, ApiError> {
     let me = user_id.to_string();
     access_requests::table
@@ -389,7 +425,7 @@ fn grant(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
     row: &RequestRow,
-    actor: Uuid,
+    actor: UserId,
     method: &'static str,
 ) -> Result<Grant, ApiError> {
     let g = grants::insert(
@@ -403,17 +439,21 @@ fn grant(
     )?;
     diesel::update(access_requests::table.find(&row.id))
         .set((
-            access_requests::status.eq("granted"),
+            access_requests::status.eq(Stored::Granted.as_str()),
             access_requests::grant_id.eq(&g.id),
             access_requests::decided_at.eq(time::now()),
         ))
         .execute(conn)?;
     // Consent puts the patient in the doctor's care (the MRN path starts outside it).
-    care::assign(conn, &row.patient_id, &row.doctor_id)?;
+    care::assign(
+        conn,
+        UserId::from_stored(&row.patient_id)?,
+        UserId::from_stored(&row.doctor_id)?,
+    )?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(actor), "consent.grant", format!("grant:{}", g.id))
-            .patient(parse_id(&row.patient_id)?)
+        &NewEntry::new(Some(actor), Action::ConsentGrant, format!("grant:{}", g.id))
+            .patient(UserId::from_stored(&row.patient_id)?)
             .payload(json!({
                 "grant_id": g.id,
                 "request_id": row.id,
@@ -427,12 +467,16 @@ fn grant(
     Ok(grants::to_dtos(conn, vec![g])?.remove(0))
 }
 
-fn rate_key(doctor: Uuid) -> String {
+fn rate_key(doctor: UserId) -> String {
     format!("redeem_failure:{doctor}")
 }
 
 /// Refuses with 429 when the doctor failed too many redemptions recently (across requests).
-fn check_doctor_rate(conn: &mut DbConn, cfg: &ConsentConfig, doctor: Uuid) -> Result<(), ApiError> {
+fn check_doctor_rate(
+    conn: &mut DbConn,
+    cfg: &ConsentConfig,
+    doctor: UserId,
+) -> Result<(), ApiError> {
     rate::check(
         conn,
         &rate_key(doctor),
@@ -443,12 +487,12 @@ fn check_doctor_rate(conn: &mut DbConn, cfg: &ConsentConfig, doctor: Uuid) -> Re
 
 /// The doctor submits the code the patient gave them: the per-request 8-digit code or the
 /// patient's current 6-digit authenticator code.
-pub fn redeem(
+fn redeem(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
     keyring: &KeyRing,
-    doctor: Uuid,
-    id: Uuid,
+    doctor: UserId,
+    id: RequestId,
     code: &str,
 ) -> Result<Redeemed, ApiError> {
     let code = code.trim();
@@ -464,11 +508,16 @@ pub fn redeem(
     let row = load_for(conn, doctor, Role::Doctor, id)?;
     check_doctor_rate(conn, cfg, doctor)?;
     ensure_open(cfg, &row, now)?;
-    let patient = parse_id(&row.patient_id)?;
+    let patient = UserId::from_stored(&row.patient_id)?;
     let (ok, method) = if is_request_code {
         let dek = patient_key::load(conn, keyring, patient)?
             .ok_or_else(|| ApiError::internal("request without patient key"))?;
-        let expected = Zeroizing::new(patient_key::open_text(&dek, CODE_FIELD, id, &row.code_enc)?);
+        let expected = Zeroizing::new(patient_key::open_text(
+            &dek,
+            CODE_FIELD,
+            id.as_uuid(),
+            &row.code_enc,
+        )?);
         let matches = codes::codes_equal(code, &expected);
         if matches && now >= row.code_expires_at {
             return Ok(Redeemed::CodeExpired);
@@ -492,7 +541,7 @@ pub fn redeem(
         conn,
         &NewEntry::new(
             Some(doctor),
-            "consent.code_failed",
+            Action::ConsentCodeFailed,
             format!("access_request:{id}"),
         )
         .patient(patient)
@@ -501,7 +550,7 @@ pub fn redeem(
     if locked {
         diesel::update(access_requests::table.find(&row.id))
             .set((
-                access_requests::status.eq("locked"),
+                access_requests::status.eq(Stored::Locked.as_str()),
                 access_requests::decided_at.eq(now),
             ))
             .execute(conn)?;
@@ -509,7 +558,7 @@ pub fn redeem(
             conn,
             &NewEntry::new(
                 Some(doctor),
-                "consent.locked",
+                Action::ConsentLocked,
                 format!("access_request:{id}"),
             )
             .patient(patient)
@@ -524,11 +573,11 @@ pub fn redeem(
 }
 
 /// The patient approves in the app.
-pub fn approve(
+fn approve(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
-    patient: Uuid,
-    id: Uuid,
+    patient: UserId,
+    id: RequestId,
 ) -> Result<Grant, ApiError> {
     let row = load_for(conn, patient, Role::Patient, id)?;
     ensure_open(cfg, &row, time::now())?;
@@ -536,18 +585,18 @@ pub fn approve(
 }
 
 /// The patient says no.
-pub fn deny(
+fn deny(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
     keyring: &KeyRing,
-    patient: Uuid,
-    id: Uuid,
+    patient: UserId,
+    id: RequestId,
 ) -> Result<AccessRequest, ApiError> {
     let row = load_for(conn, patient, Role::Patient, id)?;
     ensure_open(cfg, &row, time::now())?;
     diesel::update(access_requests::table.find(&row.id))
         .set((
-            access_requests::status.eq("denied"),
+            access_requests::status.eq(Stored::Denied.as_str()),
             access_requests::decided_at.eq(time::now()),
         ))
         .execute(conn)?;
@@ -555,11 +604,128 @@ pub fn deny(
         conn,
         &NewEntry::new(
             Some(patient),
-            "consent.deny",
+            Action::ConsentDeny,
             format!("access_request:{id}"),
         )
         .patient(patient)
         .payload(json!({ "request_id": row.id, "doctor_id": row.doctor_id })),
     )?;
     get(conn, cfg, keyring, patient, Role::Patient, id)
+}
+
+/// A doctor asks for access; the patient receives the one-time code in their inbox (and by
+/// e-mail when SMTP is configured, after the commit).
+pub async fn ask(
+    state: &SharedState,
+    doctor: UserId,
+    req: CreateAccessRequest,
+) -> Result<AccessRequest, ApiError> {
+    let st = SharedState::clone(state);
+    let created = db::write(&state.pool, move |conn| {
+        create(conn, &st.config.consent, st.engine.keys(), doctor, &req)
+    })
+    .await?;
+    if let Some(mailer) = &state.mailer {
+        mailer.send_consent_code(
+            &created.patient_email,
+            &created.request.doctor_name,
+            &created.code,
+        );
+    }
+    Ok(created.request)
+}
+
+/// A doctor's own requests, or those addressed to a patient (with codes while valid).
+pub async fn list_for(
+    state: &SharedState,
+    user: AuthUser,
+    query: &ListQuery,
+) -> Result<Page<AccessRequest>, ApiError> {
+    let paging = Paging::from_query(query)?;
+    let st = SharedState::clone(state);
+    db::run(&state.pool, move |conn| {
+        list(
+            conn,
+            &st.config.consent,
+            st.engine.keys(),
+            user.id,
+            user.role,
+            &paging,
+        )
+    })
+    .await
+}
+
+/// One request the caller is party to.
+pub async fn show(
+    state: &SharedState,
+    user: AuthUser,
+    id: RequestId,
+) -> Result<AccessRequest, ApiError> {
+    let st = SharedState::clone(state);
+    db::run(&state.pool, move |conn| {
+        get(
+            conn,
+            &st.config.consent,
+            st.engine.keys(),
+            user.id,
+            user.role,
+            id,
+        )
+    })
+    .await
+}
+
+/// The doctor redeems the patient's code. A wrong code is counted (and committed) before it
+/// is refused: 422 with the attempts left, 423 once locked, 410 for an expired code.
+pub async fn redeem_code(
+    state: &SharedState,
+    doctor: UserId,
+    id: RequestId,
+    code: Zeroizing<String>,
+) -> Result<Grant, ApiError> {
+    let st = SharedState::clone(state);
+    let outcome = db::write(&state.pool, move |conn| {
+        redeem(
+            conn,
+            &st.config.consent,
+            st.engine.keys(),
+            doctor,
+            id,
+            &code,
+        )
+    })
+    .await?;
+    match outcome {
+        Redeemed::Granted(grant) => Ok(*grant),
+        Redeemed::Wrong { remaining: 0 } => Err(ApiError::Locked),
+        Redeemed::Wrong { remaining } => Err(ApiError::WrongCode { remaining }),
+        Redeemed::CodeExpired => Err(ApiError::Expired("the code has expired")),
+    }
+}
+
+/// The patient approves a request in the app.
+pub async fn approve_request(
+    state: &SharedState,
+    patient: UserId,
+    id: RequestId,
+) -> Result<Grant, ApiError> {
+    let st = SharedState::clone(state);
+    db::write(&state.pool, move |conn| {
+        approve(conn, &st.config.consent, patient, id)
+    })
+    .await
+}
+
+/// The patient denies a request.
+pub async fn deny_request(
+    state: &SharedState,
+    patient: UserId,
+    id: RequestId,
+) -> Result<AccessRequest, ApiError> {
+    let st = SharedState::clone(state);
+    db::write(&state.pool, move |conn| {
+        deny(conn, &st.config.consent, st.engine.keys(), patient, id)
+    })
+    .await
 }

@@ -3,14 +3,16 @@
 
 use diesel::prelude::*;
 use medvault_engine::KeyRing;
-use medvault_types::{TotpEnrollment, TotpStatus};
-use uuid::Uuid;
+use medvault_types::{TotpEnrollment, TotpStatus, UserId};
+use zeroize::Zeroizing;
 
 use crate::consent::codes;
-use crate::db::DbConn;
 use crate::db::schema::totp_secrets;
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::ledger::Action;
 use crate::ledger::{self, NewEntry};
+use crate::state::SharedState;
 use crate::{patient_key, time};
 
 const FIELD: &str = "totp_secret";
@@ -23,7 +25,7 @@ struct Row {
     last_step: Option<i64>,
 }
 
-fn load(conn: &mut DbConn, patient: Uuid) -> Result<Option<Row>, ApiError> {
+fn load(conn: &mut DbConn, patient: UserId) -> Result<Option<Row>, ApiError> {
     Ok(totp_secrets::table
         .find(patient.to_string())
         .select(Row::as_select())
@@ -38,12 +40,12 @@ pub const MAX_FAILURES: u32 = 10;
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 
 /// Rate-limit key of a patient's wrong authenticator codes.
-pub fn failure_key(patient: Uuid) -> String {
+fn failure_key(patient: UserId) -> String {
     format!("totp_failure:{patient}")
 }
 
 /// Refuses with 429 after too many recent wrong codes.
-pub fn check_failures(conn: &mut DbConn, key: &str) -> Result<(), ApiError> {
+fn check_failures(conn: &mut DbConn, key: &str) -> Result<(), ApiError> {
     crate::consent::rate::check(
         conn,
         key,
@@ -57,7 +59,7 @@ fn unix_now() -> u64 {
 }
 
 /// Whether a confirmed authenticator is set up.
-pub fn status(conn: &mut DbConn, patient: Uuid) -> Result<TotpStatus, ApiError> {
+fn status(conn: &mut DbConn, patient: UserId) -> Result<TotpStatus, ApiError> {
     Ok(TotpStatus {
         enabled: load(conn, patient)?.is_some_and(|r| r.confirmed),
     })
@@ -65,10 +67,10 @@ pub fn status(conn: &mut DbConn, patient: Uuid) -> Result<TotpStatus, ApiError> 
 
 /// Starts enrolment: a fresh 160-bit secret, stored sealed and unconfirmed (replacing an
 /// earlier unconfirmed one). Refused while a confirmed authenticator exists.
-pub fn enrol(
+fn enrol(
     conn: &mut DbConn,
     keyring: &KeyRing,
-    patient: Uuid,
+    patient: UserId,
     account: &str,
 ) -> Result<TotpEnrollment, ApiError> {
     if load(conn, patient)?.is_some_and(|r| r.confirmed) {
@@ -88,14 +90,15 @@ pub fn enrol(
     diesel::insert_into(totp_secrets::table)
         .values((
             totp_secrets::patient_id.eq(patient.to_string()),
-            totp_secrets::secret_enc.eq(patient_key::seal(&dek, FIELD, patient, &secret)),
+            totp_secrets::secret_enc.eq(patient_key::seal(&dek, FIELD, patient.as_uuid(), &secret)),
             totp_secrets::confirmed.eq(false),
             totp_secrets::created_at.eq(time::now()),
         ))
         .execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(patient), "totp.enrol", format!("user:{patient}")).patient(patient),
+        &NewEntry::new(Some(patient), Action::TotpEnrol, format!("user:{patient}"))
+            .patient(patient),
     )?;
     Ok(enrollment)
 }
@@ -106,7 +109,7 @@ pub fn enrol(
 pub fn check(
     conn: &mut DbConn,
     keyring: &KeyRing,
-    patient: Uuid,
+    patient: UserId,
     code: &str,
     pending_ok: bool,
 ) -> Result<bool, ApiError> {
@@ -119,7 +122,7 @@ pub fn check(
     let Some(dek) = patient_key::load(conn, keyring, patient)? else {
         return Ok(false);
     };
-    let secret = patient_key::open(&dek, FIELD, patient, &row.secret_enc)?;
+    let secret = patient_key::open(&dek, FIELD, patient.as_uuid(), &row.secret_enc)?;
     let totp = codes::totp(&secret, "check").map_err(ApiError::internal)?;
     let Some(step) = codes::check_totp(&totp, code, unix_now(), row.last_step) else {
         return Ok(false);
@@ -138,10 +141,10 @@ pub fn check(
 }
 
 /// Confirms enrolment with a first valid code.
-pub fn confirm(
+fn confirm(
     conn: &mut DbConn,
     keyring: &KeyRing,
-    patient: Uuid,
+    patient: UserId,
     code: &str,
 ) -> Result<TotpStatus, ApiError> {
     let row = load(conn, patient)?.ok_or(ApiError::NotFound)?;
@@ -156,16 +159,21 @@ pub fn confirm(
         .execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(patient), "totp.confirm", format!("user:{patient}")).patient(patient),
+        &NewEntry::new(
+            Some(patient),
+            Action::TotpConfirm,
+            format!("user:{patient}"),
+        )
+        .patient(patient),
     )?;
     Ok(TotpStatus { enabled: true })
 }
 
 /// Removes the authenticator; needs a valid current code.
-pub fn remove(
+fn remove(
     conn: &mut DbConn,
     keyring: &KeyRing,
-    patient: Uuid,
+    patient: UserId,
     code: &str,
 ) -> Result<TotpStatus, ApiError> {
     let row = load(conn, patient)?.ok_or(ApiError::NotFound)?;
@@ -175,7 +183,73 @@ pub fn remove(
     diesel::delete(totp_secrets::table.find(patient.to_string())).execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(patient), "totp.remove", format!("user:{patient}")).patient(patient),
+        &NewEntry::new(Some(patient), Action::TotpRemove, format!("user:{patient}"))
+            .patient(patient),
     )?;
     Ok(TotpStatus { enabled: false })
+}
+
+/// Whether the patient has a confirmed authenticator.
+pub async fn status_of(state: &SharedState, patient: UserId) -> Result<TotpStatus, ApiError> {
+    db::run(&state.pool, move |conn| status(conn, patient)).await
+}
+
+/// Starts enrolment: the otpauth URI, its QR code and the secret for manual entry.
+pub async fn start_enrolment(
+    state: &SharedState,
+    patient: UserId,
+    account: String,
+) -> Result<TotpEnrollment, ApiError> {
+    let st = SharedState::clone(state);
+    db::write(&state.pool, move |conn| {
+        enrol(conn, st.engine.keys(), patient, &account)
+    })
+    .await
+}
+
+/// Confirms enrolment with a first code from the app (wrong codes are rate-limited).
+pub async fn confirm_with_code(
+    state: &SharedState,
+    patient: UserId,
+    code: String,
+) -> Result<TotpStatus, ApiError> {
+    limited(state, patient, code, confirm).await
+}
+
+/// Removes the authenticator; needs a current code from it (wrong codes are rate-limited).
+pub async fn remove_with_code(
+    state: &SharedState,
+    patient: UserId,
+    code: String,
+) -> Result<TotpStatus, ApiError> {
+    limited(state, patient, code, remove).await
+}
+
+/// A code-checked operation on the patient's authenticator (confirm or remove).
+type CodeOp = fn(&mut DbConn, &KeyRing, UserId, &str) -> Result<TotpStatus, ApiError>;
+
+/// Runs `op` under the patient's wrong-code limit: refused with 429 after too many recent
+/// wrong codes; a wrong code is recorded in its own transaction (the operation's rolls back).
+async fn limited(
+    state: &SharedState,
+    patient: UserId,
+    code: String,
+    op: CodeOp,
+) -> Result<TotpStatus, ApiError> {
+    let code = Zeroizing::new(code);
+    let key = failure_key(patient);
+    let limit_key = key.clone();
+    db::run(&state.pool, move |conn| check_failures(conn, &limit_key)).await?;
+    let st = SharedState::clone(state);
+    let result = db::write(&state.pool, move |conn| {
+        op(conn, st.engine.keys(), patient, &code)
+    })
+    .await;
+    if matches!(result, Err(ApiError::Validation(_))) {
+        db::write(&state.pool, move |conn| {
+            crate::consent::rate::record(conn, &key)
+        })
+        .await?;
+    }
+    result
 }

@@ -1,6 +1,23 @@
 //! Database access: one connection enum over PostgreSQL and SQLite, an r2d2 pool, embedded
-//! migrations, and [`run`], the single way handlers touch the database (inside `web::block`).
+//! migrations, and [`run`] / [`write`], the only ways request code reaches the database
+//! (inside `web::block`, never on the async executor).
+//!
+//! # Who opens a transaction
+//!
+//! **Use cases do; nothing else does.** A use case is an `async fn` in a domain module
+//! (`accounts`, `auth::credentials`, `records`, `consent`, `history`, `ledger::browse`,
+//! `overview`) that a handler calls once. It reaches the database only through [`run`]
+//! (reads: one pooled connection, no transaction) or [`write`] (one write transaction: a state
+//! change and its ledger entry commit together or not at all). A use case may make several such
+//! calls when it must do slow work between them (hashing a password, streaming a file), each
+//! one complete in itself.
+//!
+//! Functions that take `&mut DbConn` are *steps*: they read and write within whatever the
+//! calling use case opened and never begin, commit or roll back. Handlers in `routes/` never
+//! call this module.
 
+pub mod ids;
+pub mod paging;
 pub mod schema;
 
 use std::time::Duration;
@@ -153,7 +170,9 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the
+/// Runs `f` in a write transaction on a connection the caller holds: what [`write`] does on
+/// the blocking pool, for synchronous callers outside the request path (CLI tools, tests).
+/// On SQLite it starts with `BEGIN IMMEDIATE`, taking the
 /// write lock up front (waiting up to the busy timeout), so a transaction that reads and then
 /// writes cannot fail half-way with `SQLITE_BUSY` when another writer got in between; on
 /// PostgreSQL it is an ordinary transaction. Must not be nested in another transaction.
@@ -200,7 +219,16 @@ where
     .map_err(ApiError::internal)?
 }
 
-/// Like [`run`], inside [`write_transaction`]: the way every state change and its ledger
+/// Whether the database answers a query now (readiness). A failure is logged, not returned.
+pub async fn is_ready(pool: &Pool) -> bool {
+    let ping = run(pool, |conn| conn.ping().map_err(ApiError::unavailable)).await;
+    if let Err(e) = &ping {
+        tracing::warn!(error = %e, "readiness check failed");
+    }
+    ping.is_ok()
+}
+
+/// Like [`run`], inside a write transaction: the way every state change and its ledger
 /// entry are written together (both commit, or neither).
 pub async fn write<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where

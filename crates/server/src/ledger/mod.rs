@@ -6,18 +6,22 @@
 //! key, so a fork could not commit anyway); on SQLite, where one writer holds the database at
 //! a time, by the write lock that [`crate::db::write`] takes before the transaction starts.
 
+pub mod action;
+pub mod browse;
 pub mod chain;
+
+pub use action::Action;
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::db::DbConn;
+use crate::db::paging::Paging;
 use crate::db::schema::ledger;
 use crate::error::ApiError;
 use chain::{EntryContent, GENESIS_HASH, StoredEntry, Verifier, entry_hash, ledger_time};
-use medvault_types::{LedgerEntry, LedgerVerification};
+use medvault_types::{LedgerEntry, LedgerVerification, UserId};
 
 /// Key of the PostgreSQL advisory lock that serialises appends ("medvault" as digits).
 const PG_LEDGER_LOCK: i64 = 0x6d65_6476_6175_6c74;
@@ -32,20 +36,20 @@ const MAX_PAYLOAD_BYTES: usize = 4_096;
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     /// Acting user, or `None` for the system.
-    pub actor: Option<Uuid>,
-    /// Action name, e.g. `record.upload`.
-    pub action: &'static str,
+    pub actor: Option<UserId>,
+    /// What happened.
+    pub action: Action,
     /// Subject reference, e.g. `record:<uuid>`.
     pub subject: String,
     /// The patient concerned, for the patient's access log.
-    pub patient: Option<Uuid>,
+    pub patient: Option<UserId>,
     /// Ids and hashes.
     pub payload: Value,
 }
 
 impl NewEntry {
     /// An entry with an empty payload.
-    pub fn new(actor: Option<Uuid>, action: &'static str, subject: impl Into<String>) -> Self {
+    pub fn new(actor: Option<UserId>, action: Action, subject: impl Into<String>) -> Self {
         Self {
             actor,
             action,
@@ -57,7 +61,7 @@ impl NewEntry {
 
     /// Names the patient concerned (shown in their access log).
     #[must_use]
-    pub fn patient(mut self, patient: Uuid) -> Self {
+    pub fn patient(mut self, patient: UserId) -> Self {
         self.patient = Some(patient);
         self
     }
@@ -169,7 +173,7 @@ pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<i64, ApiError> {
             seq,
             at,
             actor: actor.as_deref(),
-            action: entry.action,
+            action: entry.action.as_str(),
             subject: &entry.subject,
             payload: &payload,
         },
@@ -179,7 +183,7 @@ pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<i64, ApiError> {
             seq,
             at: at.naive_utc(),
             actor: actor.as_deref(),
-            action: entry.action,
+            action: entry.action.as_str(),
             subject: &entry.subject,
             payload: &payload,
             prev_hash: &prev_hash,
@@ -195,7 +199,7 @@ fn to_dto(r: StoredRow) -> LedgerEntry {
     LedgerEntry {
         seq: r.seq,
         at: r.at.and_utc(),
-        actor: r.actor.as_deref().and_then(|a| Uuid::parse_str(a).ok()),
+        actor: r.actor.as_deref().and_then(|a| a.parse().ok()),
         action: r.action,
         subject: r.subject,
         payload: serde_json::from_str(&r.payload).unwrap_or(Value::Null),
@@ -210,7 +214,7 @@ pub fn page(
     conn: &mut DbConn,
     before: Option<i64>,
     limit: i64,
-    action: Option<&str>,
+    action: Option<Action>,
 ) -> Result<(Vec<LedgerEntry>, i64), ApiError> {
     let mut q = ledger::table
         .select(StoredRow::as_select())
@@ -221,11 +225,17 @@ pub fn page(
         q = q.filter(ledger::seq.lt(b));
     }
     if let Some(a) = action {
-        q = q.filter(ledger::action.eq(a.to_owned()));
+        q = q.filter(ledger::action.eq(a.as_str()));
     }
     let rows: Vec<StoredRow> = q.load(conn)?;
     let total: i64 = ledger::table.count().get_result(conn)?;
     Ok((rows.into_iter().map(to_dto).collect(), total))
+}
+
+/// Number of entries in the chain.
+pub fn length(conn: &mut DbConn) -> Result<u64, ApiError> {
+    let n: i64 = ledger::table.count().get_result(conn)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Recomputes the whole chain in batches and names the first broken link.
@@ -264,30 +274,19 @@ pub fn verify(conn: &mut DbConn) -> Result<LedgerVerification, ApiError> {
     })
 }
 
-/// Actions shown in a patient's access log.
-pub const ACCESS_LOG_ACTIONS: [&str; 9] = [
-    "record.download",
-    "record.download_denied",
-    "consent.request",
-    "consent.grant",
-    "consent.deny",
-    "consent.revoke",
-    "consent.code_failed",
-    "consent.locked",
-    "note.add",
-];
-
-/// A patient's "who saw or asked for my records" view, newest first, from the ledger.
-pub fn access_log(
+/// Entries about `patient` whose action is one of `actions`, newest first, one page of them,
+/// and how many there are in all.
+pub fn entries_for_patient(
     conn: &mut DbConn,
-    patient: Uuid,
-    paging: &crate::accounts::search::Paging,
-) -> Result<medvault_types::Page<medvault_types::AccessLogEntry>, ApiError> {
-    let actions: Vec<String> = ACCESS_LOG_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    patient: UserId,
+    actions: &[Action],
+    paging: &Paging,
+) -> Result<(Vec<LedgerEntry>, i64), ApiError> {
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
     let base = || {
         ledger::table
             .filter(ledger::patient_id.eq(patient.to_string()))
-            .filter(ledger::action.eq_any(actions.clone()))
+            .filter(ledger::action.eq_any(names.clone()))
     };
     let total: i64 = base().count().get_result(conn)?;
     let rows: Vec<StoredRow> = base()
@@ -296,62 +295,15 @@ pub fn access_log(
         .offset(paging.offset())
         .limit(paging.limit())
         .load(conn)?;
-    let actor_ids: Vec<String> = rows.iter().filter_map(|r| r.actor.clone()).collect();
-    let mut names = crate::consent::names::doctors(conn, &actor_ids)?;
-    names.extend(crate::consent::names::patients(conn, &actor_ids)?);
-    let entries: Vec<LedgerEntry> = rows.into_iter().map(to_dto).collect();
-    let record_ids: Vec<String> = entries
-        .iter()
-        .filter_map(|e| {
-            e.payload
-                .get("record_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect();
-    let titles = crate::consent::names::record_titles(conn, &record_ids)?;
-    let items = entries
-        .into_iter()
-        .map(|e| {
-            let record = e
-                .payload
-                .get("record_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            medvault_types::AccessLogEntry {
-                seq: e.seq,
-                at: e.at,
-                actor_id: e.actor,
-                actor_name: e.actor.map(|a| {
-                    names
-                        .get(&a.to_string())
-                        .cloned()
-                        .unwrap_or_else(|| "Administrator".to_owned())
-                }),
-                allowed: !matches!(
-                    e.action.as_str(),
-                    "record.download_denied" | "consent.code_failed" | "consent.locked"
-                ),
-                record_id: record.as_deref().and_then(|r| Uuid::parse_str(r).ok()),
-                record_title: record.and_then(|r| titles.get(&r).cloned()),
-                action: e.action,
-            }
-        })
-        .collect();
-    Ok(medvault_types::Page {
-        items,
-        total: u64::try_from(total).unwrap_or(0),
-        page: paging.page,
-        per_page: paging.per_page,
-    })
+    Ok((rows.into_iter().map(to_dto).collect(), total))
 }
 
 /// Appends an account event (`user.create`, `user.update`, `auth.login`, ...) about `user`:
 /// ids only, never the changed values.
 pub fn user_event(
     conn: &mut DbConn,
-    actor: Option<Uuid>,
-    action: &'static str,
+    actor: Option<UserId>,
+    action: Action,
     user: &str,
 ) -> Result<i64, ApiError> {
     append(
@@ -363,10 +315,13 @@ pub fn user_event(
 
 /// The manifest root hash the ledger recorded when `record` was uploaded, if any. Downloads
 /// compare it with the stored manifest, so a manifest swapped in the database is refused.
-pub fn recorded_manifest_root(conn: &mut DbConn, record: Uuid) -> Result<Option<String>, ApiError> {
+pub fn recorded_manifest_root(
+    conn: &mut DbConn,
+    record: medvault_types::RecordId,
+) -> Result<Option<String>, ApiError> {
     let payload: Option<String> = ledger::table
         .filter(ledger::subject.eq(format!("record:{record}")))
-        .filter(ledger::action.eq("record.upload"))
+        .filter(ledger::action.eq(Action::RecordUpload.as_str()))
         .select(ledger::payload)
         .order(ledger::seq.asc())
         .first(conn)

@@ -2,6 +2,7 @@
 //! crypto-shredding deletion, with the ledger entries that go with each.
 
 pub mod collector;
+pub mod download;
 pub mod filename;
 pub mod service;
 pub mod sniff;
@@ -28,7 +29,7 @@ pub struct RecordsConfig {
 impl Default for RecordsConfig {
     fn default() -> Self {
         Self {
-            max_file_bytes: 100 * 1024 * 1024,
+            max_file_bytes: medvault_types::DEFAULT_MAX_FILE_BYTES,
             quota_bytes: 2 * 1024 * 1024 * 1024,
             allowed_types: sniff::DEFAULT_ALLOWED
                 .iter()

@@ -4,19 +4,22 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use medvault_engine::{KeyRing, Manifest, WrappedDek};
-use medvault_types::{Page, RecordCategory, RecordMeta, Role};
+use medvault_types::{
+    Page, RecordCategory, RecordId, RecordListQuery, RecordMeta, Role, StorageUsage, UserId,
+};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::accounts::care;
-use crate::accounts::search::Paging;
-use crate::accounts::users::parse_id;
 use crate::auth::AuthUser;
 use crate::consent::grants;
-use crate::db::DbConn;
+use crate::db::ids::StoredId;
+use crate::db::paging::Paging;
 use crate::db::schema::records;
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
+use crate::ledger::Action;
 use crate::ledger::{self, NewEntry};
+use crate::state::SharedState;
 use crate::{patient_key, time};
 
 const NOTES_FIELD: &str = "record_notes";
@@ -104,9 +107,10 @@ pub struct NewRecord {
 }
 
 /// What the engine produced for an upload.
+#[derive(Clone)]
 pub struct Stored {
     /// Record id used for the engine's AAD.
-    pub id: Uuid,
+    pub id: RecordId,
     /// Shard manifest.
     pub manifest: Manifest,
     /// Wrapped DEK.
@@ -122,13 +126,18 @@ pub struct Stored {
 }
 
 fn to_dto(conn: &mut DbConn, keyring: &KeyRing, r: RecordRow) -> Result<RecordMeta, ApiError> {
-    let id = parse_id(&r.id)?;
-    let patient = parse_id(&r.patient_id)?;
+    let id = RecordId::from_stored(&r.id)?;
+    let patient = UserId::from_stored(&r.patient_id)?;
     let notes = match &r.notes_enc {
         Some(sealed) => {
             let dek = patient_key::load(conn, keyring, patient)?
                 .ok_or_else(|| ApiError::internal("record notes without patient key"))?;
-            Some(patient_key::open_text(&dek, NOTES_FIELD, id, sealed)?)
+            Some(patient_key::open_text(
+                &dek,
+                NOTES_FIELD,
+                id.as_uuid(),
+                sealed,
+            )?)
         }
         None => None,
     };
@@ -147,8 +156,29 @@ fn to_dto(conn: &mut DbConn, keyring: &KeyRing, r: RecordRow) -> Result<RecordMe
     })
 }
 
+/// Live records and their plaintext bytes, across all patients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveTotals {
+    /// Records not deleted.
+    pub records: u64,
+    /// Their plaintext bytes.
+    pub bytes: u64,
+}
+
+/// Counts every live record and its bytes (the admin overview).
+pub fn live_totals(conn: &mut DbConn) -> Result<LiveTotals, ApiError> {
+    let sizes: Vec<i64> = records::table
+        .filter(records::deleted_at.is_null())
+        .select(records::size_bytes)
+        .load(conn)?;
+    Ok(LiveTotals {
+        records: sizes.len() as u64,
+        bytes: sizes.iter().map(|s| u64::try_from(*s).unwrap_or(0)).sum(),
+    })
+}
+
 /// Bytes a patient stores in live records.
-pub fn used_bytes(conn: &mut DbConn, patient: Uuid) -> Result<u64, ApiError> {
+pub fn used_bytes(conn: &mut DbConn, patient: UserId) -> Result<u64, ApiError> {
     let sizes: Vec<i64> = records::table
         .filter(records::patient_id.eq(patient.to_string()))
         .filter(records::deleted_at.is_null())
@@ -165,7 +195,7 @@ pub fn used_bytes(conn: &mut DbConn, patient: Uuid) -> Result<u64, ApiError> {
 pub fn commit(
     conn: &mut DbConn,
     keyring: &KeyRing,
-    patient: Uuid,
+    patient: UserId,
     quota: u64,
     meta: &NewRecord,
     stored: &Stored,
@@ -179,7 +209,7 @@ pub fn commit(
             Some(patient_key::seal(
                 &dek,
                 NOTES_FIELD,
-                stored.id,
+                stored.id.as_uuid(),
                 n.as_bytes(),
             ))
         }
@@ -212,7 +242,7 @@ pub fn commit(
         conn,
         &NewEntry::new(
             Some(patient),
-            "record.upload",
+            Action::RecordUpload,
             format!("record:{}", stored.id),
         )
         .patient(patient)
@@ -226,7 +256,7 @@ pub fn commit(
     to_dto(conn, keyring, row)
 }
 
-fn live(conn: &mut DbConn, id: Uuid) -> Result<Option<RecordRow>, ApiError> {
+fn live(conn: &mut DbConn, id: RecordId) -> Result<Option<RecordRow>, ApiError> {
     Ok(records::table
         .find(id.to_string())
         .filter(records::deleted_at.is_null())
@@ -237,12 +267,12 @@ fn live(conn: &mut DbConn, id: Uuid) -> Result<Option<RecordRow>, ApiError> {
 
 /// A live record the caller may see the metadata of: the owner patient, a doctor with the
 /// patient in care, an admin. Anyone else: 404.
-pub fn visible(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<RecordRow, ApiError> {
+pub fn visible(conn: &mut DbConn, user: &AuthUser, id: RecordId) -> Result<RecordRow, ApiError> {
     let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
-    let me = user.id.to_string();
+    let owner = UserId::from_stored(&row.patient_id)?;
     let ok = match user.role {
-        Role::Patient => row.patient_id == me,
-        Role::Doctor => care::in_care(conn, &me, &row.patient_id)?,
+        Role::Patient => owner == user.id,
+        Role::Doctor => care::in_care(conn, user.id, owner)?,
         Role::Admin => true,
     };
     if ok { Ok(row) } else { Err(ApiError::NotFound) }
@@ -253,7 +283,7 @@ pub fn get(
     conn: &mut DbConn,
     keyring: &KeyRing,
     user: &AuthUser,
-    id: Uuid,
+    id: RecordId,
 ) -> Result<RecordMeta, ApiError> {
     let row = visible(conn, user, id)?;
     to_dto(conn, keyring, row)
@@ -263,7 +293,7 @@ pub fn get(
 pub fn list(
     conn: &mut DbConn,
     keyring: &KeyRing,
-    patient: Uuid,
+    patient: UserId,
     paging: &Paging,
 ) -> Result<Page<RecordMeta>, ApiError> {
     let base = || {
@@ -278,15 +308,12 @@ pub fn list(
         .offset(paging.offset())
         .limit(paging.limit())
         .load(conn)?;
-    Ok(Page {
-        items: rows
-            .into_iter()
+    Ok(paging.page(
+        rows.into_iter()
             .map(|r| to_dto(conn, keyring, r))
             .collect::<Result<_, _>>()?,
-        total: u64::try_from(total).unwrap_or(0),
-        page: paging.page,
-        per_page: paging.per_page,
-    })
+        total,
+    ))
 }
 
 /// Decision on a download.
@@ -303,23 +330,22 @@ pub enum Download {
 pub fn authorise_download(
     conn: &mut DbConn,
     user: &AuthUser,
-    id: Uuid,
+    id: RecordId,
 ) -> Result<Download, ApiError> {
     let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
-    let me = user.id.to_string();
-    let patient = parse_id(&row.patient_id)?;
+    let patient = UserId::from_stored(&row.patient_id)?;
     let grant = match user.role {
-        Role::Patient if row.patient_id == me => None,
+        Role::Patient if patient == user.id => None,
         Role::Doctor => {
-            let Some(g) = grants::consume_download(conn, &me, &row.patient_id, &row.id)? else {
-                if !care::in_care(conn, &me, &row.patient_id)? {
+            let Some(g) = grants::consume_download(conn, user.id, patient, id)? else {
+                if !care::in_care(conn, user.id, patient)? {
                     return Err(ApiError::NotFound);
                 }
                 ledger::append(
                     conn,
                     &NewEntry::new(
                         Some(user.id),
-                        "record.download_denied",
+                        Action::RecordDownloadDenied,
                         format!("record:{id}"),
                     )
                     .patient(patient)
@@ -342,19 +368,23 @@ pub fn authorise_download(
     }
     ledger::append(
         conn,
-        &NewEntry::new(Some(user.id), "record.download", format!("record:{id}"))
-            .patient(patient)
-            .payload(json!({ "record_id": id, "grant_id": grant, "manifest_root": row.root_hash })),
+        &NewEntry::new(
+            Some(user.id),
+            Action::RecordDownload,
+            format!("record:{id}"),
+        )
+        .patient(patient)
+        .payload(json!({ "record_id": id, "grant_id": grant, "manifest_root": row.root_hash })),
     )?;
     Ok(Download::Allowed(Box::new(row)))
 }
 
 /// Crypto-shreds a record: the wrapped DEK and sealed notes are destroyed now, so the shards
 /// are unreadable at once; the collector deletes the shards later. Owner patient or admin.
-pub fn delete(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+fn delete(conn: &mut DbConn, user: &AuthUser, id: RecordId) -> Result<(), ApiError> {
     let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
     match user.role {
-        Role::Patient if row.patient_id == user.id.to_string() => {}
+        Role::Patient if UserId::from_stored(&row.patient_id)? == user.id => {}
         Role::Admin => {}
         Role::Patient | Role::Doctor => return Err(ApiError::NotFound),
     }
@@ -368,9 +398,72 @@ pub fn delete(conn: &mut DbConn, user: &AuthUser, id: Uuid) -> Result<(), ApiErr
         .execute(conn)?;
     ledger::append(
         conn,
-        &NewEntry::new(Some(user.id), "record.delete", format!("record:{id}"))
-            .patient(parse_id(&row.patient_id)?)
+        &NewEntry::new(Some(user.id), Action::RecordDelete, format!("record:{id}"))
+            .patient(UserId::from_stored(&row.patient_id)?)
             .payload(json!({ "record_id": id, "manifest_root": row.root_hash })),
     )?;
     Ok(())
+}
+
+/// The records a clinical user may list: a patient their own; a doctor those of
+/// `query.patient_id`, a patient in their care (anyone else: 404).
+pub async fn list_visible(
+    state: &SharedState,
+    user: AuthUser,
+    query: RecordListQuery,
+) -> Result<Page<RecordMeta>, ApiError> {
+    let paging = Paging::from_query(&medvault_types::ListQuery {
+        page: query.page,
+        per_page: query.per_page,
+        q: None,
+    })?;
+    let st = SharedState::clone(state);
+    db::run(&state.pool, move |conn| {
+        let patient = match user.role {
+            Role::Patient => user.id,
+            Role::Doctor => {
+                let p = query
+                    .patient_id
+                    .ok_or_else(|| ApiError::field("patient_id", "is required for doctors"))?;
+                if !care::in_care(conn, user.id, p)? {
+                    return Err(ApiError::NotFound);
+                }
+                p
+            }
+            Role::Admin => return Err(ApiError::Forbidden),
+        };
+        list(conn, st.engine.keys(), patient, &paging)
+    })
+    .await
+}
+
+/// One record's metadata, for whoever may see it ([`visible`]).
+pub async fn show(
+    state: &SharedState,
+    user: AuthUser,
+    id: RecordId,
+) -> Result<RecordMeta, ApiError> {
+    let st = SharedState::clone(state);
+    db::run(&state.pool, move |conn| {
+        get(conn, st.engine.keys(), &user, id)
+    })
+    .await
+}
+
+/// Deletes a record (owner patient or admin) by crypto-shredding it now; the collector
+/// removes its shards later.
+pub async fn remove(state: &SharedState, user: AuthUser, id: RecordId) -> Result<(), ApiError> {
+    db::write(&state.pool, move |conn| delete(conn, &user, id)).await
+}
+
+/// The patient's storage use, quota and accepted types.
+pub async fn storage_usage(state: &SharedState, patient: UserId) -> Result<StorageUsage, ApiError> {
+    let used = db::run(&state.pool, move |conn| used_bytes(conn, patient)).await?;
+    let cfg = &state.config.records;
+    Ok(StorageUsage {
+        used_bytes: used,
+        quota_bytes: cfg.quota_bytes,
+        max_file_bytes: cfg.max_file_bytes,
+        allowed_types: cfg.allowed_types.clone(),
+    })
 }

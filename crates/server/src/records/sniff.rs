@@ -20,16 +20,8 @@ pub enum Detected {
     Text,
 }
 
-/// Content types in the default upload allowlist.
-pub const DEFAULT_ALLOWED: [&str; 7] = [
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "application/dicom",
-    "text/plain",
-    "text/csv",
-    "application/json",
-];
+/// Content types in the default upload allowlist (the one list, shared with the SPA).
+pub use medvault_types::DEFAULT_ALLOWED_TYPES as DEFAULT_ALLOWED;
 
 /// Detects the type of a file from its first bytes (`head` holds up to [`SNIFF_LEN`] bytes,
 /// fewer only when the file is shorter). `None`: not a type medvault recognises.

@@ -10,11 +10,16 @@ use medvault_types::RecordCategory;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use uuid::Uuid;
 
-use crate::error::{ApiError, FieldErrors};
-use crate::records::service::{NewRecord, Stored};
+use medvault_types::{RecordId, RecordMeta, UserId};
+
+use crate::db;
+use crate::db::ids::FreshId;
+use crate::error::ApiError;
+use crate::records::service::{self, NewRecord, Stored};
 use crate::records::{filename, sniff};
+use crate::state::SharedState;
+use crate::validate::{self, Fields};
 
 /// Most bytes of a text field.
 const MAX_TEXT_FIELD: usize = 4 * 1024;
@@ -34,21 +39,13 @@ enum InputError {
 
 /// Limits for one upload.
 #[derive(Debug, Clone)]
-pub struct Limits {
+struct Limits {
     /// Largest file.
-    pub max_file: u64,
+    max_file: u64,
     /// Quota left for this patient.
-    pub quota_left: u64,
+    quota_left: u64,
     /// Allowed content types.
-    pub allowed: Vec<String>,
-}
-
-/// The parsed upload: validated metadata and what the engine stored.
-pub struct Parsed {
-    /// Metadata.
-    pub meta: NewRecord,
-    /// Engine output.
-    pub stored: Stored,
+    allowed: Vec<String>,
 }
 
 async fn read_text(field: &mut Field) -> Result<String, ApiError> {
@@ -127,12 +124,14 @@ async fn pump(
     Some((size, hasher.finalize().into()))
 }
 
-/// Streams the file part into the engine.
+/// Streams the file part into the engine. Once the engine has stored it, it goes into `slot`
+/// (before anything else can fail), so [`upload`] can discard it.
 async fn store_file(
     engine: &Engine,
     field: &mut Field,
     limits: &Limits,
-) -> Result<Stored, ApiError> {
+    slot: &mut Option<Stored>,
+) -> Result<(), ApiError> {
     let declared = field
         .content_type()
         .map(ToString::to_string)
@@ -158,11 +157,11 @@ async fn store_file(
         }
     })?;
     let limit = limits.max_file.min(limits.quota_left);
-    let id = Uuid::new_v4();
+    let id = RecordId::fresh();
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     let (pumped, put) = futures_util::join!(
         pump(head.freeze(), ended, field, tx, limit),
-        engine.put(id, ReceiverStream::new(rx))
+        engine.put(id.as_uuid(), ReceiverStream::new(rx))
     );
     let (manifest, wrapped) = match put {
         Ok(ok) => ok,
@@ -180,12 +179,8 @@ async fn store_file(
         }
         Err(PutError::Engine(e)) => return Err(ApiError::storage(e)),
     };
-    let Some((size, sha)) = pumped else {
-        // put succeeded but the pump did not finish: cannot happen (put reads to the end).
-        let _ = engine.delete(&manifest).await;
-        return Err(ApiError::internal("upload input ended unexpectedly"));
-    };
-    Ok(Stored {
+    let (size, sha) = pumped.unwrap_or((0, [0; 32]));
+    *slot = Some(Stored {
         id,
         manifest,
         wrapped,
@@ -193,23 +188,19 @@ async fn store_file(
         content_type,
         size,
         sha256: hex::encode(sha),
-    })
+    });
+    if pumped.is_none() {
+        // put succeeded but the pump did not finish: cannot happen (put reads to the end).
+        return Err(ApiError::internal("upload input ended unexpectedly"));
+    }
+    Ok(())
 }
 
-fn parse_report_date(value: Option<&str>, f: &mut FieldErrors) -> Option<chrono::NaiveDate> {
-    let Some(value) = value else {
-        f.insert("report_date".into(), "is required".into());
-        return None;
-    };
-    let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
-    let problem = match chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
-        Ok(d) if d > chrono::Utc::now().date_naive() => "must not be in the future",
-        Ok(d) if d < earliest => "must be after 1900",
-        Ok(d) => return Some(d),
-        Err(_) => "must be a date YYYY-MM-DD",
-    };
-    f.insert("report_date".into(), problem.into());
-    None
+fn parse_report_date(value: Option<&str>) -> Result<chrono::NaiveDate, String> {
+    let value = value.ok_or("is required")?;
+    let date = chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| "must be a date YYYY-MM-DD".to_owned())?;
+    validate::past_date(date, chrono::Utc::now().date_naive())
 }
 
 fn validate_meta(
@@ -218,60 +209,84 @@ fn validate_meta(
     category: Option<&str>,
     notes: Option<String>,
 ) -> Result<NewRecord, ApiError> {
-    let mut f = FieldErrors::new();
-    let title = title.unwrap_or_default().trim().to_owned();
-    if title.is_empty() || title.chars().count() > 200 {
-        f.insert("title".into(), "must be 1 to 200 characters".into());
-    } else if title.chars().any(char::is_control) {
-        f.insert("title".into(), "must not contain control characters".into());
-    }
-    let report_date = parse_report_date(report_date, &mut f);
-    let category = category.map(str::trim).and_then(RecordCategory::parse);
-    if category.is_none() {
-        f.insert(
-            "category".into(),
-            "must be one of the known categories".into(),
-        );
-    }
-    let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if notes.as_ref().is_some_and(|n| n.chars().count() > 2_000) {
-        f.insert("notes".into(), "must be at most 2,000 characters".into());
-    }
-    match (report_date, category) {
-        (Some(report_date), Some(category)) if f.is_empty() => Ok(NewRecord {
-            title,
-            category,
-            report_date,
-            notes,
-        }),
-        _ => Err(ApiError::Validation(f)),
-    }
+    let mut f = Fields::default();
+    let title = f.take(
+        "title",
+        validate::text_len(&title.unwrap_or_default(), 1, 200, false),
+    );
+    let report_date = f.take("report_date", parse_report_date(report_date));
+    let category = f.take(
+        "category",
+        category
+            .map(str::trim)
+            .and_then(RecordCategory::parse)
+            .map(Some)
+            .ok_or_else(|| "must be one of the known categories".to_owned()),
+    );
+    let notes = f.take(
+        "notes",
+        validate::opt_text(notes, 2_000, true)
+            .map_err(|_| "must be at most 2,000 characters".to_owned()),
+    );
+    f.finish()?;
+    Ok(NewRecord {
+        title,
+        category: category.unwrap_or(RecordCategory::Other),
+        report_date,
+        notes,
+    })
 }
 
-/// Reads the whole multipart body: exactly one `file` part plus `title`, `report_date`,
-/// `category` and optional `notes`. When anything fails after the file was stored, its shards
-/// are deleted before the error is returned: nothing is kept.
-pub async fn parse(
-    engine: &Engine,
+/// Uploads a report for `patient`: reads the multipart body (exactly one `file` part plus
+/// `title`, `report_date`, `category` and optional `notes`), streams the file through type
+/// detection and the size and quota limits into the engine, then commits the record row and
+/// its ledger entry in one transaction.
+///
+/// **Nothing is kept on failure**, and this is the one place that guarantees it: whatever
+/// fails after the engine stored the file (a later part, validation, the quota re-check, the
+/// commit), its shards are deleted before the error is returned. (A put that fails half-way is
+/// rolled back by the engine itself; the collector sweeps anything a crash leaves behind.)
+pub async fn upload(
+    state: &SharedState,
+    patient: UserId,
     mut form: Multipart,
-    limits: &Limits,
-) -> Result<Parsed, ApiError> {
+) -> Result<RecordMeta, ApiError> {
+    let used = db::run(&state.pool, move |conn| service::used_bytes(conn, patient)).await?;
+    let cfg = &state.config.records;
+    let limits = Limits {
+        max_file: cfg.max_file_bytes,
+        quota_left: cfg.quota_bytes.saturating_sub(used),
+        allowed: cfg.allowed_types.clone(),
+    };
     let mut stored: Option<Stored> = None;
-    let result = parse_fields(engine, &mut form, limits, &mut stored).await;
-    match result {
-        Ok(meta) => match stored {
-            Some(stored) => Ok(Parsed { meta, stored }),
-            None => Err(ApiError::field("file", "is required")),
-        },
-        Err(e) => {
-            if let Some(s) = stored
-                && let Err(de) = engine.delete(&s.manifest).await
-            {
-                tracing::warn!(error = %de, "could not delete shards of a refused upload; gc will");
-            }
-            Err(e)
-        }
+    let result = receive_and_commit(state, patient, &mut form, &limits, &mut stored).await;
+    if result.is_err()
+        && let Some(s) = stored
+        && let Err(e) = state.engine.delete(&s.manifest).await
+    {
+        tracing::warn!(error = %e, "could not delete shards of a refused upload; gc will");
     }
+    result
+}
+
+async fn receive_and_commit(
+    state: &SharedState,
+    patient: UserId,
+    form: &mut Multipart,
+    limits: &Limits,
+    stored: &mut Option<Stored>,
+) -> Result<RecordMeta, ApiError> {
+    let meta = parse_fields(&state.engine, form, limits, stored).await?;
+    let Some(file) = stored.as_ref() else {
+        return Err(ApiError::field("file", "is required"));
+    };
+    let file = file.clone();
+    let st = SharedState::clone(state);
+    db::write(&state.pool, move |conn| {
+        let quota = st.config.records.quota_bytes;
+        service::commit(conn, st.engine.keys(), patient, quota, &meta, &file)
+    })
+    .await
 }
 
 async fn parse_fields(
@@ -294,9 +309,7 @@ async fn parse_fields(
         }
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
-            "file" if stored.is_none() => {
-                *stored = Some(store_file(engine, &mut field, limits).await?);
-            }
+            "file" if stored.is_none() => store_file(engine, &mut field, limits, stored).await?,
             "file" => return Err(ApiError::field("file", "only one file per upload")),
             "title" => title = Some(read_text(&mut field).await?),
             "report_date" => date = Some(read_text(&mut field).await?),

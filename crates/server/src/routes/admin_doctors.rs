@@ -1,115 +1,81 @@
 //! Admin: doctors.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use medvault_types::{
-    CreateDoctor, CreatedDoctor, Doctor, ErrorBody, ListQuery, Page, Role, UpdateDoctor,
+    CreateDoctor, CreatedDoctor, Doctor, ErrorBody, ListQuery, Page, UpdateDoctor, UserId,
 };
-use uuid::Uuid;
 
 use crate::accounts::doctors;
-use crate::accounts::search::Paging;
 use crate::auth::AdminUser;
-use crate::db;
 use crate::error::ApiError;
-use crate::routes::new_account;
+use crate::routes::responses::{AuthNotFoundOrInvalid, AuthOrInvalid, AuthOrNotFound};
 use crate::state::AppState;
 
 /// Lists doctors, newest first; `q` searches name and email.
-#[utoipa::path(get, path = "/api/v1/admin/doctors", tag = "admin", operation_id = "list_doctors",
+#[utoipa::path(tag = "admin", operation_id = "list_doctors",
     security(("bearer" = [])),
     params(ListQuery),
-    responses(
-        (status = 200, body = Page<Doctor>),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
-    ))]
+    responses((status = 200, body = Page<Doctor>), AuthOrInvalid))]
+#[get("/api/v1/admin/doctors")]
 pub async fn list_doctors(
     state: web::Data<AppState>,
     _admin: AdminUser,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<Page<Doctor>>, ApiError> {
-    let paging = Paging::from_query(&query)?;
-    Ok(web::Json(
-        db::run(&state.pool, move |conn| doctors::list(conn, &paging)).await?,
-    ))
+    Ok(web::Json(doctors::list_page(&state, &query).await?))
 }
 
 /// Creates a doctor and their login; the temporary password is returned once.
-#[utoipa::path(post, path = "/api/v1/admin/doctors", tag = "admin", operation_id = "create_doctor",
+#[utoipa::path(tag = "admin", operation_id = "create_doctor",
     security(("bearer" = [])),
     request_body = CreateDoctor,
     responses(
         (status = 201, body = CreatedDoctor),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        AuthOrInvalid,
         (status = 409, description = "Email already in use", body = ErrorBody),
-        (status = 422, body = ErrorBody),
     ))]
+#[post("/api/v1/admin/doctors")]
 pub async fn create_doctor(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
     body: web::Json<CreateDoctor>,
 ) -> Result<HttpResponse, ApiError> {
-    let (email, profile) = doctors::validate_new(body.into_inner())?;
-    let (user, password) = new_account(&state, email, Role::Doctor).await?;
-    let doctor = db::run(&state.pool, move |conn| {
-        doctors::create(conn, admin.id, &user, profile)
-    })
-    .await?;
-    tracing::info!(doctor = %doctor.id, "doctor created");
-    Ok(HttpResponse::Created().json(CreatedDoctor {
-        doctor,
-        temporary_password: password.to_string(),
-    }))
+    let created = doctors::create_account(&state, admin.id, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(created))
 }
 
 /// One doctor.
-#[utoipa::path(get, path = "/api/v1/admin/doctors/{id}", tag = "admin", operation_id = "get_doctor",
+#[utoipa::path(tag = "admin", operation_id = "get_doctor",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Doctor id")),
-    responses(
-        (status = 200, body = Doctor),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-    ))]
+    params(("id" = UserId, Path, description = "Doctor id")),
+    responses((status = 200, body = Doctor), AuthOrNotFound))]
+#[get("/api/v1/admin/doctors/{id}")]
 pub async fn get_doctor(
     state: web::Data<AppState>,
     _admin: AdminUser,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<web::Json<Doctor>, ApiError> {
-    let id = id.into_inner();
-    Ok(web::Json(
-        db::run(&state.pool, move |conn| doctors::get(conn, id)).await?,
-    ))
+    Ok(web::Json(doctors::show(&state, id.into_inner()).await?))
 }
 
 /// Changes a doctor's email or profile; absent fields stay.
-#[utoipa::path(patch, path = "/api/v1/admin/doctors/{id}", tag = "admin", operation_id = "update_doctor",
+#[utoipa::path(tag = "admin", operation_id = "update_doctor",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Doctor id")),
+    params(("id" = UserId, Path, description = "Doctor id")),
     request_body = UpdateDoctor,
     responses(
         (status = 200, body = Doctor),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        AuthNotFoundOrInvalid,
         (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody),
     ))]
+#[patch("/api/v1/admin/doctors/{id}")]
 pub async fn update_doctor(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     body: web::Json<UpdateDoctor>,
 ) -> Result<web::Json<Doctor>, ApiError> {
-    let id = id.into_inner();
-    let (email, changes) = doctors::validate_changes(body.into_inner())?;
     Ok(web::Json(
-        db::run(&state.pool, move |conn| {
-            doctors::update(conn, admin.id, id, email.as_deref(), &changes)
-        })
-        .await?,
+        doctors::change(&state, admin.id, id.into_inner(), body.into_inner()).await?,
     ))
 }

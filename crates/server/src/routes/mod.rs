@@ -1,4 +1,9 @@
-//! HTTP routes: one module per resource, all registered from [`config`].
+//! HTTP routes: one module per resource. Each handler extracts its inputs, makes one call into
+//! a domain module, and maps the result to a response; no SQL and no transaction here.
+//!
+//! The route table below is written once: [`api!`] turns it into both the actix registration
+//! ([`config`]) and the OpenAPI document ([`ApiDoc`]). Each handler's path and method come from
+//! its actix attribute (`#[get("/api/v1/...")]`), which `#[utoipa::path]` reads too.
 
 pub mod admin_doctors;
 pub mod admin_ledger;
@@ -12,145 +17,132 @@ pub mod history;
 pub mod me;
 pub mod profile;
 pub mod records;
+pub mod responses;
 
-use actix_web::{Resource, web};
+use std::sync::OnceLock;
 
-use crate::error::method_not_allowed;
+use actix_web::dev::ResourceDef;
+use actix_web::web;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
-/// A resource whose unsupported methods answer 405 in the JSON envelope.
-fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// Writes [`config`] and [`ApiDoc`] from one list of handlers.
+macro_rules! api {
+    ($($module:ident :: $handler:ident),+ $(,)?) => {
+        /// Registers every operation of the route table.
+        pub fn config(cfg: &mut web::ServiceConfig) {
+            $(cfg.service($module::$handler);)+
+        }
+
+        /// The API description, derived from the route table.
+        #[derive(OpenApi)]
+        #[openapi(
+            info(
+                title = "medvault API",
+                description = "Health records kept safe in object storage, released to doctors only with the patient's one-time consent. Every error answers with `ErrorBody`.",
+            ),
+            paths($($module::$handler),+),
+            modifiers(&BearerAuth),
+            tags(
+                (name = "health", description = "Liveness and readiness"),
+                (name = "auth", description = "Sign-in, token refresh, sign-out"),
+                (name = "me", description = "The signed-in user"),
+                (name = "admin", description = "Administration of doctors, patients and accounts"),
+                (name = "doctor", description = "A doctor's patients"),
+                (name = "records", description = "Upload, list, download and delete health records"),
+                (name = "consent", description = "Access requests, one-time codes, grants, authenticator"),
+                (name = "history", description = "Visit notes, the patient's timeline and access log"),
+                (name = "ledger", description = "The tamper-evident ledger and the admin overview"),
+            )
+        )]
+        pub struct ApiDoc;
+    };
 }
 
-/// Registers every API route.
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
-        .service(resource("/readyz").route(web::get().to(health::readyz)))
-        .service(
-            web::scope("/api/v1")
-                .service(resource("/auth/login").route(web::post().to(auth::login)))
-                .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
-                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
-                .service(resource("/me").route(web::get().to(me::get_me)))
-                .service(resource("/me/password").route(web::post().to(me::change_password)))
-                .service(
-                    resource("/me/profile")
-                        .route(web::get().to(profile::get_profile))
-                        .route(web::patch().to(profile::update_profile)),
-                )
-                .service(
-                    resource("/admin/doctors")
-                        .route(web::get().to(admin_doctors::list_doctors))
-                        .route(web::post().to(admin_doctors::create_doctor)),
-                )
-                .service(
-                    resource("/admin/doctors/{id}")
-                        .route(web::get().to(admin_doctors::get_doctor))
-                        .route(web::patch().to(admin_doctors::update_doctor)),
-                )
-                .service(
-                    resource("/admin/patients")
-                        .route(web::get().to(admin_patients::list_patients))
-                        .route(web::post().to(admin_patients::create_patient)),
-                )
-                .service(
-                    resource("/admin/patients/{id}")
-                        .route(web::get().to(admin_patients::get_patient))
-                        .route(web::patch().to(admin_patients::update_patient)),
-                )
-                .service(
-                    resource("/admin/patients/{id}/doctors/{doctor_id}")
-                        .route(web::put().to(admin_patients::assign_doctor))
-                        .route(web::delete().to(admin_patients::unassign_doctor)),
-                )
-                .service(
-                    resource("/admin/users/{id}/deactivate")
-                        .route(web::post().to(admin_users::deactivate_user)),
-                )
-                .service(
-                    resource("/admin/users/{id}/reactivate")
-                        .route(web::post().to(admin_users::reactivate_user)),
-                )
-                .service(
-                    resource("/admin/users/{id}/reset-password")
-                        .route(web::post().to(admin_users::reset_password)),
-                )
-                .service(
-                    resource("/doctor/patients")
-                        .route(web::get().to(doctor_patients::list_my_patients))
-                        .route(web::post().to(doctor_patients::create_my_patient)),
-                )
-                .service(
-                    resource("/doctor/patients/{id}")
-                        .route(web::get().to(doctor_patients::get_my_patient)),
-                )
-                .configure(records_routes),
+api! {
+    health::healthz,
+    health::readyz,
+    auth::login,
+    auth::refresh,
+    auth::logout,
+    me::get_me,
+    me::change_password,
+    profile::get_profile,
+    profile::update_profile,
+    admin_doctors::list_doctors,
+    admin_doctors::create_doctor,
+    admin_doctors::get_doctor,
+    admin_doctors::update_doctor,
+    admin_patients::list_patients,
+    admin_patients::create_patient,
+    admin_patients::get_patient,
+    admin_patients::update_patient,
+    admin_patients::assign_doctor,
+    admin_patients::unassign_doctor,
+    admin_users::deactivate_user,
+    admin_users::reactivate_user,
+    admin_users::reset_password,
+    doctor_patients::list_my_patients,
+    doctor_patients::create_my_patient,
+    doctor_patients::get_my_patient,
+    records::upload_record,
+    records::list_records,
+    records::get_record,
+    records::download_record,
+    records::delete_record,
+    records::get_my_storage,
+    consent::create_access_request,
+    consent::list_access_requests,
+    consent::get_access_request,
+    consent::redeem_access_request,
+    consent::approve_access_request,
+    consent::deny_access_request,
+    consent::list_grants,
+    consent::revoke_grant,
+    consent::get_totp,
+    consent::enrol_totp,
+    consent::confirm_totp,
+    consent::remove_totp,
+    history::add_visit_note,
+    history::list_visit_notes,
+    history::get_my_history,
+    history::list_my_notes,
+    history::get_my_access_log,
+    admin_ledger::list_ledger,
+    admin_ledger::verify_ledger,
+    admin_ledger::get_overview,
+}
+
+/// Adds the `bearer` security scheme (JWT access tokens) the operations refer to.
+pub struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
+    }
 }
 
-/// Records, consent, clinical history and ledger routes (inside `/api/v1`).
-fn records_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/records")
-            .route(web::get().to(records::list_records))
-            .route(web::post().to(records::upload_record)),
-    )
-    .service(
-        resource("/records/{id}")
-            .route(web::get().to(records::get_record))
-            .route(web::delete().to(records::delete_record)),
-    )
-    .service(resource("/records/{id}/content").route(web::get().to(records::download_record)))
-    .service(resource("/me/storage").route(web::get().to(records::get_my_storage)))
-    .service(
-        resource("/access-requests")
-            .route(web::get().to(consent::list_access_requests))
-            .route(web::post().to(consent::create_access_request)),
-    )
-    .service(resource("/access-requests/{id}").route(web::get().to(consent::get_access_request)))
-    .service(
-        resource("/access-requests/{id}/redeem")
-            .route(web::post().to(consent::redeem_access_request)),
-    )
-    .service(
-        resource("/access-requests/{id}/approve")
-            .route(web::post().to(consent::approve_access_request)),
-    )
-    .service(
-        resource("/access-requests/{id}/deny").route(web::post().to(consent::deny_access_request)),
-    )
-    .service(resource("/grants").route(web::get().to(consent::list_grants)))
-    .service(resource("/grants/{id}").route(web::delete().to(consent::revoke_grant)))
-    .service(
-        resource("/me/totp")
-            .route(web::get().to(consent::get_totp))
-            .route(web::post().to(consent::enrol_totp))
-            .route(web::delete().to(consent::remove_totp)),
-    )
-    .service(resource("/me/totp/confirm").route(web::post().to(consent::confirm_totp)))
-    .service(
-        resource("/doctor/patients/{id}/notes")
-            .route(web::get().to(history::list_visit_notes))
-            .route(web::post().to(history::add_visit_note)),
-    )
-    .service(resource("/me/notes").route(web::get().to(history::list_my_notes)))
-    .service(resource("/me/history").route(web::get().to(history::get_my_history)))
-    .service(resource("/me/access-log").route(web::get().to(history::get_my_access_log)))
-    .service(resource("/admin/ledger").route(web::get().to(admin_ledger::list_ledger)))
-    .service(resource("/admin/ledger/verify").route(web::get().to(admin_ledger::verify_ledger)))
-    .service(resource("/admin/overview").route(web::get().to(admin_ledger::get_overview)));
-}
-
-/// A new login row for `email` with a fresh temporary password (returned once, hashed here).
-async fn new_account(
-    state: &crate::state::AppState,
-    email: String,
-    role: medvault_types::Role,
-) -> Result<(crate::accounts::users::UserRow, zeroize::Zeroizing<String>), crate::error::ApiError> {
-    let password = crate::auth::password::temporary_password();
-    let hash = state.hasher.hash(password.clone()).await?;
-    Ok((
-        crate::accounts::users::UserRow::new(email, role, hash, true),
-        password,
-    ))
+/// Whether `path` is one of the API's paths (with any method): such a request that reached
+/// the fallback used a method the path does not support (405, not 404).
+pub fn is_api_path(path: &str) -> bool {
+    static DEFS: OnceLock<Vec<ResourceDef>> = OnceLock::new();
+    DEFS.get_or_init(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .keys()
+            .map(|p| ResourceDef::new(p.as_str()))
+            .collect()
+    })
+    .iter()
+    .any(|def| def.is_match(path))
 }

@@ -1,6 +1,7 @@
-//! Pagination and search parameters, validated once for every list.
+//! Pagination and search parameters, validated once for every list, and the [`Page`] they
+//! produce. Every list endpoint of every domain pages through here.
 
-use medvault_types::ListQuery;
+use medvault_types::{ListQuery, Page};
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`, the same on PostgreSQL and SQLite.
@@ -77,6 +78,26 @@ impl Paging {
     /// Rows to return.
     pub fn limit(&self) -> i64 {
         i64::from(self.per_page)
+    }
+
+    /// The first page of at most `per_page` items, without search: for the internal lists
+    /// that show a bounded first page (the patient's timeline).
+    pub fn first(per_page: u32) -> Self {
+        Self {
+            page: 1,
+            per_page: per_page.clamp(1, MAX_PER_PAGE),
+            pattern: None,
+        }
+    }
+
+    /// This page's answer: `items` (already limited to this page) out of `total` matches.
+    pub fn page<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
+        Page::new(
+            items,
+            u64::try_from(total).unwrap_or(0),
+            self.page,
+            self.per_page,
+        )
     }
 }
 

@@ -1,0 +1,80 @@
+//! An account's state as admins change it: deactivate, reactivate, reset the password.
+
+use medvault_types::{TemporaryPassword, User, UserId};
+
+use crate::accounts::users;
+use crate::auth::password::temporary_password;
+use crate::auth::{sessions, throttle};
+use crate::db;
+use crate::error::ApiError;
+use crate::ledger::Action;
+use crate::state::SharedState;
+
+/// Admins cannot lock themselves out.
+fn not_self(admin: UserId, id: UserId) -> Result<(), ApiError> {
+    if admin == id {
+        Err(ApiError::Conflict(
+            "administrators cannot do this to their own account",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Deactivates a user: sign-in refused, every session revoked, effective at their next
+/// request.
+pub async fn deactivate(state: &SharedState, admin: UserId, id: UserId) -> Result<User, ApiError> {
+    not_self(admin, id)?;
+    let user = db::write(&state.pool, move |conn| {
+        let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        users::set_active(conn, &row.id, false)?;
+        sessions::revoke_all(conn, &row.id, None)?;
+        crate::ledger::user_event(conn, Some(admin), Action::UserDeactivate, &row.id)?;
+        users::find(conn, id)?.ok_or(ApiError::NotFound)
+    })
+    .await?;
+    tracing::info!(user = %id, "user deactivated");
+    user.to_dto()
+}
+
+/// Reactivates a user.
+pub async fn reactivate(state: &SharedState, admin: UserId, id: UserId) -> Result<User, ApiError> {
+    let user = db::write(&state.pool, move |conn| {
+        let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        users::set_active(conn, &row.id, true)?;
+        crate::ledger::user_event(conn, Some(admin), Action::UserReactivate, &row.id)?;
+        users::find(conn, id)?.ok_or(ApiError::NotFound)
+    })
+    .await?;
+    tracing::info!(user = %id, "user reactivated");
+    user.to_dto()
+}
+
+/// Replaces a user's password with a temporary one (returned once), revokes their sessions
+/// and lifts a sign-in lock; they must change it at their next sign-in.
+pub async fn reset_password(
+    state: &SharedState,
+    admin: UserId,
+    id: UserId,
+) -> Result<TemporaryPassword, ApiError> {
+    not_self(admin, id)?;
+    // 404 before spending a hash on an unknown id.
+    db::run(&state.pool, move |conn| {
+        users::find(conn, id)?.ok_or(ApiError::NotFound)
+    })
+    .await?;
+    let password = temporary_password();
+    let hash = state.hasher.hash(password.clone()).await?;
+    db::write(&state.pool, move |conn| {
+        let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        users::set_password(conn, &row.id, &hash, true)?;
+        sessions::revoke_all(conn, &row.id, None)?;
+        crate::ledger::user_event(conn, Some(admin), Action::UserResetPassword, &row.id)?;
+        throttle::clear(conn, &throttle::email_key(&row.email))
+    })
+    .await?;
+    tracing::info!(user = %id, "password reset");
+    Ok(TemporaryPassword {
+        temporary_password: password.to_string(),
+    })
+}

@@ -1,0 +1,154 @@
+//! Credentials: signing in, refreshing and ending a session, reading the signed-in user, and
+//! changing one's own password. The sign-in throttle counts failures of both sign-in and the
+//! current-password check.
+
+use medvault_types::{ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse, User};
+use zeroize::Zeroizing;
+
+use crate::accounts::users::{self, UserRow};
+use crate::auth::AuthUser;
+use crate::auth::sessions::{self, Issued};
+use crate::auth::throttle;
+use crate::db;
+use crate::error::ApiError;
+use crate::ledger::Action;
+use crate::state::{AppState, SharedState};
+use crate::{time, validate};
+
+/// Longest password worth hashing; longer ones cannot match (new passwords are <= 128).
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+fn token_response(
+    state: &AppState,
+    user: &UserRow,
+    issued: Issued,
+) -> Result<TokenResponse, ApiError> {
+    let access_token = state.jwt.issue(
+        user.user_id()?.as_uuid(),
+        user.role()?,
+        issued.session_id.as_uuid(),
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token: issued.refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_secs(),
+        user: user.summary()?,
+    })
+}
+
+/// Signs in. Unknown email, wrong password and deactivated account all answer the same 401
+/// after the same work; repeated failures on one email slow down, then lock it (429).
+pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResponse, ApiError> {
+    let LoginRequest { email, password } = req;
+    let password = Zeroizing::new(password);
+    let email = email.trim().to_lowercase();
+    let key = throttle::email_key(&email);
+    let user = {
+        let key = key.clone();
+        db::run(&state.pool, move |conn| {
+            throttle::check(conn, &key, time::now())?;
+            users::find_by_email(conn, &email)
+        })
+        .await?
+    };
+    let too_long = password.len() > MAX_PASSWORD_BYTES;
+    let candidate = if too_long {
+        Zeroizing::new(String::new())
+    } else {
+        password
+    };
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = state.hasher.verify(candidate, hash).await? && !too_long;
+    let accepted = user.filter(|u| matches && u.active);
+    let Some(user) = accepted else {
+        throttle::record_failure(&state.pool, key, state.config.auth.clone()).await?;
+        return Err(ApiError::InvalidCredentials);
+    };
+    let ttl = state.config.auth.refresh_ttl_secs;
+    let (user, issued) = db::write(&state.pool, move |conn| {
+        throttle::clear(conn, &key)?;
+        let issued = sessions::open(conn, &user.id, ttl)?;
+        Ok((user, issued))
+    })
+    .await?;
+    tracing::info!(user = %user.id, "signed in");
+    token_response(state, &user, issued)
+}
+
+/// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a
+/// spent one revokes the whole session.
+pub async fn refresh(state: &SharedState, req: RefreshRequest) -> Result<TokenResponse, ApiError> {
+    let token = Zeroizing::new(req.refresh_token);
+    let (user, issued) =
+        db::write(&state.pool, move |conn| sessions::rotate(conn, &token)).await??;
+    token_response(state, &user, issued)
+}
+
+/// Ends the caller's session: its refresh token and access tokens stop working.
+pub async fn sign_out(state: &SharedState, user: &AuthUser) -> Result<(), ApiError> {
+    let sid = user.session_id.to_string();
+    db::write(&state.pool, move |conn| sessions::revoke(conn, &sid)).await
+}
+
+/// The signed-in user's account.
+pub async fn current_user(state: &SharedState, user: &AuthUser) -> Result<User, ApiError> {
+    let id = user.id;
+    let row = db::run(&state.pool, move |conn| {
+        users::find(conn, id)?.ok_or(ApiError::Unauthorized)
+    })
+    .await?;
+    row.to_dto()
+}
+
+/// Changes the caller's password: the current one must be right (failures count towards the
+/// sign-in lock); clears must-change-password and signs out every other session.
+pub async fn change_password(
+    state: &SharedState,
+    user: &AuthUser,
+    req: ChangePasswordRequest,
+) -> Result<(), ApiError> {
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = req;
+    let current = Zeroizing::new(current_password);
+    let new = Zeroizing::new(
+        validate::new_password(&new_password, &user.email)
+            .map_err(|m| ApiError::field("new_password", m))?,
+    );
+    drop(Zeroizing::new(new_password));
+    if *new == *current {
+        return Err(ApiError::field(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
+    let key = throttle::email_key(&user.email);
+    let id = user.id;
+    let row = {
+        let key = key.clone();
+        db::run(&state.pool, move |conn| {
+            throttle::check(conn, &key, time::now())?;
+            users::find(conn, id)?.ok_or(ApiError::Unauthorized)
+        })
+        .await?
+    };
+    if !state
+        .hasher
+        .verify(current, Some(row.password_hash.clone()))
+        .await?
+    {
+        throttle::record_failure(&state.pool, key, state.config.auth.clone()).await?;
+        return Err(ApiError::field("current_password", "is incorrect"));
+    }
+    let hash = state.hasher.hash(new).await?;
+    let keep = user.session_id.to_string();
+    db::write(&state.pool, move |conn| {
+        users::set_password(conn, &row.id, &hash, false)?;
+        sessions::revoke_all(conn, &row.id, Some(&keep))?;
+        crate::ledger::user_event(conn, Some(id), Action::UserPasswordChange, &row.id)?;
+        throttle::clear(conn, &key)
+    })
+    .await
+}

@@ -1,0 +1,161 @@
+//! The closed set of ledger actions. Every entry's `action` column holds one of these names;
+//! the access log, the admin filter and the tests all derive from [`Action::ALL`].
+
+/// What a ledger entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// A successful sign-in.
+    AuthLogin,
+    /// An account was created (admin, doctor or patient).
+    UserCreate,
+    /// An account's e-mail or profile changed.
+    UserUpdate,
+    /// An account was deactivated.
+    UserDeactivate,
+    /// An account was reactivated.
+    UserReactivate,
+    /// An admin replaced a user's password with a temporary one.
+    UserResetPassword,
+    /// A user changed their own password.
+    UserPasswordChange,
+    /// A doctor was put in charge of a patient's care.
+    CareAssign,
+    /// A doctor's care of a patient ended.
+    CareUnassign,
+    /// A record was uploaded (payload: the manifest's root hash).
+    RecordUpload,
+    /// A record's content was released.
+    RecordDownload,
+    /// A download was refused for want of a live grant.
+    RecordDownloadDenied,
+    /// A record was crypto-shredded.
+    RecordDelete,
+    /// A doctor asked for access.
+    ConsentRequest,
+    /// Consent was given: a grant exists.
+    ConsentGrant,
+    /// The patient denied a request.
+    ConsentDeny,
+    /// A grant was revoked or given up.
+    ConsentRevoke,
+    /// A wrong consent code was submitted.
+    ConsentCodeFailed,
+    /// A request locked after too many wrong codes.
+    ConsentLocked,
+    /// A doctor wrote a visit note.
+    NoteAdd,
+    /// A patient started authenticator enrolment.
+    TotpEnrol,
+    /// A patient confirmed their authenticator.
+    TotpConfirm,
+    /// A patient removed their authenticator.
+    TotpRemove,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Self; 23] = [
+        Self::AuthLogin,
+        Self::UserCreate,
+        Self::UserUpdate,
+        Self::UserDeactivate,
+        Self::UserReactivate,
+        Self::UserResetPassword,
+        Self::UserPasswordChange,
+        Self::CareAssign,
+        Self::CareUnassign,
+        Self::RecordUpload,
+        Self::RecordDownload,
+        Self::RecordDownloadDenied,
+        Self::RecordDelete,
+        Self::ConsentRequest,
+        Self::ConsentGrant,
+        Self::ConsentDeny,
+        Self::ConsentRevoke,
+        Self::ConsentCodeFailed,
+        Self::ConsentLocked,
+        Self::NoteAdd,
+        Self::TotpEnrol,
+        Self::TotpConfirm,
+        Self::TotpRemove,
+    ];
+
+    /// The stored name (part of the entry hash, so it never changes for an action).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthLogin => "auth.login",
+            Self::UserCreate => "user.create",
+            Self::UserUpdate => "user.update",
+            Self::UserDeactivate => "user.deactivate",
+            Self::UserReactivate => "user.reactivate",
+            Self::UserResetPassword => "user.reset_password",
+            Self::UserPasswordChange => "user.password_change",
+            Self::CareAssign => "care.assign",
+            Self::CareUnassign => "care.unassign",
+            Self::RecordUpload => "record.upload",
+            Self::RecordDownload => "record.download",
+            Self::RecordDownloadDenied => "record.download_denied",
+            Self::RecordDelete => "record.delete",
+            Self::ConsentRequest => "consent.request",
+            Self::ConsentGrant => "consent.grant",
+            Self::ConsentDeny => "consent.deny",
+            Self::ConsentRevoke => "consent.revoke",
+            Self::ConsentCodeFailed => "consent.code_failed",
+            Self::ConsentLocked => "consent.locked",
+            Self::NoteAdd => "note.add",
+            Self::TotpEnrol => "totp.enrol",
+            Self::TotpConfirm => "totp.confirm",
+            Self::TotpRemove => "totp.remove",
+        }
+    }
+
+    /// The action with this stored name, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// Shown in the patient's "who saw or asked for my records" log.
+    pub const fn in_access_log(self) -> bool {
+        matches!(
+            self,
+            Self::RecordDownload
+                | Self::RecordDownloadDenied
+                | Self::ConsentRequest
+                | Self::ConsentGrant
+                | Self::ConsentDeny
+                | Self::ConsentRevoke
+                | Self::ConsentCodeFailed
+                | Self::ConsentLocked
+                | Self::NoteAdd
+        )
+    }
+
+    /// A refusal (shown as "not allowed" in the access log).
+    pub const fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            Self::RecordDownloadDenied | Self::ConsentCodeFailed | Self::ConsentLocked
+        )
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for a in Action::ALL {
+            assert!(seen.insert(a.as_str()), "duplicate {a}");
+            assert_eq!(Action::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Action::parse("record.steal"), None);
+    }
+}
