@@ -1,6 +1,11 @@
-//! Engine throughput on this machine: raw AES-256-GCM seal (aes-gcm and ring as the reference),
-//! SHA-256 of a shard, RS encode / degraded decode, the full put pipeline to a null store (1 and 2 stripes in
-//! parallel), and put/get through DirStore on tmpfs. `cargo bench -p medvault-engine --bench engine`.
+//! Engine throughput on this machine: raw AES-256-GCM seal (aes-gcm, and ring as a reference),
+//! the shard hashes (BLAKE3, and SHA-256 of older records), RS encode / degraded decode, the full
+//! put pipeline to a null store, and put/get through DirStore on tmpfs.
+//! `cargo bench -p medvault-engine --bench engine`.
+//!
+//! The targets compare the put pipeline with the `aes-gcm` seal alone, so one run measures both
+//! on one core and on every core: the process pins all its threads to the first CPU it may use
+//! (`taskset -a -p`, util-linux) for the `1core` rows and restores its CPU set afterwards.
 #![allow(
     missing_docs,
     clippy::many_single_char_names,
@@ -10,6 +15,7 @@
 )]
 
 use std::convert::Infallible;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,18 +65,50 @@ fn input(data: &Bytes) -> impl futures_util::Stream<Item = Result<Bytes, Infalli
     stream::iter(pieces)
 }
 
+/// The CPU affinity mask of this process, as `taskset -p` prints it (hex).
+fn current_mask() -> String {
+    let out = Command::new("taskset")
+        .args(["-p", &std::process::id().to_string()])
+        .output()
+        .expect("taskset (util-linux) is needed to pin the benchmark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.rsplit(' ').next().expect("mask").trim().to_owned()
+}
+
+/// Pins every thread of the process to the CPUs of `mask` (hex). Threads started later inherit
+/// the mask of the thread that starts them, so pools created before or after are both covered.
+fn pin(mask: &str) {
+    let ok = Command::new("taskset")
+        .args(["-a", "-p", mask, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "taskset -a -p {mask} failed");
+}
+
+/// The lowest CPU of `mask`, as a mask: "one core".
+fn first_cpu(mask: &str) -> String {
+    let bits = u128::from_str_radix(mask.trim_start_matches("0x"), 16).expect("hex mask");
+    format!("{:x}", bits & bits.wrapping_neg())
+}
+
 fn seal(c: &mut Criterion) {
+    let all = current_mask();
     let mut g = c.benchmark_group("seal_1MiB");
     g.throughput(Throughput::Bytes(MIB as u64));
     let dek = Dek::generate();
     let id = Uuid::from_u128(1);
     let mut buf = vec![7u8; MIB];
-    g.bench_function("aes-gcm", |b| {
-        b.iter(|| {
-            buf.truncate(MIB);
-            medvault_engine::bench_support::seal_chunk(&dek, &id, 3, &mut buf);
+    for (label, mask) in [("aes-gcm_1core", first_cpu(&all)), ("aes-gcm", all.clone())] {
+        pin(&mask);
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                buf.truncate(MIB);
+                medvault_engine::bench_support::seal_chunk(&dek, &id, 3, &mut buf);
+            });
         });
-    });
+    }
+    pin(&all);
     let key = ring::aead::LessSafeKey::new(
         ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &[9u8; 32]).expect("key"),
     );
@@ -85,14 +123,15 @@ fn seal(c: &mut Criterion) {
     g.finish();
 }
 
-/// SHA-256 (sha2, SHA-NI detected at run time): the manifest hashes every shard, 1.5 bytes per
-/// plaintext byte at k=4, m=2, so this rate bounds the pipeline.
+/// The hash of every shard (1.5 bytes per plaintext byte at k=4, m=2): BLAKE3 for new records,
+/// SHA-256 (sha2, SHA-NI detected at run time) for records written before it.
 fn shard_hash(c: &mut Criterion) {
     use sha2::Digest;
-    let mut g = c.benchmark_group("sha256_1MiB");
+    let mut g = c.benchmark_group("shard_hash_1MiB");
     g.throughput(Throughput::Bytes(MIB as u64));
     let buf = vec![7u8; MIB];
-    g.bench_function("sha2", |b| b.iter(|| sha2::Sha256::digest(&buf)));
+    g.bench_function("blake3", |b| b.iter(|| blake3::hash(&buf)));
+    g.bench_function("sha256", |b| b.iter(|| sha2::Sha256::digest(&buf)));
     g.finish();
 }
 
@@ -119,13 +158,21 @@ fn rs(c: &mut Criterion) {
     g.finish();
 }
 
+/// The whole put path into stores that discard writes: on the first CPU only (`parallelism`
+/// 1), then on every CPU with one and with two stripes coded at once (2 is the default on two
+/// cores).
 fn pipeline(c: &mut Criterion) {
+    let all = current_mask();
     let rt = tokio::runtime::Runtime::new().expect("rt");
     let data = Bytes::from(vec![5u8; RECORD]);
     let mut g = c.benchmark_group("put_pipeline_null_store_64MiB");
     g.throughput(Throughput::Bytes(RECORD as u64));
-    g.sample_size(10).measurement_time(Duration::from_secs(8));
-    for parallelism in [1, 2] {
+    g.sample_size(10);
+    for (label, mask, parallelism) in [
+        ("1core", first_cpu(&all), 1),
+        ("all_cores_parallelism_1", all.clone(), 1),
+        ("all_cores_parallelism_2", all.clone(), 2),
+    ] {
         let stores: Vec<(String, Arc<dyn BlobStore>)> = (0..6)
             .map(|i| (format!("n{i}"), Arc::new(NullStore) as Arc<dyn BlobStore>))
             .collect();
@@ -134,13 +181,15 @@ fn pipeline(c: &mut Criterion) {
             ..StorageConfig::default()
         };
         let e = Engine::with_stores(cfg, ring_keys(), stores).expect("engine");
-        g.bench_function(format!("parallelism_{parallelism}"), |b| {
+        pin(&mask);
+        g.bench_function(label, |b| {
             b.iter(|| {
                 rt.block_on(e.put(Uuid::new_v4(), input(&data)))
                     .expect("put")
             });
         });
     }
+    pin(&all);
     g.finish();
 }
 
