@@ -114,7 +114,7 @@ impl Manifest {
         let mut h = Sha256::new();
         match self.shard_hash {
             ShardHash::Sha256 => h.update(b"medvault-manifest-v1"),
-            alg => {
+            alg @ ShardHash::Blake3 => {
                 h.update(b"medvault-manifest-v2");
                 let name = alg.name().as_bytes();
                 h.update(u32::try_from(name.len()).unwrap_or(u32::MAX).to_be_bytes());

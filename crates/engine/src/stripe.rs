@@ -161,13 +161,13 @@ fn restore_data(
     shards: &[Option<Bytes>],
     d: usize,
 ) -> Result<BTreeMap<usize, Vec<u8>>, EngineError> {
-    if shards[..d].iter().all(Option::is_some) {
-        return Ok(BTreeMap::new());
-    }
     fn present(part: &[Option<Bytes>]) -> impl Iterator<Item = (usize, &Bytes)> {
         part.iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+    }
+    if shards[..d].iter().all(Option::is_some) {
+        return Ok(BTreeMap::new());
     }
     reed_solomon_simd::decode(
         d,
@@ -201,9 +201,10 @@ pub(crate) fn rebuild(
     let mut restored = restore_data(shards, d)?;
     let mut out: Vec<(usize, Bytes)> = Vec::new();
     let data: Vec<Bytes> = (0..d)
-        .map(|i| match &shards[i] {
-            Some(s) => s.clone(),
-            None => {
+        .map(|i| {
+            if let Some(s) = &shards[i] {
+                s.clone()
+            } else {
                 let b = Bytes::from(restored.remove(&i).unwrap_or_default());
                 out.push((i, b.clone()));
                 b

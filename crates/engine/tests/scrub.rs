@@ -105,14 +105,14 @@ async fn scrub_finds_and_repairs_up_to_m_erasures_per_stripe() {
     for (k, m) in [(4, 2), (3, 1), (2, 3), (3, 0)] {
         let f = Fixture::dir(k + m);
         let e = f.engine(k, m, C);
-        let fixer = keyless(&f, k, m);
+        let scrubber = keyless(&f, k, m);
         for len in [0, 1, C, 4 * C, 9 * C + 1001, 14 * C + 17] {
             let ctx = format!("k={k} m={m} len={len}");
             let id = Uuid::new_v4();
             let bytes = data(len, len as u64 + 3);
             let (man, w) = put(&e, id, &bytes).await;
 
-            let clean = fixer.scrub(&man, ScrubMode::Check).await.expect("scrub");
+            let clean = scrubber.scrub(&man, ScrubMode::Check).await.expect("scrub");
             assert!(clean.is_healthy() && clean.is_whole(), "{ctx}: {clean:?}");
             assert_eq!(clean.shards_checked, man.shards.len(), "{ctx}");
             assert_eq!(clean.class(), RecordClass::Healthy, "{ctx}");
@@ -138,7 +138,7 @@ async fn scrub_finds_and_repairs_up_to_m_erasures_per_stripe() {
                     .collect::<Vec<_>>(),
             );
 
-            let found = fixer.scrub(&man, ScrubMode::Check).await.expect("check");
+            let found = scrubber.scrub(&man, ScrubMode::Check).await.expect("check");
             assert_eq!(positions(&found.erasures), want, "{ctx}");
             assert!(
                 found.repaired.is_empty() && found.lost_stripes.is_empty(),
@@ -148,18 +148,21 @@ async fn scrub_finds_and_repairs_up_to_m_erasures_per_stripe() {
             if !plan.is_empty() {
                 assert!(!found.is_whole(), "{ctx}");
                 // Check mode wrote nothing: the damage is still there.
-                let again = fixer.scrub(&man, ScrubMode::Check).await.expect("check");
+                let again = scrubber.scrub(&man, ScrubMode::Check).await.expect("check");
                 assert_eq!(positions(&again.erasures), want, "{ctx}");
             }
 
-            let fixed = fixer.scrub(&man, ScrubMode::Repair).await.expect("repair");
+            let fixed = scrubber
+                .scrub(&man, ScrubMode::Repair)
+                .await
+                .expect("repair");
             assert_eq!(positions(&fixed.erasures), want, "{ctx}");
             assert_eq!(positions(&fixed.repaired), want, "{ctx}");
             assert!(fixed.write_failures.is_empty(), "{ctx}: {fixed:?}");
             assert!(fixed.is_whole(), "{ctx}");
             assert_eq!(fixed.class(), RecordClass::Healthy, "{ctx}");
 
-            let after = fixer.scrub(&man, ScrubMode::Check).await.expect("check");
+            let after = scrubber.scrub(&man, ScrubMode::Check).await.expect("check");
             assert!(after.is_healthy(), "{ctx}: {after:?}");
             for (s, orig) in man.shards.iter().zip(&originals) {
                 assert_eq!(
@@ -201,7 +204,11 @@ async fn scrub_reports_lost_stripes_and_repairs_the_rest() {
     assert_eq!(found.lost_stripes, vec![1]);
     assert_eq!(found.erasures.len(), 4);
     assert_eq!(found.class(), RecordClass::Lost);
-    let classes: Vec<RecordClass> = found.stripes.iter().map(|s| s.class()).collect();
+    let classes: Vec<RecordClass> = found
+        .stripes
+        .iter()
+        .map(medvault_engine::StripeHealth::class)
+        .collect();
     assert_eq!(
         classes,
         [

@@ -169,10 +169,10 @@ async fn new_records_use_blake3_and_swapped_shards_are_erasures() {
 
     // Swap the objects of two data shards of stripe 1 (same length): both are erasures, the
     // stripe is rebuilt from the others, and the record reads back identical.
-    let (a, b) = (&man.shards[6], &man.shards[7]);
-    let (da, db) = (f.read_shard(a).await, f.read_shard(b).await);
-    f.write_shard(a, db).await;
-    f.write_shard(b, da).await;
+    let (first, second) = (&man.shards[6], &man.shards[7]);
+    let (first_bytes, second_bytes) = (f.read_shard(first).await, f.read_shard(second).await);
+    f.write_shard(first, second_bytes).await;
+    f.write_shard(second, first_bytes).await;
     let (stream, report) = e.get_with_report(&man, &w, id).expect("open");
     let back: Vec<bytes::Bytes> = stream.try_collect().await.expect("read");
     assert_eq!(sha(&back.concat()), sha(&bytes));
