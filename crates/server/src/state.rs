@@ -31,6 +31,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Ready to serve: the database answers a query now.
+    pub async fn is_ready(&self) -> bool {
+        db::is_ready(&self.pool).await
+    }
+
     /// Connects and migrates the database, loads or generates secrets, prepares hashing.
     pub fn from_config(config: Config) -> anyhow::Result<Self> {
         let jwt_secret = match &config.auth.jwt_secret {

@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, get, web};
 use medvault_types::Health;
 
-use crate::db;
 use crate::state::AppState;
 
 /// The process is up.
@@ -21,7 +20,7 @@ pub async fn healthz() -> web::Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if db::is_ready(&state.pool).await {
+    if state.is_ready().await {
         HttpResponse::Ok().json(Health {
             status: "ok".into(),
         })
