@@ -2,7 +2,8 @@
 # Installs what medvault's build and tests need, idempotently: nothing is done twice.
 #   scripts/deps.sh run   -> what `make run` needs (wasm target, wasm-bindgen-cli)
 #   scripts/deps.sh test  -> also clippy/rustfmt, Debian packages (Chromium, chromedriver, time),
-#                            Garage (S3 server), aiosmtpd (SMTP sink) and a running PostgreSQL
+#                            Garage (S3 server), aiosmtpd (SMTP sink), a running PostgreSQL,
+#                            cargo-deny and its copy of the RustSec advisory database
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-test}"
@@ -53,6 +54,48 @@ test_deps() {
   fi
   scripts/smtp-sink.sh install
   scripts/postgres.sh ensure
+  if [ "$(cargo-deny --version 2>/dev/null | awk '{print $2}')" != 0.20.2 ]; then
+    log "cargo install cargo-deny 0.20.2 (about 5 minutes, once)"
+    cargo install cargo-deny --version 0.20.2 --locked || cargo install cargo-deny --version 0.20.2
+  fi
+  advisory_db
+}
+
+# `make deny` runs offline against the RustSec snapshot beside the clone (read-only, no git
+# history). cargo-deny wants a git checkout at deny.toml's db-path, under the directory name it
+# derives from the default database URL, so keep a git-initialised copy there, redone when the
+# snapshot changes. cargo-deny's 90-day staleness limit sees the age of this copy (the mtime of
+# .git/HEAD), not of the snapshot, so the copy is also redone after 60 days.
+advisory_db() {
+  local src="${MEDVAULT_ADVISORY_DB:-../shared/advisory-db}"
+  local dest="$HOME/.cache/medvault/advisory-dbs/advisory-db-3157b0e258782691"
+  if [ ! -f "$src/SNAPSHOT.txt" ]; then
+    [ -d "$dest/.git" ] && { log "no advisory snapshot at $src, keeping $dest"; return; }
+    echo "[deps] no RustSec advisory snapshot at $src (set MEDVAULT_ADVISORY_DB)" >&2
+    exit 1
+  fi
+  if cmp -s "$src/SNAPSHOT.txt" "$dest/SNAPSHOT.txt" && [ -z "$(find "$dest/.git/HEAD" -mtime +60)" ]; then
+    return
+  fi
+  # The snapshot's commit time, written in its SNAPSHOT.txt.
+  local when
+  when="$(grep -oEm1 '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}' "$src/SNAPSHOT.txt" || true)"
+  log "advisory database: $src -> $dest (snapshot of ${when:-unknown date})"
+  local tmp="$dest.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  cp -R "$src/." "$tmp/"
+  chmod -R u+w "$tmp"
+  (
+    cd "$tmp"
+    git init -q
+    git add -A
+    GIT_AUTHOR_DATE="${when:-now}" GIT_COMMITTER_DATE="${when:-now}" \
+      git -c user.name=medvault -c user.email=deps@medvault.invalid -c commit.gpgsign=false \
+      commit -q --no-verify -m "RustSec advisory-db snapshot"
+  )
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
 }
 
 rust_deps

@@ -18,7 +18,7 @@ fn sign(claims: &Value, secret: &str) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
+        &EncodingKey::from_secret(secret.as_bytes()).expect("key"),
     )
     .expect("sign")
 }
@@ -51,7 +51,7 @@ async fn bad_tokens_are_rejected(backend: Backend) {
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
             &claims,
-            &EncodingKey::from_secret(app.jwt_secret.as_bytes()),
+            &EncodingKey::from_secret(app.jwt_secret.as_bytes()).expect("key"),
         )
         .expect("sign"),
     ));

@@ -76,8 +76,8 @@ impl JwtKeys {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
         Ok(Self {
-            encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+            encoding: EncodingKey::from_secret(bytes)?,
+            decoding: DecodingKey::from_secret(bytes)?,
             validation,
             issuer: issuer.to_string(),
             audience,
@@ -140,7 +140,7 @@ mod tests {
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             claims,
-            &EncodingKey::from_secret(secret.as_bytes()),
+            &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
         )
         .unwrap()
     }
