@@ -10,7 +10,7 @@ use medvault_types::{
 use crate::auth::{ClinicalUser, DoctorUser, PatientUser};
 use crate::consent::{grants, requests, totp};
 use crate::error::ApiError;
-use crate::routes::responses::{AuthErrors, ClosedRequestErrors};
+use crate::routes::responses::{AuthErrors, AuthOrNotFound, ClosedRequestErrors};
 use crate::state::AppState;
 
 /// A doctor asks for access to a patient's record (or all records). The patient receives a
@@ -59,8 +59,7 @@ pub async fn list_access_requests(
     params(("id" = RequestId, Path, description = "Request id")),
     responses(
         (status = 200, body = AccessRequest),
-        AuthErrors,
-        (status = 404, body = ErrorBody),
+        AuthOrNotFound,
     ))]
 #[get("/api/v1/access-requests/{id}")]
 pub async fn get_access_request(
@@ -81,8 +80,7 @@ pub async fn get_access_request(
     request_body = RedeemCode,
     responses(
         (status = 200, description = "Consent given", body = Grant),
-        AuthErrors,
-        (status = 404, body = ErrorBody),
+        AuthOrNotFound,
         (status = 409, description = "Already decided", body = ErrorBody),
         (status = 410, description = "Code or request expired", body = ErrorBody),
         (status = 422, description = "Wrong or malformed code", body = ErrorBody),
@@ -108,8 +106,7 @@ pub async fn redeem_access_request(
     params(("id" = RequestId, Path, description = "Request id")),
     responses(
         (status = 200, body = Grant),
-        AuthErrors,
-        (status = 404, body = ErrorBody),
+        AuthOrNotFound,
         ClosedRequestErrors,
     ))]
 #[post("/api/v1/access-requests/{id}/approve")]
@@ -129,8 +126,7 @@ pub async fn approve_access_request(
     params(("id" = RequestId, Path, description = "Request id")),
     responses(
         (status = 200, body = AccessRequest),
-        AuthErrors,
-        (status = 404, body = ErrorBody),
+        AuthOrNotFound,
         ClosedRequestErrors,
     ))]
 #[post("/api/v1/access-requests/{id}/deny")]
@@ -167,8 +163,7 @@ pub async fn list_grants(
     params(("id" = GrantId, Path, description = "Grant id")),
     responses(
         (status = 200, body = Grant),
-        AuthErrors,
-        (status = 404, body = ErrorBody),
+        AuthOrNotFound,
     ))]
 #[delete("/api/v1/grants/{id}")]
 pub async fn revoke_grant(
@@ -241,8 +236,7 @@ pub async fn confirm_totp(
     request_body = TotpCode,
     responses(
         (status = 200, body = TotpStatus),
-        AuthErrors,
-        (status = 404, body = ErrorBody),
+        AuthOrNotFound,
         (status = 422, description = "Wrong code", body = ErrorBody),
         (status = 429, description = "Too many wrong codes recently", body = ErrorBody),
     ))]

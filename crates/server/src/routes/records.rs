@@ -12,7 +12,7 @@ use medvault_types::{
 use crate::auth::{AnyUser, ClinicalUser, PatientUser};
 use crate::error::ApiError;
 use crate::records::{download, filename, service, upload};
-use crate::routes::responses::{AuthErrors, AuthOrInvalid};
+use crate::routes::responses::{AuthErrors, AuthOrInvalid, SessionOrNotFound};
 use crate::state::AppState;
 
 /// Uploads a report: the file is streamed, type-checked from its bytes, sealed and spread
@@ -63,8 +63,7 @@ pub async fn list_records(
     params(("id" = RecordId, Path, description = "Record id")),
     responses(
         (status = 200, body = RecordMeta),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        SessionOrNotFound,
     ))]
 #[get("/api/v1/records/{id}")]
 pub async fn get_record(
@@ -84,9 +83,8 @@ pub async fn get_record(
     params(("id" = RecordId, Path, description = "Record id")),
     responses(
         (status = 200, description = "The file, streamed", content_type = "application/octet-stream"),
-        (status = 401, body = ErrorBody),
+        SessionOrNotFound,
         (status = 403, description = "No live grant (doctor) or admin", body = ErrorBody),
-        (status = 404, body = ErrorBody),
         (status = 503, description = "Too many buckets unavailable to rebuild the record", body = ErrorBody),
     ))]
 #[get("/api/v1/records/{id}/content")]
@@ -123,8 +121,7 @@ pub async fn download_record(
     params(("id" = RecordId, Path, description = "Record id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        SessionOrNotFound,
     ))]
 #[delete("/api/v1/records/{id}")]
 pub async fn delete_record(

@@ -44,6 +44,11 @@ error_set!(
     SessionErrors: [401]
 );
 error_set!(
+    /// 401 and 404: a route any signed-in role may call about an object the caller may not
+    /// know of.
+    SessionOrNotFound: [401, 404]
+);
+error_set!(
     /// 401 (no or expired token) and 403 (wrong role, or a password change pending): what
     /// every role-restricted route may answer.
     AuthErrors: [401, 403]
