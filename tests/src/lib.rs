@@ -117,6 +117,8 @@ pub struct TestApp {
     pub jwt_secret: String,
     /// Which backend this app runs on.
     pub backend: Backend,
+    /// The app's clock: `app.clock.advance(..)` reaches an expiry without sleeping.
+    pub clock: medvault_server::clock::Clock,
     handle: ServerHandle,
     _data_dir: TempDir,
     _pg: Option<PgDatabase>,
@@ -183,6 +185,7 @@ impl TestApp {
         })
         .await
         .expect("start-up task");
+        let clock = state.clock.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let server = medvault_server::run(listener, web::Data::new(state)).expect("server");
@@ -196,6 +199,7 @@ impl TestApp {
                 .expect("client"),
             jwt_secret,
             backend,
+            clock,
             handle,
             _data_dir: data_dir,
             _pg: pg,

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod bootstrap;
+pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod db;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub engine: medvault_engine::Engine,
     /// SMTP, when configured.
     pub mailer: Option<crate::mail::Mailer>,
+    /// The clock every expiry decision reads (tests move a clone of it).
+    pub clock: crate::clock::Clock,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             hasher,
             engine,
             mailer,
+            clock: crate::clock::Clock::system(),
         })
     }
 }

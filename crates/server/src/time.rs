@@ -1,4 +1,4 @@
-//! UTC time as stored: `NaiveDateTime` in UTC, truncated to microseconds (PostgreSQL's
+//! UTC time as stored (decisions that expire read [`crate::clock::Clock`] instead): `NaiveDateTime` in UTC, truncated to microseconds (PostgreSQL's
 //! precision) so values read back equal values written on both backends.
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeZone, Utc};
