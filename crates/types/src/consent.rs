@@ -5,8 +5,59 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Why a doctor asks for access (shown to the patient with the request).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessPurpose {
+    /// Treating the patient now.
+    #[default]
+    Treatment,
+    /// A second opinion on the patient's case.
+    SecondOpinion,
+    /// The patient was referred to this doctor.
+    Referral,
+    /// Follow-up after an earlier episode of care.
+    FollowUp,
+}
+
+impl AccessPurpose {
+    /// Every purpose, in display order.
+    pub const ALL: [Self; 4] = [
+        Self::Treatment,
+        Self::SecondOpinion,
+        Self::Referral,
+        Self::FollowUp,
+    ];
+
+    /// Wire name (as stored).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Treatment => "treatment",
+            Self::SecondOpinion => "second_opinion",
+            Self::Referral => "referral",
+            Self::FollowUp => "follow_up",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// Words for people.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Treatment => "treatment",
+            Self::SecondOpinion => "a second opinion",
+            Self::Referral => "a referral",
+            Self::FollowUp => "follow-up care",
+        }
+    }
+}
+
 /// `POST /api/v1/access-requests` (doctor). Name the patient by `patient_id` (in care) or by
-/// `mrn` (medical record number; the patient's consent then also puts them in care).
+/// `mrn` (medical record number). Consent yields a scoped, expiring grant and never puts the
+/// patient in the doctor's care.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreateAccessRequest {
     /// The patient's user id (a patient in the doctor's care).
@@ -19,6 +70,12 @@ pub struct CreateAccessRequest {
     pub reason: String,
     /// How long the grant should last once consented, in hours (1 to the server's cap).
     pub duration_hours: u32,
+    /// Why (default `treatment`).
+    #[serde(default)]
+    pub purpose: AccessPurpose,
+    /// Whether the patient's visit notes (by every doctor) are asked for too (default no).
+    #[serde(default)]
+    pub include_notes: bool,
 }
 
 /// Where a request stands.
@@ -56,6 +113,10 @@ pub struct AccessRequest {
     pub record_title: Option<String>,
     /// The doctor's reason.
     pub reason: String,
+    /// Why, as a category.
+    pub purpose: AccessPurpose,
+    /// Whether the patient's visit notes are asked for too.
+    pub include_notes: bool,
     /// Grant duration asked for, in hours.
     pub duration_hours: u32,
     /// Where it stands.
@@ -71,6 +132,33 @@ pub struct AccessRequest {
     pub grant_id: Option<GrantId>,
     /// When the doctor asked.
     pub created_at: DateTime<Utc>,
+}
+
+impl AccessRequest {
+    /// What the request asks for, in words for the patient (the e-mail, the inbox and the
+    /// approval dialog all say the same): which records and notes, why, and for how long.
+    pub fn scope_summary(&self) -> String {
+        let records = match (&self.record_id, &self.record_title) {
+            (Some(_), Some(title)) => format!("your record \"{title}\""),
+            (Some(_), None) => "one of your records".to_owned(),
+            (None, _) => "all your records".to_owned(),
+        };
+        let notes = if self.include_notes {
+            " and your visit notes (by every doctor)"
+        } else {
+            ""
+        };
+        let hours = if self.duration_hours == 1 {
+            "1 hour".to_owned()
+        } else {
+            format!("{} hours", self.duration_hours)
+        };
+        format!(
+            "{doctor} asks to see {records}{notes}, for {purpose}, for {hours}",
+            doctor = self.doctor_name,
+            purpose = self.purpose.label(),
+        )
+    }
 }
 
 /// `POST /api/v1/access-requests/{id}/redeem` (doctor): the code the patient read out, either
@@ -100,6 +188,8 @@ pub struct Grant {
     pub record_id: Option<RecordId>,
     /// That record's title, when the grant covers one record.
     pub record_title: Option<String>,
+    /// Whether the patient's visit notes are covered too.
+    pub include_notes: bool,
     /// When it was granted.
     pub created_at: DateTime<Utc>,
     /// When it stops working.
@@ -158,4 +248,95 @@ pub struct AccessLogEntry {
     pub record_title: Option<String>,
     /// Whether the action was allowed.
     pub allowed: bool,
+    /// For reads of health data: what authorised it.
+    pub basis: Option<AccessBasis>,
+}
+
+/// What authorised a read of a patient's health data (recorded with every read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessBasis {
+    /// The patient themself.
+    Owner,
+    /// The doctor has the patient in their care (admin-assigned, creator, or added by the
+    /// patient).
+    Care,
+    /// A live grant the patient consented to.
+    Grant,
+    /// Emergency access (break-glass).
+    Emergency,
+}
+
+impl AccessBasis {
+    /// Wire name (as written in ledger payloads).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Care => "care",
+            Self::Grant => "grant",
+            Self::Emergency => "emergency",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Owner, Self::Care, Self::Grant, Self::Emergency]
+            .into_iter()
+            .find(|b| b.as_str() == text)
+    }
+}
+
+/// How a doctor came into a patient's care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CareOrigin {
+    /// An administrator assigned the doctor.
+    Admin,
+    /// The doctor created the patient's account.
+    Creator,
+    /// The patient added the doctor.
+    Patient,
+}
+
+impl CareOrigin {
+    /// Wire name (as stored).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Creator => "creator",
+            Self::Patient => "patient",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Admin, Self::Creator, Self::Patient]
+            .into_iter()
+            .find(|o| o.as_str() == text)
+    }
+}
+
+/// One doctor in a patient's care, as the patient sees it (`GET /api/v1/me/care`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CareDoctor {
+    /// The doctor's user id.
+    pub doctor_id: UserId,
+    /// Full name.
+    pub doctor_name: String,
+    /// Sign-in e-mail (how the patient can tell doctors apart).
+    pub email: String,
+    /// How the care began.
+    pub origin: CareOrigin,
+    /// Since when.
+    pub since: DateTime<Utc>,
+}
+
+/// `POST /api/v1/me/care` (patient): add a doctor to your care by id or by e-mail (exactly
+/// one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AddCareDoctor {
+    /// The doctor's user id.
+    pub doctor_id: Option<UserId>,
+    /// Or the doctor's sign-in e-mail.
+    pub email: Option<String>,
 }

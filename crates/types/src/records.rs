@@ -100,8 +100,12 @@ pub struct RecordMeta {
     pub category: RecordCategory,
     /// Date of the report (not of the upload).
     pub report_date: NaiveDate,
-    /// Free-text notes given at upload (stored encrypted).
+    /// Free-text notes given at upload (stored encrypted). Absent when the caller may see the
+    /// record's metadata but not its notes (see `notes_withheld`).
     pub notes: Option<String>,
+    /// The record has notes the caller may not read without a grant covering the record.
+    #[serde(default)]
+    pub notes_withheld: bool,
     /// Sanitised original file name, used for the download's Content-Disposition.
     pub file_name: String,
     /// Content type detected from the bytes (never the client's claim).
