@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
                 <ParentRoute path=path!("/patient") view=|| view! { <Guard role=Role::Patient/> }>
                     <Route path=path!("") view=bounded(patient::Details)/>
+                    <Route path=path!("doctors") view=bounded(patient::MyDoctors)/>
                     <Route path=path!("history") view=bounded(patient::HistoryPage)/>
                     <Route path=path!("records") view=bounded(patient::Records)/>
                     <Route path=path!("requests") view=bounded(patient::Requests)/>

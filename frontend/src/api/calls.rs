@@ -4,12 +4,12 @@ use gloo_net::http::Method;
 
 use super::ApiError;
 use super::dto::{
-    AccessLogEntry, AccessRequest, AdminOverview, ChangePasswordRequest, CreateAccessRequest,
-    CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor, CreatedPatient, Doctor, Grant,
-    GrantId, History, LedgerPage, LedgerVerification, LoginRequest, Page, Patient, RecordId,
-    RecordMeta, RedeemCode, RefreshRequest, RequestId, StorageUsage, TemporaryPassword,
-    TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UpdateContact, UpdateDoctor,
-    UpdatePatient, User, UserId, VisitNote,
+    AccessLogEntry, AccessRequest, AddCareDoctor, AdminOverview, CareDoctor, ChangePasswordRequest,
+    CreateAccessRequest, CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor,
+    CreatedPatient, Doctor, Grant, GrantId, History, LedgerPage, LedgerVerification, LoginRequest,
+    Page, Patient, RecordId, RecordMeta, RedeemCode, RefreshRequest, RequestId, StorageUsage,
+    TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UpdateContact,
+    UpdateDoctor, UpdatePatient, User, UserId, VisitNote,
 };
 use super::transport::{self, call};
 
@@ -99,14 +99,32 @@ pub async fn admin_patients(search: &str, page: u32, per_page: u32) -> R<Page<Pa
     .await
 }
 
-/// Adds a patient; the answer carries the temporary password.
-pub async fn admin_create_patient(input: &CreatePatient) -> R<CreatedPatient> {
-    call(Method::POST, "/admin/patients", Some(input)).await
+/// The clinical fields of a patient body. Admins manage accounts, not clinical data: the
+/// server refuses any of these an admin sends, even as `null` (which is how the shared types
+/// serialise an absent PATCH field), so every admin patient body leaves them out here.
+const CLINICAL_FIELDS: [&str; 4] = ["blood_group", "height_cm", "weight_kg", "allergies"];
+
+/// `body` as JSON without the [`CLINICAL_FIELDS`].
+fn without_clinical(body: &impl serde::Serialize) -> serde_json::Value {
+    let mut json = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
+    if let Some(fields) = json.as_object_mut() {
+        for name in CLINICAL_FIELDS {
+            fields.remove(name);
+        }
+    }
+    json
 }
 
-/// Edits a patient's profile.
+/// Adds a patient (identity and contact only); the answer carries the temporary password.
+pub async fn admin_create_patient(input: &CreatePatient) -> R<CreatedPatient> {
+    let body = without_clinical(input);
+    call(Method::POST, "/admin/patients", Some(&body)).await
+}
+
+/// Edits a patient's identity and contact fields.
 pub async fn admin_update_patient(id: UserId, input: &UpdatePatient) -> R<Patient> {
-    call(Method::PATCH, &format!("/admin/patients/{id}"), Some(input)).await
+    let body = without_clinical(input);
+    call(Method::PATCH, &format!("/admin/patients/{id}"), Some(&body)).await
 }
 
 /// Puts a patient in a doctor's care.
@@ -332,6 +350,25 @@ pub async fn deny(request: RequestId) -> R<serde_json::Value> {
     .await
 }
 
+/// The doctors in the patient's care, and how each came to be.
+pub async fn my_care() -> R<Vec<CareDoctor>> {
+    call(Method::GET, "/me/care", NONE).await
+}
+
+/// Adds a doctor, named by sign-in e-mail, to the patient's care; the answer is the new list.
+pub async fn add_care_doctor(email: &str) -> R<Vec<CareDoctor>> {
+    let body = AddCareDoctor {
+        doctor_id: None,
+        email: Some(email.trim().to_string()),
+    };
+    call(Method::POST, "/me/care", Some(&body)).await
+}
+
+/// Takes a doctor out of the patient's care; the doctor's live grants end too.
+pub async fn remove_care_doctor(doctor: UserId) -> R<serde_json::Value> {
+    call(Method::DELETE, &format!("/me/care/{doctor}"), NONE).await
+}
+
 /// Who saw my records.
 pub async fn access_log() -> R<Vec<AccessLogEntry>> {
     let page: Page<AccessLogEntry> = call(Method::GET, "/me/access-log?per_page=100", NONE).await?;
@@ -362,4 +399,24 @@ pub async fn totp_remove(code: &str) -> R<serde_json::Value> {
         code: code.to_string(),
     };
     call(Method::DELETE, "/me/totp", Some(&body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_patient_bodies_never_carry_clinical_fields() {
+        let update = UpdatePatient {
+            phone: Some(None),
+            ..UpdatePatient::default()
+        };
+        let json = without_clinical(&update);
+        let fields = json.as_object().unwrap();
+        for name in CLINICAL_FIELDS {
+            assert!(!fields.contains_key(name), "{name} sent");
+        }
+        assert_eq!(fields["phone"], serde_json::Value::Null);
+        assert!(fields.contains_key("email"));
+    }
 }

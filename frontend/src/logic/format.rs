@@ -56,16 +56,6 @@ pub fn percent(loaded: f64, total: f64) -> u8 {
     p
 }
 
-/// A ledger or access-log action code (`record.download`) as words ("Record download").
-pub fn action(code: &str) -> String {
-    let words = code.replace(['.', '_'], " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,12 +89,5 @@ mod tests {
         assert_eq!(percent(50.0, 200.0), 25);
         assert_eq!(percent(300.0, 200.0), 100);
         assert_eq!(percent(f64::NAN, 1.0), 0);
-    }
-
-    #[test]
-    fn action_codes_become_words() {
-        assert_eq!(action("record.download"), "Record download");
-        assert_eq!(action("consent.code_failed"), "Consent code failed");
-        assert_eq!(action(""), "");
     }
 }

@@ -1,5 +1,5 @@
 //! Client logic with no browser in it: validation, error wording, session timing, formatting,
-//! dialog focus order.
+//! dialog focus order, the consent and care vocabulary.
 //! Everything here is plain Rust so `cargo test --lib` checks it on the host.
 
 pub mod download;
@@ -9,3 +9,4 @@ pub mod format;
 pub mod session;
 pub mod upload;
 pub mod validate;
+pub mod wording;

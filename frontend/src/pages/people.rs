@@ -1,6 +1,7 @@
 //! The doctor and patient forms shared by the admin's and the doctor's screens: the inputs, and
 //! turning them into validated request bodies (create or full-form update); and the search box
-//! and paging of their lists of people.
+//! and paging of their lists of people. Admins manage accounts, not clinical data: their
+//! patient form has identity and contact fields only.
 
 use std::collections::BTreeMap;
 
@@ -108,6 +109,8 @@ pub fn DoctorInputs(
 /// Inputs of a patient form.
 #[derive(Clone, Copy)]
 pub struct PatientFields {
+    /// The form has the clinical fields (a doctor's); an admin's has identity and contact only.
+    clinical: bool,
     email: RwSignal<String>,
     first_name: RwSignal<String>,
     last_name: RwSignal<String>,
@@ -134,10 +137,21 @@ fn num(v: Option<f64>) -> String {
 }
 
 impl PatientFields {
-    /// Empty, or filled from an existing patient.
+    /// A doctor's form, with the clinical fields: empty, or filled from an existing patient.
     pub fn new(from: Option<&Patient>) -> Self {
+        Self::with(from, true)
+    }
+
+    /// An admin's form: identity and contact fields only (the server refuses clinical fields
+    /// from admins), empty or filled from an existing patient.
+    pub fn identity_only(from: Option<&Patient>) -> Self {
+        Self::with(from, false)
+    }
+
+    fn with(from: Option<&Patient>, clinical: bool) -> Self {
         let s = |f: &dyn Fn(&Patient) -> String| RwSignal::new(from.map(f).unwrap_or_default());
         Self {
+            clinical,
             email: s(&|p| p.email.clone()),
             first_name: s(&|p| p.first_name.clone()),
             last_name: s(&|p| p.last_name.clone()),
@@ -160,7 +174,7 @@ impl PatientFields {
         }
     }
 
-    /// Validated body for adding a patient.
+    /// Validated body for adding a patient (an admin's form leaves the clinical fields out).
     pub fn create(&self) -> Result<CreatePatient, Errors> {
         let g = |s: RwSignal<String>| s.get_untracked();
         let mut c = Checks::new();
@@ -181,11 +195,42 @@ impl PatientFields {
             ("city", self.city, 100),
             ("state", self.state, 100),
             ("postal_code", self.postal_code, 10),
-            ("allergies", self.allergies, 1000),
             ("emergency_contact", self.emergency_contact, 200),
         ] {
             c.check(name, validate::optional(&g(sig), max));
         }
+        let clinical = if self.clinical {
+            self.clinical_values(&mut c)
+        } else {
+            Clinical::default()
+        };
+        c.finish()?;
+        let (Some(date_of_birth), Some(sex)) = (dob, sex) else {
+            return Err(Errors::new());
+        };
+        Ok(CreatePatient {
+            email: g(self.email).trim().to_string(),
+            first_name: g(self.first_name).trim().to_string(),
+            last_name: g(self.last_name).trim().to_string(),
+            date_of_birth,
+            sex,
+            phone: blank_to_none(&g(self.phone)),
+            address: blank_to_none(&g(self.address)),
+            city: blank_to_none(&g(self.city)),
+            state: blank_to_none(&g(self.state)),
+            postal_code: blank_to_none(&g(self.postal_code)),
+            blood_group: clinical.blood_group,
+            height_cm: clinical.height_cm,
+            weight_kg: clinical.weight_kg,
+            allergies: clinical.allergies,
+            emergency_contact: blank_to_none(&g(self.emergency_contact)),
+        })
+    }
+
+    /// The clinical inputs, checked (a doctor's form only).
+    fn clinical_values(&self, c: &mut Checks) -> Clinical {
+        let g = |s: RwSignal<String>| s.get_untracked();
+        c.check("allergies", validate::optional(&g(self.allergies), 1000));
         let height = c.check(
             "height_cm",
             validate::optional_decimal(&g(self.height_cm), 20.0, 300.0),
@@ -203,32 +248,19 @@ impl PatientFields {
                 BloodGroup::parse(&blood).ok_or_else(|| "Choose one.".to_string()),
             )
         };
-        c.finish()?;
-        let (Some(date_of_birth), Some(sex)) = (dob, sex) else {
-            return Err(Errors::new());
-        };
-        Ok(CreatePatient {
-            email: g(self.email).trim().to_string(),
-            first_name: g(self.first_name).trim().to_string(),
-            last_name: g(self.last_name).trim().to_string(),
-            date_of_birth,
-            sex,
-            phone: blank_to_none(&g(self.phone)),
-            address: blank_to_none(&g(self.address)),
-            city: blank_to_none(&g(self.city)),
-            state: blank_to_none(&g(self.state)),
-            postal_code: blank_to_none(&g(self.postal_code)),
+        Clinical {
             blood_group,
             height_cm: height.flatten(),
             weight_kg: weight.flatten(),
             allergies: blank_to_none(&g(self.allergies)),
-            emergency_contact: blank_to_none(&g(self.emergency_contact)),
-        })
+        }
     }
 
-    /// Validated body for saving the whole form over an existing patient.
+    /// Validated body for saving the whole form over an existing patient. An admin's form
+    /// leaves the clinical fields out (absent, so they stay as they are).
     pub fn update(&self) -> Result<UpdatePatient, Errors> {
         let c = self.create()?;
+        let clinical = self.clinical;
         Ok(UpdatePatient {
             email: Some(c.email),
             first_name: Some(c.first_name),
@@ -240,13 +272,22 @@ impl PatientFields {
             city: Some(c.city),
             state: Some(c.state),
             postal_code: Some(c.postal_code),
-            blood_group: Some(c.blood_group),
-            height_cm: Some(c.height_cm),
-            weight_kg: Some(c.weight_kg),
-            allergies: Some(c.allergies),
+            blood_group: clinical.then_some(c.blood_group),
+            height_cm: clinical.then_some(c.height_cm),
+            weight_kg: clinical.then_some(c.weight_kg),
+            allergies: clinical.then_some(c.allergies),
             emergency_contact: Some(c.emergency_contact),
         })
     }
+}
+
+/// The clinical fields of a patient form, checked.
+#[derive(Default)]
+struct Clinical {
+    blood_group: Option<BloodGroup>,
+    height_cm: Option<f64>,
+    weight_kg: Option<f64>,
+    allergies: Option<String>,
 }
 
 /// Choices of the sex select.
@@ -267,7 +308,7 @@ pub fn sex_label(s: Sex) -> &'static str {
     }
 }
 
-/// The patient form's inputs.
+/// The patient form's inputs (the clinical ones only on a doctor's form).
 #[component]
 pub fn PatientInputs(
     /// Values.
@@ -289,16 +330,20 @@ pub fn PatientInputs(
             <Field label="Date of birth" name="date_of_birth" kind="date" value=fields.date_of_birth form=form required=true/>
             <Select label="Sex" name="sex" value=fields.sex options=sex_choices() form=form/>
             <Field label="Phone" name="phone" kind="tel" value=fields.phone form=form/>
-            <Select label="Blood group" name="blood_group" value=fields.blood_group options=groups form=form/>
-            <Field label="Height (cm)" name="height_cm" value=fields.height_cm form=form/>
-            <Field label="Weight (kg)" name="weight_kg" value=fields.weight_kg form=form/>
             <Field label="Address" name="address" value=fields.address form=form/>
             <Field label="City" name="city" value=fields.city form=form/>
             <Field label="State" name="state" value=fields.state form=form/>
             <Field label="Postal code" name="postal_code" value=fields.postal_code form=form/>
         </div>
-        <TextArea label="Allergies" name="allergies" value=fields.allergies form=form/>
         <Field label="Emergency contact" name="emergency_contact" value=fields.emergency_contact form=form/>
+        {fields.clinical.then(|| view! {
+            <div class="grid2">
+                <Select label="Blood group" name="blood_group" value=fields.blood_group options=groups form=form/>
+                <Field label="Height (cm)" name="height_cm" value=fields.height_cm form=form/>
+                <Field label="Weight (kg)" name="weight_kg" value=fields.weight_kg form=form/>
+            </div>
+            <TextArea label="Allergies" name="allergies" value=fields.allergies form=form/>
+        })}
     }
 }
 

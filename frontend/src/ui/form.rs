@@ -294,3 +294,33 @@ pub fn Submit(
         </div>
     }
 }
+
+/// A labelled checkbox bound to `value`, with an optional hint tied to it.
+#[component]
+pub fn Checkbox(
+    /// Visible label (next to the box).
+    label: &'static str,
+    /// API field name (also the input's `name`).
+    name: &'static str,
+    /// Ticked or not.
+    value: RwSignal<bool>,
+    /// A hint under the label.
+    #[prop(optional)]
+    hint: Option<&'static str>,
+) -> impl IntoView {
+    let id = unique_id(name);
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field checkbox">
+            <input
+                id=id.clone()
+                name=name
+                type="checkbox"
+                aria-describedby=hint.map(|_| hint_id.clone())
+                bind:checked=value
+            />
+            <label for=id>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+        </div>
+    }
+}

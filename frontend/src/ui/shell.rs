@@ -24,6 +24,7 @@ fn nav_of(role: Role) -> &'static [(&'static str, &'static str)] {
         ],
         Role::Patient => &[
             ("/patient", "My details"),
+            ("/patient/doctors", "My doctors"),
             ("/patient/history", "History"),
             ("/patient/records", "Records"),
             ("/patient/requests", "Requests"),

@@ -99,14 +99,14 @@ fn PatientRow(
     }
 }
 
-/// Add or edit a patient.
+/// Add or edit a patient: identity and contact only (clinical data is the doctor's to enter).
 #[component]
 fn PatientDialog(
     existing: Option<Patient>,
     on_close: Callback<()>,
     on_saved: Callback<Option<(String, String)>>,
 ) -> impl IntoView {
-    let fields = PatientFields::new(existing.as_ref());
+    let fields = PatientFields::identity_only(existing.as_ref());
     let form = FormState::new();
     let is_new = existing.is_none();
     let existing_id = existing.as_ref().map(|p| p.id);

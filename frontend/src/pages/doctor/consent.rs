@@ -1,12 +1,14 @@
-//! The doctor's side of consent: asking for access (reason, duration) and entering the code the
-//! patient reads out, each in a dialog; plus which live grant covers a record.
+//! The doctor's side of consent: asking for access (reason, purpose, duration, visit notes or
+//! not) and entering the code the patient reads out, each in a dialog; plus which live grant
+//! covers a record.
 
 use leptos::prelude::*;
 
-use crate::api::dto::{AccessRequest, CreateAccessRequest, Grant, RecordId, UserId};
+use crate::api::dto::{AccessPurpose, AccessRequest, CreateAccessRequest, Grant, RecordId, UserId};
 use crate::api::{ApiError, calls};
 use crate::logic::validate::{self, Checks};
-use crate::ui::form::{Field, FormState, Submit, TextArea};
+use crate::logic::wording;
+use crate::ui::form::{Checkbox, Field, FormState, Select, Submit, TextArea};
 use crate::ui::widgets::Dialog;
 
 /// Longest grant a doctor may ask for here, in hours (the server may cap lower).
@@ -43,6 +45,51 @@ fn reason_and_hours(
     (text, duration.unwrap_or(24))
 }
 
+/// What a request asks for besides records: why (a purpose) and whether the patient's visit
+/// notes by every doctor are asked for too.
+#[derive(Clone, Copy)]
+struct Scope {
+    /// The purpose's wire name (the select's value).
+    purpose: RwSignal<String>,
+    /// Visit notes too.
+    include_notes: RwSignal<bool>,
+}
+
+impl Scope {
+    /// Treatment, records only.
+    fn new() -> Self {
+        Self {
+            purpose: RwSignal::new(AccessPurpose::default().as_str().to_string()),
+            include_notes: RwSignal::new(false),
+        }
+    }
+
+    /// Back to treatment, records only (after a request went out).
+    fn reset(self) {
+        self.purpose
+            .set(AccessPurpose::default().as_str().to_string());
+        self.include_notes.set(false);
+    }
+
+    /// The purpose and the notes flag to send.
+    fn values(self) -> (AccessPurpose, bool) {
+        (
+            wording::purpose_of(&self.purpose.get_untracked()),
+            self.include_notes.get_untracked(),
+        )
+    }
+}
+
+/// The purpose select and the visit-notes checkbox of a request form.
+#[component]
+fn ScopeInputs(scope: Scope, form: FormState) -> impl IntoView {
+    view! {
+        <Select label="Purpose" name="purpose" value=scope.purpose options=wording::purpose_choices() form=form/>
+        <Checkbox label="Also ask for visit notes by every doctor" name="include_notes" value=scope.include_notes
+            hint="Without this you see only your own visit notes."/>
+    }
+}
+
 /// Sends a request for access.
 async fn send_request(body: CreateAccessRequest) -> Result<AccessRequest, ApiError> {
     calls::request_access(&body).await
@@ -62,18 +109,22 @@ pub fn RequestAccessDialog(
 ) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let hours = RwSignal::new("24".to_string());
+    let scope = Scope::new();
     let form = FormState::new();
     let record_id = record.as_ref().map(|(id, _)| *id);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut c = Checks::new();
         let (reason, duration_hours) = reason_and_hours(&mut c, reason, hours);
+        let (purpose, include_notes) = scope.values();
         let body = c.finish().map(|()| CreateAccessRequest {
             patient_id: Some(patient_id),
             mrn: None,
             record_id,
             reason,
             duration_hours,
+            purpose,
+            include_notes,
         });
         form.send(body, send_request, on_created);
     };
@@ -86,6 +137,7 @@ pub fn RequestAccessDialog(
             <form id="request-form" on:submit=submit novalidate=true>
                 <p>"The patient sees your reason and gives you a one-time code, or approves in the app."</p>
                 <TextArea label="Reason" name="reason" value=reason form=form required=true/>
+                <ScopeInputs scope=scope form=form/>
                 <Field label="Duration (hours)" name="duration_hours" kind="number" value=hours form=form required=true
                     hint="How long you may download once the patient agrees (1 to 168)."/>
                 <Submit label="Send request" busy_label="Sending…" form=form/>
@@ -128,8 +180,9 @@ pub fn CodeDialog(
     }
 }
 
-/// Asks a patient who is not (yet) in the doctor's care, named by medical record number, for
-/// access to all their records; their consent also puts them in care.
+/// Asks a patient who is not in the doctor's care, named by medical record number, for access
+/// to all their records; their consent gives a grant for the duration and never puts them in
+/// care.
 #[component]
 pub fn RequestByMrnForm(
     /// Called with the new request.
@@ -138,10 +191,12 @@ pub fn RequestByMrnForm(
     let mrn = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
     let hours = RwSignal::new("24".to_string());
+    let scope = Scope::new();
     let form = FormState::new();
     let created = Callback::new(move |req| {
         mrn.set(String::new());
         reason.set(String::new());
+        scope.reset();
         on_created.run(req);
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -149,20 +204,24 @@ pub fn RequestByMrnForm(
         let mut c = Checks::new();
         c.check("mrn", validate::required(&mrn.get_untracked(), 40));
         let (reason, duration_hours) = reason_and_hours(&mut c, reason, hours);
+        let (purpose, include_notes) = scope.values();
         let body = c.finish().map(|()| CreateAccessRequest {
             patient_id: None,
             mrn: Some(mrn.get_untracked().trim().to_string()),
             record_id: None,
             reason,
             duration_hours,
+            purpose,
+            include_notes,
         });
         form.send(body, send_request, created);
     };
     view! {
         <form id="mrn-request-form" on:submit=submit novalidate=true>
             <Field label="Medical record number" name="mrn" value=mrn form=form required=true
-                hint="For a patient not yet in your care. Their consent puts them in your care."/>
+                hint="For a patient not in your care. Their consent gives you access for the duration; it does not add them to your care."/>
             <TextArea label="Reason" name="reason" value=reason form=form required=true/>
+            <ScopeInputs scope=scope form=form/>
             <Field label="Duration (hours)" name="duration_hours" kind="number" value=hours form=form required=true/>
             <Submit label="Send request" busy_label="Sending…" form=form/>
         </form>

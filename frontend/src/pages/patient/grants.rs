@@ -31,14 +31,15 @@ pub fn Grants() -> impl IntoView {
         <ErrorSlot error=error/>
         <AsyncList resource=grants what="grants" empty="You have not granted access to anyone." let:list>
             <div class="table-wrap"><table id="my-grants">
-                <thead><tr><th>"Doctor"</th><th>"Scope"</th><th>"Status"</th><th>"Downloads"</th><th></th></tr></thead>
+                <thead><tr><th>"Doctor"</th><th>"Scope"</th><th>"Visit notes"</th><th>"Status"</th><th>"Downloads"</th><th></th></tr></thead>
                 <tbody>{list.into_iter().map(|g| view! { <GrantRow grant=g now=now revoke=revoke/> }).collect_view()}</tbody>
             </table></div>
         </AsyncList>
     }
 }
 
-/// One grant: its doctor, scope, time left or how it ended, and "Revoke" while it lasts.
+/// One grant: its doctor, scope (records, and whether visit notes by every doctor are
+/// included), time left or how it ended, and "Revoke" while it lasts.
 #[component]
 fn GrantRow(grant: Grant, now: Clock, revoke: Callback<GrantId>) -> impl IntoView {
     let g = grant;
@@ -48,6 +49,7 @@ fn GrantRow(grant: Grant, now: Clock, revoke: Callback<GrantId>) -> impl IntoVie
         <tr data-grant=g.id.to_string()>
             <td>{g.doctor_name.clone()}</td>
             <td>{g.record_title.clone().unwrap_or_else(|| "All records".into())}</td>
+            <td class="include-notes">{if g.include_notes { "Included (by every doctor)" } else { "Not included" }}</td>
             <td>{if g.active {
                 view! { <span class="badge live">"Live"</span>" "<span class="small">{move || format!("{} left", format::time_left(expires, now.get()))}</span> }.into_any()
             } else if let Some(at) = g.revoked_at {

@@ -1,6 +1,7 @@
 //! The patient's screens.
 
 mod access_log;
+mod care;
 mod details;
 mod grants;
 mod history;
@@ -10,6 +11,7 @@ mod security;
 mod upload;
 
 pub use access_log::AccessLog;
+pub use care::MyDoctors;
 pub use details::Details;
 pub use grants::Grants;
 pub use history::HistoryPage;

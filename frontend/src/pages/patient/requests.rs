@@ -1,5 +1,6 @@
-//! Patient: the requests inbox. Each pending request shows the doctor, the reason, the scope,
-//! and the one-time code to read to the doctor; approve or deny it here instead if preferred.
+//! Patient: the requests inbox. Each request says in one sentence what it asks for (records,
+//! visit notes or not, purpose, duration), with the doctor's reason; a pending one shows the
+//! one-time code to read to the doctor, or approve or deny it here instead if preferred.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -51,7 +52,8 @@ pub fn Requests() -> impl IntoView {
     }
 }
 
-/// One request: who asks, for what and why; while pending, the code and approve / deny.
+/// One request: who asks, for what, why and for how long; while pending, the code and
+/// approve / deny.
 #[component]
 fn RequestCard(
     request: AccessRequest,
@@ -69,10 +71,10 @@ fn RequestCard(
     view! {
         <article class="card request" data-request=q.id.to_string() aria-labelledby=format!("rq-{id}")>
             <h2 id=format!("rq-{id}")>{format!("Dr {}", q.doctor_name)}" "{status_badge(q.status)}</h2>
+            <p class="scope">{format!("{}.", q.scope_summary())}</p>
             <dl class="facts">
-                <dt>"Wants"</dt><dd>{q.record_title.clone().unwrap_or_else(|| "All your records".into())}</dd>
+                <dt>"Visit notes"</dt><dd class="include-notes">{if q.include_notes { "Asked for (by every doctor)" } else { "Not asked for" }}</dd>
                 <dt>"Reason"</dt><dd>{q.reason.clone()}</dd>
-                <dt>"For"</dt><dd>{format!("{} hours", q.duration_hours)}</dd>
                 <dt>"Asked"</dt><dd>{format::datetime(q.created_at)}</dd>
             </dl>
             {(pending && q.code.is_some()).then(|| view! {

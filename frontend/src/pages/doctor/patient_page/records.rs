@@ -141,12 +141,26 @@ fn RecordRow(
     };
     view! {
         <tr data-record=rec.id.to_string()>
-            <td>{rec.title.clone()}</td>
+            <td>{rec.title.clone()}<RecordNotes record=rec.clone()/></td>
             <td>{rec.category.label()}</td>
             <td>{rec.report_date.to_string()}</td>
             <td>{format::bytes(rec.size_bytes)}</td>
             <td class="row-actions">{access}</td>
         </tr>
+    }
+}
+
+/// A record's notes under its title: the notes when the doctor may read them, a word that they
+/// need the patient's consent when the server withheld them, nothing when there are none.
+#[component]
+fn RecordNotes(record: RecordMeta) -> impl IntoView {
+    match (record.notes, record.notes_withheld) {
+        (Some(notes), _) => Some(view! { <p class="small record-notes">{notes}</p> }.into_any()),
+        (None, true) => Some(
+            view! { <p class="small notes-withheld">"Notes need the patient's consent"</p> }
+                .into_any(),
+        ),
+        (None, false) => None,
     }
 }
 
