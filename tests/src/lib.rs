@@ -302,8 +302,14 @@ impl TestApp {
     }
 
     /// Doctor (or admin, by `path`) creates a patient with `email`.
+    /// Admins send identity and contact fields only (they may not set clinical ones).
     pub async fn create_patient(&self, path: &str, token: &str, email: &str) -> CreatedPatient {
-        let resp = self.post(path, Some(token), &patient_body(email)).await;
+        let body = if path.starts_with("/api/v1/admin/") {
+            identity_only(patient_body(email))
+        } else {
+            patient_body(email)
+        };
+        let resp = self.post(path, Some(token), &body).await;
         expect_json(resp, StatusCode::CREATED).await
     }
 }
@@ -337,6 +343,17 @@ pub fn patient_body(email: &str) -> CreatePatient {
         weight_kg: Some(61.5),
         allergies: Some("Penicillin".into()),
         emergency_contact: Some("Chidi Nwosu +234 803 555 0100".into()),
+    }
+}
+
+/// `body` without its clinical fields (what an admin may send).
+pub fn identity_only(body: CreatePatient) -> CreatePatient {
+    CreatePatient {
+        blood_group: None,
+        height_cm: None,
+        weight_kg: None,
+        allergies: None,
+        ..body
     }
 }
 

@@ -2,6 +2,7 @@
 //! and routes. The binary (`main.rs`), the black-box tests and the OpenAPI export all build
 //! the app through [`build_app`].
 
+pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod bootstrap;
@@ -20,6 +21,7 @@ pub mod read_models;
 pub mod records;
 pub mod routes;
 pub mod secrets;
+pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod time;

@@ -68,8 +68,9 @@ impl Mailer {
         })
     }
 
-    /// Sends the patient their one-time consent code, in the background.
-    pub fn send_consent_code(&self, to: &str, doctor_name: &str, code: &str) {
+    /// Sends the patient their one-time consent code, in the background, with what the
+    /// request asks for (`scope`: who, which records and notes, why, for how long).
+    pub fn send_consent_code(&self, to: &str, scope: &str, code: &str) {
         let message = match to
             .parse::<Mailbox>()
             .map_err(anyhow::Error::from)
@@ -79,7 +80,7 @@ impl Mailer {
                     .to(to)
                     .subject("Your medvault consent code")
                     .body(format!(
-                        "{doctor_name} asked to see your health records in medvault.\n\n\
+                        "{scope}.\n\n\
                      If you agree, read this one-time code to them: {code}\n\n\
                      It is valid for a few minutes. If you do not agree, ignore this email or deny \
                      the request in the app. You can revoke access at any time.\n"

@@ -52,6 +52,7 @@ impl AppState {
         )?;
         let hasher = PasswordHasher::new(&config.auth)?;
         let pool = db::connect(&config.effective_database_url(), config.db_pool_size)?;
+        crate::startup::run_pending(&pool).context("start-up data migrations")?;
         let keys = load_key_ring(&config)?;
         let engine = medvault_engine::Engine::new(config.effective_storage(), keys)
             .context("configuring storage")?;

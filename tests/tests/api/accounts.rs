@@ -1,8 +1,8 @@
 //! The foundation journey, management endpoints, validation.
 
 use medvault_tests::{
-    Backend, TestApp, USER_PASSWORD, doctor_body, expect_error, expect_json, on_both_backends,
-    patient_body,
+    Backend, TestApp, USER_PASSWORD, doctor_body, expect_error, expect_json, identity_only,
+    on_both_backends, patient_body,
 };
 use medvault_types::{Doctor, Page, Patient, TemporaryPassword, User};
 use reqwest::{Method, StatusCode};
@@ -141,7 +141,7 @@ async fn admin_manages_accounts(backend: Backend) {
         .post(
             "/api/v1/admin/patients",
             Some(&admin),
-            &patient_body("doc2@clinic.example"),
+            &identity_only(patient_body("doc2@clinic.example")),
         )
         .await;
     expect_error(resp, StatusCode::CONFLICT).await;
@@ -251,7 +251,8 @@ async fn admin_manages_accounts(backend: Backend) {
     )
     .await;
 
-    // Admin patch of a patient, with a clear.
+    // Admin patch of a patient: identity and contact fields, with a clear. Clinical fields
+    // are refused (even a clear), and the admin's view carries none.
     let resp = app
         .send(
             Method::PATCH,
@@ -260,9 +261,31 @@ async fn admin_manages_accounts(backend: Backend) {
             Some(&json!({"blood_group": "AB-", "allergies": null, "height_cm": 170.5})),
         )
         .await;
+    let refused = expect_error(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let fields = refused.error.fields.expect("fields");
+    for field in ["blood_group", "allergies", "height_cm"] {
+        assert!(fields.contains_key(field), "{field} refused: {fields:?}");
+    }
+    let resp = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/admin/patients/{pid}"),
+            Some(&admin),
+            Some(&json!({"last_name": "Okoro", "phone": null})),
+        )
+        .await;
     let patched: Patient = expect_json(resp, StatusCode::OK).await;
-    assert_eq!(patched.blood_group, Some(medvault_types::BloodGroup::AbNeg));
-    assert_eq!((patched.allergies, patched.height_cm), (None, Some(170.5)));
+    assert_eq!((patched.last_name.as_str(), patched.phone), ("Okoro", None));
+    assert_eq!(
+        (
+            patched.blood_group,
+            patched.allergies,
+            patched.height_cm,
+            patched.weight_kg
+        ),
+        (None, None, None, None),
+        "no clinical fields for admins"
+    );
 
     // Reset password returns a new temporary password that must be changed.
     let reset: TemporaryPassword = expect_json(

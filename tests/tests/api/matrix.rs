@@ -1,6 +1,8 @@
 //! Every endpoint x {anonymous, admin, doctor, other doctor, patient, other patient}.
 
-use medvault_tests::{Backend, Cast, TestApp, doctor_body, on_both_backends, patient_body};
+use medvault_tests::{
+    Backend, Cast, TestApp, doctor_body, identity_only, on_both_backends, patient_body,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -195,7 +197,11 @@ async fn role_matrix(backend: Backend) {
                 "/api/v1/admin/doctors" if method == Method::POST => {
                     serde_json::to_value(doctor_body(&format!("d{n}@matrix.example"))).ok()
                 }
-                "/api/v1/admin/patients" | "/api/v1/doctor/patients" if method == Method::POST => {
+                "/api/v1/admin/patients" if method == Method::POST => serde_json::to_value(
+                    identity_only(patient_body(&format!("p{n}@matrix.example"))),
+                )
+                .ok(),
+                "/api/v1/doctor/patients" if method == Method::POST => {
                     serde_json::to_value(patient_body(&format!("p{n}@matrix.example"))).ok()
                 }
                 _ => None,

@@ -297,7 +297,8 @@ async fn mrn_path_and_approval(backend: Backend) {
         AccessRequestStatus::Granted
     );
 
-    // Consent put the patient in the other doctor's care.
+    // Consent yields the grant only: the patient is not in the other doctor's care, so their
+    // list stays empty and the profile stays closed; the grant opens exactly the records.
     let mine: Page<Patient> = expect_json(
         app.get(
             "/api/v1/doctor/patients?per_page=100",
@@ -308,10 +309,15 @@ async fn mrn_path_and_approval(backend: Backend) {
     )
     .await;
     assert!(
-        mine.items.iter().any(|p| p.id == patient.id),
-        "patient not in the other doctor's list"
+        mine.items.iter().all(|p| p.id != patient.id),
+        "consent put the patient in the other doctor's care"
     );
-    let _: Patient = expect_json(app.get(&path, Some(&stranger.token)).await, StatusCode::OK).await;
+    expect_code(
+        app.get(&path, Some(&stranger.token)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let records: Page<RecordMeta> =
         expect_json(app.get(&list, Some(&stranger.token)).await, StatusCode::OK).await;
     assert_eq!(records.items, vec![meta.clone()]);

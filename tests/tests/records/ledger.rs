@@ -2,7 +2,7 @@
 //! the first broken link for a deleted row, an edited row, and an edited row whose hash was
 //! recomputed by an attacker who knows the format.
 
-use medvault_server::ledger::chain::{EntryContent, entry_hash};
+use medvault_server::ledger::chain::{EntryContent, Format, entry_hash};
 use medvault_tests::records::{
     RawDb, Upload, access_body, assert_ledger_ok, download_identical, grant_by_code, ledger_all,
     pdf_bytes, spawn_recording, sql_str, upload_ok, verify_ledger,
@@ -79,6 +79,11 @@ async fn tampering_is_detected_and_located(backend: Backend) {
     // 2. Rewrite an earlier row's payload and recompute its hash: the next row's prev_hash no
     //    longer matches, so the link after it is named.
     let target = entry(&entries, n - 4);
+    let target_patient = db.texts(&format!(
+        "SELECT COALESCE(patient_id, '') AS v FROM ledger WHERE seq = {}",
+        target.seq
+    ));
+    let target_patient = Some(target_patient[0].as_str()).filter(|p| !p.is_empty());
     let forged = r#"{"forged":true}"#;
     let forged_hash = entry_hash(
         &target.prev_hash,
@@ -89,6 +94,8 @@ async fn tampering_is_detected_and_located(backend: Backend) {
             action: &target.action,
             subject: &target.subject,
             payload: forged,
+            patient: target_patient,
+            format: Format::V2,
         },
     );
     // Sanity: the same computation over the untouched payload reproduces the stored hash.
@@ -105,6 +112,8 @@ async fn tampering_is_detected_and_located(backend: Backend) {
             action: &target.action,
             subject: &target.subject,
             payload: &stored_payload[0],
+            patient: target_patient,
+            format: Format::V2,
         },
     );
     assert_eq!(
@@ -133,7 +142,33 @@ async fn tampering_is_detected_and_located(backend: Backend) {
         "content does not match",
     );
 
-    // 4. Change who acted in the second entry.
+    // 4. File an earlier upload under no patient (hiding it from their access log) or under
+    //    another one: the patient id is inside the hash of every entry after the switch to
+    //    format v2, which the server puts on the chain at its first start.
+    assert_eq!(
+        entries[0].action, "ledger.format",
+        "the chain starts with the switch"
+    );
+    let upload = entries
+        .iter()
+        .find(|e| e.action == "record.upload" && e.seq < n - 6)
+        .expect("an upload entry");
+    for edit in [
+        "NULL".to_owned(),
+        sql_str(&uuid::Uuid::new_v4().to_string()),
+    ] {
+        db.execute(&format!(
+            "UPDATE ledger SET patient_id = {edit} WHERE seq = {}",
+            upload.seq
+        ));
+        broken_at(
+            &verify_ledger(&app, admin).await,
+            upload.seq,
+            "content does not match",
+        );
+    }
+
+    // 5. Change who acted in the second entry.
     let someone = uuid::Uuid::new_v4().to_string();
     db.execute(&format!(
         "UPDATE ledger SET actor = {} WHERE seq = 2",
@@ -145,7 +180,7 @@ async fn tampering_is_detected_and_located(backend: Backend) {
         "content does not match",
     );
 
-    // 5. Delete the very first entry: the chain does not start at 1.
+    // 6. Delete the very first entry: the chain does not start at 1.
     db.execute("DELETE FROM ledger WHERE seq = 1");
     broken_at(&verify_ledger(&app, admin).await, 2, "entry 1 is missing");
 

@@ -121,19 +121,19 @@ async fn records_consent_history_ledger_matrix(backend: Backend) {
             M::GET,
             format!("/api/v1/records/{r}"),
             N,
-            [401, 200, 200, 404, 200, 404],
+            [401, 403, 200, 404, 200, 404],
         ),
         row(
             M::GET,
             format!("/api/v1/records/{or}"),
             N,
-            [401, 200, 404, 200, 404, 200],
+            [401, 403, 404, 200, 404, 200],
         ),
         row(
             M::GET,
             format!("/api/v1/records/{nobody}"),
             N,
-            [401, 404, 404, 404, 404, 404],
+            [401, 403, 404, 404, 404, 404],
         ),
         row(
             M::GET,
@@ -406,7 +406,7 @@ async fn records_consent_history_ledger_matrix(backend: Backend) {
             M::GET,
             format!("/api/v1/records/{ra}"),
             N,
-            [401, 404, 404, 404, 404, 404],
+            [401, 403, 404, 404, 404, 404],
         ),
         row(
             M::GET,

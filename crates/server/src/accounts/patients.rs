@@ -1,16 +1,23 @@
 //! Patients: a `users` row plus a `patient_profiles` row with a generated, unique MRN.
+//!
+//! Admins manage accounts: they see and change identity and contact fields only, never the
+//! clinical ones (blood group, height, weight, allergies). Lists (names, MRNs) carry no
+//! clinical fields for anyone; a doctor's or the patient's read of one profile is a read of
+//! health data and is on the ledger ([`crate::access`]).
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use medvault_types::{
-    BloodGroup, CreatePatient, CreatedPatient, ListQuery, Page, Patient, Role, Sex, UpdateContact,
-    UpdatePatient, UserId,
+    BloodGroup, CareOrigin, CreatePatient, CreatedPatient, ListQuery, Page, Patient, Role, Sex,
+    UpdateContact, UpdatePatient, UserId,
 };
 use rand::Rng;
 use rand::rngs::OsRng;
 
+use crate::access::{self, Access, Read};
 use crate::accounts::care;
 use crate::accounts::users::{self, UserRow};
+use crate::auth::AuthUser;
 use crate::db::paging::{Paging, lower};
 use crate::db::schema::{care as care_t, patient_profiles, users as users_t};
 use crate::db::{self, Db, DbConn};
@@ -141,9 +148,37 @@ fn allergies(v: Option<String>) -> Result<Option<String>, String> {
     validate::opt_text(v, 1000, true)
 }
 
-/// Validates a create request: the email and the profile (ids and MRN filled in later).
-fn validate_new(req: CreatePatient) -> Result<(String, PatientProfileRow), ApiError> {
+/// The message for a clinical field an admin tried to set.
+const ADMIN_CLINICAL: &str =
+    "admins manage accounts, not clinical data: the patient's doctor enters it";
+
+/// Refuses the clinical fields an admin sent (present, even as `null`).
+fn refuse_clinical(f: &mut Fields, sent: [(&'static str, bool); 4]) {
+    for (name, present) in sent {
+        if present {
+            f.take::<()>(name, Err(ADMIN_CLINICAL.into()));
+        }
+    }
+}
+
+/// Validates a create request: the email and the profile (ids and MRN filled in later). An
+/// admin (`by_admin`) may not set clinical fields.
+fn validate_new(
+    req: CreatePatient,
+    by_admin: bool,
+) -> Result<(String, PatientProfileRow), ApiError> {
     let mut f = Fields::default();
+    if by_admin {
+        refuse_clinical(
+            &mut f,
+            [
+                ("blood_group", req.blood_group.is_some()),
+                ("height_cm", req.height_cm.is_some()),
+                ("weight_kg", req.weight_kg.is_some()),
+                ("allergies", req.allergies.is_some()),
+            ],
+        );
+    }
     let email = f.take("email", validate::email(&req.email));
     let profile = PatientProfileRow {
         user_id: String::new(),
@@ -179,9 +214,19 @@ fn contact_changes(f: &mut Fields, req: UpdateContact) -> PatientChanges {
     }
 }
 
-/// Validates an admin PATCH: the new email, if any, and the profile changes.
+/// Validates an admin PATCH: the new email, if any, and the identity and contact changes
+/// (clinical fields are refused).
 fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientChanges), ApiError> {
     let mut f = Fields::default();
+    refuse_clinical(
+        &mut f,
+        [
+            ("blood_group", req.blood_group.is_some()),
+            ("height_cm", req.height_cm.is_some()),
+            ("weight_kg", req.weight_kg.is_some()),
+            ("allergies", req.allergies.is_some()),
+        ],
+    );
     let email = f.patch("email", req.email, |e| validate::email(&e));
     let contact = contact_changes(
         &mut f,
@@ -199,10 +244,6 @@ fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientChange
         last_name: f.patch("last_name", req.last_name, |v| validate::text(&v, 100)),
         date_of_birth: f.patch("date_of_birth", req.date_of_birth, validate::date_of_birth),
         sex: req.sex.map(|s| s.as_str().into()),
-        blood_group: req.blood_group.map(|b| b.map(|b| b.as_str().into())),
-        height_cm: f.patch("height_cm", req.height_cm, height),
-        weight_kg: f.patch("weight_kg", req.weight_kg, weight),
-        allergies: f.patch("allergies", req.allergies, allergies),
         ..contact
     };
     f.finish()?;
@@ -217,12 +258,23 @@ fn validate_contact(req: UpdateContact) -> Result<PatientChanges, ApiError> {
     Ok(changes)
 }
 
+/// How much of a profile a view carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// Identity, contact and clinical fields (the patient, a doctor in care; ledgered).
+    Full,
+    /// Identity and contact fields only (admins, lists).
+    Identity,
+}
+
 fn to_dto(
     user: &UserRow,
     p: PatientProfileRow,
     doctor_ids: Vec<UserId>,
+    view: View,
 ) -> Result<Patient, ApiError> {
     let bad = || ApiError::internal("unknown enum value in patient_profiles");
+    let clinical = view == View::Full;
     Ok(Patient {
         id: user.user_id()?,
         mrn: p.mrn,
@@ -238,11 +290,12 @@ fn to_dto(
         postal_code: p.postal_code,
         blood_group: p
             .blood_group
+            .filter(|_| clinical)
             .map(|b| BloodGroup::parse(&b).ok_or_else(bad))
             .transpose()?,
-        height_cm: p.height_cm,
-        weight_kg: p.weight_kg,
-        allergies: p.allergies,
+        height_cm: p.height_cm.filter(|_| clinical),
+        weight_kg: p.weight_kg.filter(|_| clinical),
+        allergies: p.allergies.filter(|_| clinical),
         emergency_contact: p.emergency_contact,
         doctor_ids,
         active: user.active,
@@ -292,24 +345,25 @@ fn create(
         .values(&profile)
         .execute(conn)?;
     if let Some(doctor) = doctor {
-        care::assign(conn, user.user_id()?, doctor)?;
+        care::assign(conn, user.user_id()?, doctor, CareOrigin::Creator)?;
     }
     let doctors = care::doctors_of(conn, std::slice::from_ref(&user.id))?;
+    let view = if doctor.is_some() {
+        View::Full
+    } else {
+        View::Identity
+    };
     to_dto(
         user,
         profile,
         doctors.into_values().next().unwrap_or_default(),
+        view,
     )
 }
 
-/// The patient with this id visible in `scope`, or 404.
-fn get(conn: &mut DbConn, id: UserId, scope: &Scope) -> Result<Patient, ApiError> {
+/// The patient with this id in `view`, or 404. The caller decided who may see it.
+fn get(conn: &mut DbConn, id: UserId, view: View) -> Result<Patient, ApiError> {
     let id_text = id.to_string();
-    if let Scope::CareOf(doctor) = scope
-        && !care::in_care(conn, *doctor, id)?
-    {
-        return Err(ApiError::NotFound);
-    }
     let (user, profile) = users_t::table
         .inner_join(patient_profiles::table)
         .filter(users_t::id.eq(&id_text))
@@ -319,7 +373,12 @@ fn get(conn: &mut DbConn, id: UserId, scope: &Scope) -> Result<Patient, ApiError
         .optional()?
         .ok_or(ApiError::NotFound)?;
     let mut doctors = care::doctors_of(conn, std::slice::from_ref(&id_text))?;
-    to_dto(&user, profile, doctors.remove(&id_text).unwrap_or_default())
+    to_dto(
+        &user,
+        profile,
+        doctors.remove(&id_text).unwrap_or_default(),
+        view,
+    )
 }
 
 /// A page of patients visible in `scope`, newest first, optionally matching name or email.
@@ -365,7 +424,7 @@ fn list(conn: &mut DbConn, scope: &Scope, paging: &Paging) -> Result<Page<Patien
         rows.into_iter()
             .map(|(u, p)| {
                 let d = doctors.remove(&u.id).unwrap_or_default();
-                to_dto(&u, p, d)
+                to_dto(&u, p, d, View::Identity)
             })
             .collect::<Result<_, _>>()?,
         total,
@@ -380,8 +439,9 @@ fn update(
     id: UserId,
     email: Option<&str>,
     changes: &PatientChanges,
+    view: View,
 ) -> Result<Patient, ApiError> {
-    get(conn, id, &Scope::All)?;
+    get(conn, id, View::Identity)?;
     users::update_account(conn, actor, id, email, |conn, id_text| {
         if !changes.is_empty() {
             diesel::update(patient_profiles::table.find(id_text))
@@ -390,7 +450,7 @@ fn update(
         }
         Ok(())
     })?;
-    get(conn, id, &Scope::All)
+    get(conn, id, view)
 }
 
 /// A page of the patients visible in `scope`, newest first; `q` searches name, e-mail and
@@ -412,7 +472,7 @@ pub async fn create_account(
     req: CreatePatient,
     doctor: Option<UserId>,
 ) -> Result<CreatedPatient, ApiError> {
-    let (email, profile) = validate_new(req)?;
+    let (email, profile) = validate_new(req, doctor.is_none())?;
     let (user, password) = users::new_login(state, email, Role::Patient).await?;
     let patient = db::write(&state.pool, move |conn| {
         create(conn, actor, &user, profile, doctor)
@@ -425,14 +485,27 @@ pub async fn create_account(
     })
 }
 
-/// One patient visible in `scope` (anyone else: 404).
-pub async fn show(state: &SharedState, id: UserId, scope: Scope) -> Result<Patient, ApiError> {
-    db::run(&state.pool, move |conn| get(conn, id, &scope)).await
+/// One patient as an admin sees it: identity and contact fields, no clinical content (not a
+/// read of health data).
+pub async fn show_to_admin(state: &SharedState, id: UserId) -> Result<Patient, ApiError> {
+    db::run(&state.pool, move |conn| get(conn, id, View::Identity)).await
 }
 
-/// The calling patient's own profile.
-pub async fn own_profile(state: &SharedState, patient: UserId) -> Result<Patient, ApiError> {
-    show(state, patient, Scope::All).await
+/// One patient's profile read by a doctor (in care, else 404) or by the patient themself,
+/// with its `patient.read` ledger entry.
+pub async fn read_profile(
+    state: &SharedState,
+    user: AuthUser,
+    id: UserId,
+) -> Result<Patient, ApiError> {
+    let now = state.clock.now();
+    db::write(&state.pool, move |conn| {
+        let basis = Access::resolve(conn, &user, id, now)?.profile()?;
+        let patient = get(conn, id, View::Full)?;
+        access::record_read(conn, user.id, id, Read::Profile, basis)?;
+        Ok(patient)
+    })
+    .await
 }
 
 /// An admin changes a patient's e-mail or profile; absent fields stay, `null` clears.
@@ -444,7 +517,7 @@ pub async fn change(
 ) -> Result<Patient, ApiError> {
     let (email, changes) = validate_changes(req)?;
     db::write(&state.pool, move |conn| {
-        update(conn, admin, id, email.as_deref(), &changes)
+        update(conn, admin, id, email.as_deref(), &changes, View::Identity)
     })
     .await
 }
@@ -457,7 +530,7 @@ pub async fn update_contact(
 ) -> Result<Patient, ApiError> {
     let changes = validate_contact(req)?;
     db::write(&state.pool, move |conn| {
-        update(conn, patient, patient, None, &changes)
+        update(conn, patient, patient, None, &changes, View::Full)
     })
     .await
 }

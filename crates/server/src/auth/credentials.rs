@@ -59,10 +59,11 @@ pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResp
         password
     };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let account = user.as_ref().and_then(|u| u.user_id().ok());
     let matches = state.hasher.verify(candidate, hash).await? && !too_long;
     let accepted = user.filter(|u| matches && u.active);
     let Some(user) = accepted else {
-        throttle::record_failure(&state.pool, key, state.config.auth.clone()).await?;
+        throttle::record_failure(&state.pool, key, account, state.config.auth.clone()).await?;
         return Err(ApiError::InvalidCredentials);
     };
     let ttl = state.config.auth.refresh_ttl_secs;
@@ -87,8 +88,13 @@ pub async fn refresh(state: &SharedState, req: RefreshRequest) -> Result<TokenRe
 
 /// Ends the caller's session: its refresh token and access tokens stop working.
 pub async fn sign_out(state: &SharedState, user: &AuthUser) -> Result<(), ApiError> {
-    let sid = user.session_id.to_string();
-    db::write(&state.pool, move |conn| sessions::revoke(conn, &sid)).await
+    let (sid, id) = (user.session_id.to_string(), user.id);
+    db::write(&state.pool, move |conn| {
+        sessions::revoke(conn, &sid)?;
+        crate::ledger::user_event(conn, Some(id), Action::AuthLogout, &id.to_string())?;
+        Ok(())
+    })
+    .await
 }
 
 /// The signed-in user's account.
@@ -139,7 +145,7 @@ pub async fn change_password(
         .verify(current, Some(row.password_hash.clone()))
         .await?
     {
-        throttle::record_failure(&state.pool, key, state.config.auth.clone()).await?;
+        throttle::record_failure(&state.pool, key, Some(id), state.config.auth.clone()).await?;
         return Err(ApiError::field("current_password", "is incorrect"));
     }
     let hash = state.hasher.hash(new).await?;

@@ -13,7 +13,10 @@ use crate::config::AuthConfig;
 use crate::db::schema::login_attempts;
 use crate::db::{self, DbConn, Pool};
 use crate::error::ApiError;
+use crate::ledger::{self, Action, NewEntry};
 use crate::time;
+use medvault_types::UserId;
+use serde_json::json;
 
 /// Failures older than this are forgotten.
 const FORGET_AFTER_SECS: i64 = 24 * 3600;
@@ -56,15 +59,34 @@ pub fn block_for(failures: i64, config: &AuthConfig) -> Option<Duration> {
     }
 }
 
-/// Counts a failure and sets the block it earns, in its own write transaction.
-pub async fn record_failure(pool: &Pool, key: String, config: AuthConfig) -> Result<(), ApiError> {
+/// Counts a failure and sets the block it earns, in its own write transaction, with an
+/// `auth.login_failed` ledger entry naming the account when one exists (`account`), else the
+/// e-mail's hash: ids and counts only, never the e-mail or the password.
+pub async fn record_failure(
+    pool: &Pool,
+    key: String,
+    account: Option<UserId>,
+    config: AuthConfig,
+) -> Result<(), ApiError> {
     // Two first failures racing on PostgreSQL both see no row and both insert; the loser's
     // unique violation (409) aborts its transaction, and the row exists now: count again, in a
     // fresh transaction, as an update.
     let mut attempt = 0;
     loop {
         let (k, c) = (key.clone(), config.clone());
-        let counted = db::write(pool, move |conn| count_failure(conn, &k, time::now(), &c)).await;
+        let counted = db::write(pool, move |conn| {
+            let failures = count_failure(conn, &k, time::now(), &c)?;
+            let subject = account.map_or_else(|| format!("login:{k}"), |id| format!("user:{id}"));
+            ledger::append(
+                conn,
+                &NewEntry::new(None, Action::AuthLoginFailed, subject).payload(json!({
+                    "failures": failures,
+                    "locked": block_for(failures, &c).is_some(),
+                })),
+            )?;
+            Ok(())
+        })
+        .await;
         match counted {
             Err(ApiError::Conflict(_)) if attempt < 2 => attempt += 1,
             other => return other,
@@ -77,7 +99,7 @@ fn count_failure(
     key: &str,
     now: NaiveDateTime,
     config: &AuthConfig,
-) -> Result<(), ApiError> {
+) -> Result<i64, ApiError> {
     let previous: Option<(i64, NaiveDateTime)> = login_attempts::table
         .find(key)
         .select((login_attempts::failures, login_attempts::last_failure))
@@ -106,7 +128,7 @@ fn count_failure(
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(failures)
 }
 
 /// Forgets the failures of `key` after a successful sign-in.

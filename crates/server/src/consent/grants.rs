@@ -46,6 +46,8 @@ pub struct GrantRow {
     pub revoked_at: Option<NaiveDateTime>,
     /// Who revoked.
     pub revoked_by: Option<String>,
+    /// Whether the patient's visit notes are covered too.
+    pub include_notes: bool,
 }
 
 impl GrantRow {
@@ -57,30 +59,45 @@ impl GrantRow {
     }
 }
 
-/// Inserts a grant for an accepted request. The caller writes the ledger entry (it knows how
-/// consent was given).
+/// What a grant covers and for how long, from the request the patient consented to.
+#[derive(Debug, Clone)]
+pub struct NewGrant<'a> {
+    /// Originating request.
+    pub request_id: &'a str,
+    /// Doctor allowed.
+    pub doctor_id: &'a str,
+    /// Patient concerned.
+    pub patient_id: &'a str,
+    /// One record, or all.
+    pub record_id: Option<&'a str>,
+    /// Whether visit notes are covered.
+    pub include_notes: bool,
+    /// Lifetime from `now`.
+    pub duration_hours: u32,
+    /// Download limit.
+    pub max_downloads: u32,
+}
+
+/// Inserts a grant for an accepted request, starting `now`. The caller writes the ledger entry
+/// (it knows how consent was given).
 pub fn insert(
     conn: &mut DbConn,
-    request_id: &str,
-    doctor_id: &str,
-    patient_id: &str,
-    record_id: Option<&str>,
-    duration_hours: u32,
-    max_downloads: u32,
+    new: &NewGrant<'_>,
+    now: NaiveDateTime,
 ) -> Result<GrantRow, ApiError> {
-    let now = time::now();
     let row = GrantRow {
         id: GrantId::fresh().to_string(),
-        request_id: request_id.to_owned(),
-        doctor_id: doctor_id.to_owned(),
-        patient_id: patient_id.to_owned(),
-        record_id: record_id.map(str::to_owned),
+        request_id: new.request_id.to_owned(),
+        doctor_id: new.doctor_id.to_owned(),
+        patient_id: new.patient_id.to_owned(),
+        record_id: new.record_id.map(str::to_owned),
         created_at: now,
-        expires_at: now + Duration::hours(i64::from(duration_hours)),
-        max_downloads: i32::try_from(max_downloads).unwrap_or(i32::MAX),
+        expires_at: now + Duration::hours(i64::from(new.duration_hours)),
+        max_downloads: i32::try_from(new.max_downloads).unwrap_or(i32::MAX),
         downloads_used: 0,
         revoked_at: None,
         revoked_by: None,
+        include_notes: new.include_notes,
     };
     diesel::insert_into(grants::table)
         .values(&row)
@@ -88,9 +105,89 @@ pub fn insert(
     Ok(row)
 }
 
+/// The grants of `doctor` for `patient` that are live at `now`, soonest expiry first.
+pub fn live_for(
+    conn: &mut DbConn,
+    doctor: UserId,
+    patient: UserId,
+    now: NaiveDateTime,
+) -> Result<Vec<GrantRow>, ApiError> {
+    let rows: Vec<GrantRow> = grants::table
+        .filter(grants::doctor_id.eq(doctor.to_string()))
+        .filter(grants::patient_id.eq(patient.to_string()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now))
+        .select(GrantRow::as_select())
+        .order(grants::expires_at.asc())
+        .load(conn)?;
+    Ok(rows.into_iter().filter(|g| g.is_live(now)).collect())
+}
+
+/// Ends every unrevoked grant of `doctor` for `patient` (the doctor left the patient's care),
+/// one `consent.revoke` entry each, by `actor`.
+pub fn end_all(
+    conn: &mut DbConn,
+    actor: UserId,
+    doctor: UserId,
+    patient: UserId,
+    now: NaiveDateTime,
+) -> Result<usize, ApiError> {
+    let open: Vec<GrantRow> = grants::table
+        .filter(grants::doctor_id.eq(doctor.to_string()))
+        .filter(grants::patient_id.eq(patient.to_string()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now))
+        .select(GrantRow::as_select())
+        .load(conn)?;
+    for g in &open {
+        mark_revoked(conn, g, actor, "care_ended", now)?;
+    }
+    Ok(open.len())
+}
+
+/// Revokes one grant and writes its `consent.revoke` entry; `by` says who or why.
+fn mark_revoked(
+    conn: &mut DbConn,
+    row: &GrantRow,
+    actor: UserId,
+    by: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::update(
+        grants::table
+            .find(&row.id)
+            .filter(grants::revoked_at.is_null()),
+    )
+    .set((
+        grants::revoked_at.eq(now),
+        grants::revoked_by.eq(actor.to_string()),
+    ))
+    .execute(conn)?;
+    ledger::append(
+        conn,
+        &NewEntry::new(
+            Some(actor),
+            Action::ConsentRevoke,
+            format!("grant:{}", row.id),
+        )
+        .patient(UserId::from_stored(&row.patient_id)?)
+        .payload(json!({
+            "grant_id": row.id,
+            "request_id": row.request_id,
+            "doctor_id": row.doctor_id,
+            "record_id": row.record_id,
+            "by": by,
+        })),
+    )?;
+    Ok(())
+}
+
 /// API shapes for rows, with names resolved in one query per kind.
-pub fn to_dtos(conn: &mut DbConn, rows: Vec<GrantRow>) -> Result<Vec<Grant>, ApiError> {
-    let now = time::now();
+pub fn to_dtos(
+    conn: &mut DbConn,
+    rows: Vec<GrantRow>,
+    now: NaiveDateTime,
+) -> Result<Vec<Grant>, ApiError> {
     let doctor_ids: Vec<String> = rows.iter().map(|r| r.doctor_id.clone()).collect();
     let patient_ids: Vec<String> = rows.iter().map(|r| r.patient_id.clone()).collect();
     let record_ids: Vec<String> = rows.iter().filter_map(|r| r.record_id.clone()).collect();
@@ -112,6 +209,7 @@ pub fn to_dtos(conn: &mut DbConn, rows: Vec<GrantRow>) -> Result<Vec<Grant>, Api
                     .map(RecordId::from_stored)
                     .transpose()?,
                 record_title: r.record_id.as_ref().and_then(|id| titles.get(id).cloned()),
+                include_notes: r.include_notes,
                 created_at: time::utc(r.created_at),
                 expires_at: time::utc(r.expires_at),
                 max_downloads: u32::try_from(r.max_downloads).unwrap_or(0),
@@ -125,7 +223,12 @@ pub fn to_dtos(conn: &mut DbConn, rows: Vec<GrantRow>) -> Result<Vec<Grant>, Api
 
 /// The caller's grants, newest first: a doctor's own, or those a patient gave. Admins see none
 /// here (they read the ledger).
-fn list(conn: &mut DbConn, user: &AuthUser, paging: &Paging) -> Result<Page<Grant>, ApiError> {
+fn list(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    paging: &Paging,
+    now: NaiveDateTime,
+) -> Result<Page<Grant>, ApiError> {
     let me = user.id.to_string();
     let base = || {
         let q = grants::table.into_boxed();
@@ -141,12 +244,17 @@ fn list(conn: &mut DbConn, user: &AuthUser, paging: &Paging) -> Result<Page<Gran
         .offset(paging.offset())
         .limit(paging.limit())
         .load(conn)?;
-    Ok(paging.page(to_dtos(conn, rows)?, total))
+    Ok(paging.page(to_dtos(conn, rows, now)?, total))
 }
 
 /// Revokes (patient) or gives up (doctor) a grant the caller is party to; anyone else gets
 /// 404. Revoking twice is harmless and writes one ledger entry only.
-fn revoke(conn: &mut DbConn, user: &AuthUser, id: GrantId) -> Result<Grant, ApiError> {
+fn revoke(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    id: GrantId,
+    now: NaiveDateTime,
+) -> Result<Grant, ApiError> {
     let me = user.id.to_string();
     let row: GrantRow = grants::table
         .find(id.to_string())
@@ -160,34 +268,18 @@ fn revoke(conn: &mut DbConn, user: &AuthUser, id: GrantId) -> Result<Grant, ApiE
         })
         .ok_or(ApiError::NotFound)?;
     if row.revoked_at.is_none() {
-        diesel::update(grants::table.find(&row.id))
-            .set((
-                grants::revoked_at.eq(time::now()),
-                grants::revoked_by.eq(&me),
-            ))
-            .execute(conn)?;
-        ledger::append(
-            conn,
-            &NewEntry::new(
-                Some(user.id),
-                Action::ConsentRevoke,
-                format!("grant:{}", row.id),
-            )
-            .patient(UserId::from_stored(&row.patient_id)?)
-            .payload(json!({
-                "grant_id": row.id,
-                "request_id": row.request_id,
-                "doctor_id": row.doctor_id,
-                "record_id": row.record_id,
-                "by": if user.role == Role::Doctor { "doctor" } else { "patient" },
-            })),
-        )?;
+        let by = if user.role == Role::Doctor {
+            "doctor"
+        } else {
+            "patient"
+        };
+        mark_revoked(conn, &row, user.id, by, now)?;
     }
     let fresh: GrantRow = grants::table
         .find(&row.id)
         .select(GrantRow::as_select())
         .first(conn)?;
-    Ok(to_dtos(conn, vec![fresh])?.remove(0))
+    Ok(to_dtos(conn, vec![fresh], now)?.remove(0))
 }
 
 /// Consumes one download of a live grant that lets `doctor` read `record_id` of `patient_id`.
@@ -198,8 +290,8 @@ pub fn consume_download(
     doctor: UserId,
     patient: UserId,
     record: RecordId,
+    now: NaiveDateTime,
 ) -> Result<Option<GrantId>, ApiError> {
-    let now = time::now();
     let candidates: Vec<GrantRow> = grants::table
         .filter(grants::doctor_id.eq(doctor.to_string()))
         .filter(grants::patient_id.eq(patient.to_string()))
@@ -236,7 +328,8 @@ pub async fn list_for(
     query: &ListQuery,
 ) -> Result<Page<Grant>, ApiError> {
     let paging = Paging::from_query(query)?;
-    db::run(&state.pool, move |conn| list(conn, &user, &paging)).await
+    let now = state.clock.now();
+    db::run(&state.pool, move |conn| list(conn, &user, &paging, now)).await
 }
 
 /// Revokes (patient) or gives up (doctor) a grant; takes effect on the next download.
@@ -245,5 +338,6 @@ pub async fn revoke_as(
     user: AuthUser,
     id: GrantId,
 ) -> Result<Grant, ApiError> {
-    db::write(&state.pool, move |conn| revoke(conn, &user, id)).await
+    let now = state.clock.now();
+    db::write(&state.pool, move |conn| revoke(conn, &user, id, now)).await
 }

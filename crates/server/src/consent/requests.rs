@@ -2,15 +2,15 @@
 //! doctor, who redeems it) or in the app, or says no.
 //!
 //! The public functions are the use cases; each runs its steps in one write transaction (see
-//! `db::write`), so a request, its grant, the care relation and their ledger entries commit
-//! together.
+//! `db::write`), so a request, its grant and their ledger entries commit together. Consent
+//! yields only its scoped, expiring grant: it never puts the patient in the doctor's care.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use medvault_engine::KeyRing;
 use medvault_types::{
-    AccessRequest, AccessRequestStatus, CreateAccessRequest, Grant, GrantId, ListQuery, Page,
-    RecordId, RequestId, Role, UserId,
+    AccessPurpose, AccessRequest, AccessRequestStatus, CreateAccessRequest, Grant, GrantId,
+    ListQuery, Page, RecordId, RequestId, Role, UserId,
 };
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -93,6 +93,10 @@ pub struct RequestRow {
     pub created_at: NaiveDateTime,
     /// Decided (UTC).
     pub decided_at: Option<NaiveDateTime>,
+    /// Whether the patient's visit notes are asked for too.
+    pub include_notes: bool,
+    /// Purpose wire name.
+    pub purpose: String,
 }
 
 impl RequestRow {
@@ -203,6 +207,7 @@ fn create(
     keyring: &KeyRing,
     doctor: UserId,
     req: &CreateAccessRequest,
+    now: NaiveDateTime,
 ) -> Result<Created, ApiError> {
     let reason = validate(cfg, req)?;
     let doctor_id = doctor.to_string();
@@ -218,7 +223,6 @@ fn create(
             return Err(ApiError::NotFound);
         }
     }
-    let now = time::now();
     let open: i64 = access_requests::table
         .filter(access_requests::doctor_id.eq(&doctor_id))
         .filter(access_requests::patient_id.eq(&patient_id))
@@ -251,6 +255,8 @@ fn create(
         grant_id: None,
         created_at: now,
         decided_at: None,
+        include_notes: req.include_notes,
+        purpose: req.purpose.as_str().to_owned(),
     };
     diesel::insert_into(access_requests::table)
         .values(&row)
@@ -268,6 +274,8 @@ fn create(
             "doctor_id": doctor_id,
             "record_id": row.record_id,
             "duration_hours": req.duration_hours,
+            "include_notes": req.include_notes,
+            "purpose": req.purpose.as_str(),
             "by_mrn": req.mrn.is_some(),
         })),
     )?;
@@ -275,7 +283,7 @@ fn create(
         .find(&patient_id)
         .select(users::email)
         .first(conn)?;
-    let request = to_dtos(conn, cfg, None, vec![row])?.remove(0);
+    let request = to_dtos(conn, cfg, None, vec![row], now)?.remove(0);
     Ok(Created {
         request,
         patient_email,
@@ -290,8 +298,8 @@ fn to_dtos(
     cfg: &ConsentConfig,
     reveal: Option<(&KeyRing, UserId)>,
     rows: Vec<RequestRow>,
+    now: NaiveDateTime,
 ) -> Result<Vec<AccessRequest>, ApiError> {
-    let now = time::now();
     let doctor_ids: Vec<String> = rows.iter().map(|r| r.doctor_id.clone()).collect();
     let patient_ids: Vec<String> = rows.iter().map(|r| r.patient_id.clone()).collect();
     let record_ids: Vec<String> = rows.iter().filter_map(|r| r.record_id.clone()).collect();
@@ -330,6 +338,8 @@ fn to_dtos(
                     .transpose()?,
                 record_title: r.record_id.as_ref().and_then(|x| titles.get(x).cloned()),
                 reason: r.reason,
+                purpose: AccessPurpose::parse(&r.purpose).unwrap_or_default(),
+                include_notes: r.include_notes,
                 duration_hours: u32::try_from(r.duration_hours).unwrap_or(0),
                 status,
                 failed_attempts: u32::try_from(r.failed_attempts).unwrap_or(0),
@@ -355,6 +365,7 @@ fn list(
     user_id: UserId,
     role: Role,
     paging: &Paging,
+    now: NaiveDateTime,
 ) -> Result<Page<AccessRequest>, ApiError> {
     let me = user_id.to_string();
     let base = || {
@@ -372,7 +383,7 @@ fn list(
         .limit(paging.limit())
         .load(conn)?;
     let reveal = (role == Role::Patient).then_some((keyring, user_id));
-    Ok(paging.page(to_dtos(conn, cfg, reveal, rows)?, total))
+    Ok(paging.page(to_dtos(conn, cfg, reveal, rows, now)?, total))
 }
 
 /// One request the caller is party to (doctor who asked, patient asked); else 404.
@@ -383,10 +394,11 @@ fn get(
     user_id: UserId,
     role: Role,
     id: RequestId,
+    now: NaiveDateTime,
 ) -> Result<AccessRequest, ApiError> {
     let row = load_for(conn, user_id, role, id)?;
     let reveal = (role == Role::Patient).then_some((keyring, user_id));
-    Ok(to_dtos(conn, cfg, reveal, vec![row])?.remove(0))
+    Ok(to_dtos(conn, cfg, reveal, vec![row], now)?.remove(0))
 }
 
 fn load_for(
@@ -420,36 +432,36 @@ fn ensure_open(cfg: &ConsentConfig, row: &RequestRow, now: NaiveDateTime) -> Res
     }
 }
 
-/// Turns an open request into a grant; `method` says how consent was given.
+/// Turns an open request into its grant (scoped and expiring; never care); `method` says how
+/// consent was given.
 fn grant(
     conn: &mut DbConn,
     cfg: &ConsentConfig,
     row: &RequestRow,
     actor: UserId,
     method: &'static str,
+    now: NaiveDateTime,
 ) -> Result<Grant, ApiError> {
     let g = grants::insert(
         conn,
-        &row.id,
-        &row.doctor_id,
-        &row.patient_id,
-        row.record_id.as_deref(),
-        u32::try_from(row.duration_hours).unwrap_or(1),
-        cfg.downloads_per_grant,
+        &grants::NewGrant {
+            request_id: &row.id,
+            doctor_id: &row.doctor_id,
+            patient_id: &row.patient_id,
+            record_id: row.record_id.as_deref(),
+            include_notes: row.include_notes,
+            duration_hours: u32::try_from(row.duration_hours).unwrap_or(1),
+            max_downloads: cfg.downloads_per_grant,
+        },
+        now,
     )?;
     diesel::update(access_requests::table.find(&row.id))
         .set((
             access_requests::status.eq(Stored::Granted.as_str()),
             access_requests::grant_id.eq(&g.id),
-            access_requests::decided_at.eq(time::now()),
+            access_requests::decided_at.eq(now),
         ))
         .execute(conn)?;
-    // Consent puts the patient in the doctor's care (the MRN path starts outside it).
-    care::assign(
-        conn,
-        UserId::from_stored(&row.patient_id)?,
-        UserId::from_stored(&row.doctor_id)?,
-    )?;
     ledger::append(
         conn,
         &NewEntry::new(Some(actor), Action::ConsentGrant, format!("grant:{}", g.id))
@@ -459,12 +471,13 @@ fn grant(
                 "request_id": row.id,
                 "doctor_id": row.doctor_id,
                 "record_id": row.record_id,
+                "include_notes": row.include_notes,
                 "method": method,
                 "expires_at": time::utc(g.expires_at).to_rfc3339(),
                 "max_downloads": g.max_downloads,
             })),
     )?;
-    Ok(grants::to_dtos(conn, vec![g])?.remove(0))
+    Ok(grants::to_dtos(conn, vec![g], now)?.remove(0))
 }
 
 fn rate_key(doctor: UserId) -> String {
@@ -494,6 +507,7 @@ fn redeem(
     doctor: UserId,
     id: RequestId,
     code: &str,
+    now: NaiveDateTime,
 ) -> Result<Redeemed, ApiError> {
     let code = code.trim();
     let is_request_code = codes::is_well_formed(code, codes::REQUEST_CODE_DIGITS);
@@ -504,7 +518,6 @@ fn redeem(
             "must be the 8-digit request code or a 6-digit authenticator code",
         ));
     }
-    let now = time::now();
     let row = load_for(conn, doctor, Role::Doctor, id)?;
     check_doctor_rate(conn, cfg, doctor)?;
     ensure_open(cfg, &row, now)?;
@@ -528,7 +541,7 @@ fn redeem(
     };
     if ok {
         return Ok(Redeemed::Granted(Box::new(grant(
-            conn, cfg, &row, doctor, method,
+            conn, cfg, &row, doctor, method, now,
         )?)));
     }
     let attempts = row.failed_attempts.saturating_add(1);
@@ -578,10 +591,11 @@ fn approve(
     cfg: &ConsentConfig,
     patient: UserId,
     id: RequestId,
+    now: NaiveDateTime,
 ) -> Result<Grant, ApiError> {
     let row = load_for(conn, patient, Role::Patient, id)?;
-    ensure_open(cfg, &row, time::now())?;
-    grant(conn, cfg, &row, patient, "approval")
+    ensure_open(cfg, &row, now)?;
+    grant(conn, cfg, &row, patient, "approval", now)
 }
 
 /// The patient says no.
@@ -591,13 +605,14 @@ fn deny(
     keyring: &KeyRing,
     patient: UserId,
     id: RequestId,
+    now: NaiveDateTime,
 ) -> Result<AccessRequest, ApiError> {
     let row = load_for(conn, patient, Role::Patient, id)?;
-    ensure_open(cfg, &row, time::now())?;
+    ensure_open(cfg, &row, now)?;
     diesel::update(access_requests::table.find(&row.id))
         .set((
             access_requests::status.eq(Stored::Denied.as_str()),
-            access_requests::decided_at.eq(time::now()),
+            access_requests::decided_at.eq(now),
         ))
         .execute(conn)?;
     ledger::append(
@@ -610,7 +625,7 @@ fn deny(
         .patient(patient)
         .payload(json!({ "request_id": row.id, "doctor_id": row.doctor_id })),
     )?;
-    get(conn, cfg, keyring, patient, Role::Patient, id)
+    get(conn, cfg, keyring, patient, Role::Patient, id, now)
 }
 
 /// A doctor asks for access; the patient receives the one-time code in their inbox (and by
@@ -621,14 +636,22 @@ pub async fn ask(
     req: CreateAccessRequest,
 ) -> Result<AccessRequest, ApiError> {
     let st = SharedState::clone(state);
+    let now = state.clock.now();
     let created = db::write(&state.pool, move |conn| {
-        create(conn, &st.config.consent, st.engine.keys(), doctor, &req)
+        create(
+            conn,
+            &st.config.consent,
+            st.engine.keys(),
+            doctor,
+            &req,
+            now,
+        )
     })
     .await?;
     if let Some(mailer) = &state.mailer {
         mailer.send_consent_code(
             &created.patient_email,
-            &created.request.doctor_name,
+            &created.request.scope_summary(),
             &created.code,
         );
     }
@@ -643,6 +666,7 @@ pub async fn list_for(
 ) -> Result<Page<AccessRequest>, ApiError> {
     let paging = Paging::from_query(query)?;
     let st = SharedState::clone(state);
+    let now = state.clock.now();
     db::run(&state.pool, move |conn| {
         list(
             conn,
@@ -651,6 +675,7 @@ pub async fn list_for(
             user.id,
             user.role,
             &paging,
+            now,
         )
     })
     .await
@@ -663,6 +688,7 @@ pub async fn show(
     id: RequestId,
 ) -> Result<AccessRequest, ApiError> {
     let st = SharedState::clone(state);
+    let now = state.clock.now();
     db::run(&state.pool, move |conn| {
         get(
             conn,
@@ -671,6 +697,7 @@ pub async fn show(
             user.id,
             user.role,
             id,
+            now,
         )
     })
     .await
@@ -685,6 +712,7 @@ pub async fn redeem_code(
     code: Zeroizing<String>,
 ) -> Result<Grant, ApiError> {
     let st = SharedState::clone(state);
+    let now = state.clock.now();
     let outcome = db::write(&state.pool, move |conn| {
         redeem(
             conn,
@@ -693,6 +721,7 @@ pub async fn redeem_code(
             doctor,
             id,
             &code,
+            now,
         )
     })
     .await?;
@@ -711,8 +740,9 @@ pub async fn approve_request(
     id: RequestId,
 ) -> Result<Grant, ApiError> {
     let st = SharedState::clone(state);
+    let now = state.clock.now();
     db::write(&state.pool, move |conn| {
-        approve(conn, &st.config.consent, patient, id)
+        approve(conn, &st.config.consent, patient, id, now)
     })
     .await
 }
@@ -724,8 +754,9 @@ pub async fn deny_request(
     id: RequestId,
 ) -> Result<AccessRequest, ApiError> {
     let st = SharedState::clone(state);
+    let now = state.clock.now();
     db::write(&state.pool, move |conn| {
-        deny(conn, &st.config.consent, st.engine.keys(), patient, id)
+        deny(conn, &st.config.consent, st.engine.keys(), patient, id, now)
     })
     .await
 }

@@ -85,6 +85,8 @@ diesel::table! {
         doctor_id -> Text,
         /// UTC.
         created_at -> Timestamp,
+        /// How the care began: `admin`, `creator` or `patient`.
+        origin -> Text,
     }
 }
 
@@ -217,6 +219,10 @@ diesel::table! {
         created_at -> Timestamp,
         /// UTC.
         decided_at -> Nullable<Timestamp>,
+        /// Whether the patient's visit notes are asked for too.
+        include_notes -> Bool,
+        /// Purpose wire name.
+        purpose -> Text,
     }
 }
 
@@ -245,6 +251,8 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         /// Who revoked.
         revoked_by -> Nullable<Text>,
+        /// Whether the patient's visit notes are covered too.
+        include_notes -> Bool,
     }
 }
 
@@ -340,3 +348,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_notes,
     ledger,
 );
+
+diesel::table! {
+    /// Start-up tasks (data migrations in Rust) that have run.
+    startup_tasks (name) {
+        /// Task name.
+        name -> Text,
+        /// UTC.
+        done_at -> Timestamp,
+    }
+}

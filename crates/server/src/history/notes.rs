@@ -1,5 +1,6 @@
 //! Visit notes: written by doctors for patients in their care, sealed at rest with the
-//! patient's data key, read by the doctor and by the patient.
+//! patient's data key, read by the patient, by their author, and by other doctors only under a
+//! grant that covers notes ([`crate::access`]). Every read is on the ledger.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -8,11 +9,13 @@ use medvault_types::{CreateVisitNote, NoteId, UserId, VisitNote};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::access::{self, Access, NotesScope, Read};
 use crate::accounts::care;
+use crate::auth::AuthUser;
 use crate::db::ids::FreshId;
 use crate::db::ids::StoredId;
 use crate::db::schema::visit_notes;
-use crate::db::{self, DbConn};
+use crate::db::{self, Db, DbConn};
 use crate::error::ApiError;
 use crate::ledger::Action;
 use crate::ledger::{self, NewEntry};
@@ -96,20 +99,27 @@ fn add(
             .patient(patient)
             .payload(json!({ "note_id": id, "doctor_id": doctor })),
     )?;
-    list(conn, keyring, patient)?
+    list(conn, keyring, patient, NotesScope::WrittenBy(doctor))?
         .into_iter()
         .find(|n| n.id == id)
         .ok_or_else(|| ApiError::internal("note vanished"))
 }
 
-/// A patient's notes, newest visit first, decrypted.
+/// A patient's notes in `scope`, newest visit first, decrypted. The caller decided who may
+/// read them.
 pub fn list(
     conn: &mut DbConn,
     keyring: &KeyRing,
     patient: UserId,
+    scope: NotesScope,
 ) -> Result<Vec<VisitNote>, ApiError> {
-    let rows: Vec<Row> = visit_notes::table
+    let mut query = visit_notes::table
         .filter(visit_notes::patient_id.eq(patient.to_string()))
+        .into_boxed::<Db>();
+    if let NotesScope::WrittenBy(doctor) = scope {
+        query = query.filter(visit_notes::doctor_id.eq(doctor.to_string()));
+    }
+    let rows: Vec<Row> = query
         .select(Row::as_select())
         .order((
             visit_notes::visit_date.desc(),
@@ -162,27 +172,44 @@ pub async fn add_for_patient(
     .await
 }
 
-/// A doctor reads the visit notes of a patient in their care (anyone else: 404).
+/// A doctor reads a patient's visit notes: all of them under a grant that covers notes, their
+/// own when the patient is in their care, else 404 ([`Access::visit_notes`]); ledgered.
 pub async fn list_for_doctor(
     state: &SharedState,
-    doctor: UserId,
+    doctor: AuthUser,
+    patient: UserId,
+) -> Result<Vec<VisitNote>, ApiError> {
+    read(state, doctor, patient).await
+}
+
+/// A patient reads their own visit notes (ledgered like every read).
+pub async fn list_own(state: &SharedState, patient: AuthUser) -> Result<Vec<VisitNote>, ApiError> {
+    let me = patient.id;
+    read(state, patient, me).await
+}
+
+/// The one read path for visit notes: decide, read, ledger, in one transaction.
+async fn read(
+    state: &SharedState,
+    user: AuthUser,
     patient: UserId,
 ) -> Result<Vec<VisitNote>, ApiError> {
     let st = SharedState::clone(state);
-    db::run(&state.pool, move |conn| {
-        if !care::in_care(conn, doctor, patient)? {
-            return Err(ApiError::NotFound);
-        }
-        list(conn, st.engine.keys(), patient)
-    })
-    .await
-}
-
-/// A patient reads their own visit notes.
-pub async fn list_own(state: &SharedState, patient: UserId) -> Result<Vec<VisitNote>, ApiError> {
-    let st = SharedState::clone(state);
-    db::run(&state.pool, move |conn| {
-        list(conn, st.engine.keys(), patient)
+    let now = state.clock.now();
+    db::write(&state.pool, move |conn| {
+        let (basis, scope) = Access::resolve(conn, &user, patient, now)?.visit_notes()?;
+        let notes = list(conn, st.engine.keys(), patient, scope)?;
+        access::record_read(
+            conn,
+            user.id,
+            patient,
+            Read::VisitNotes {
+                shown: notes.len(),
+                own_only: scope != NotesScope::All,
+            },
+            basis,
+        )?;
+        Ok(notes)
     })
     .await
 }

@@ -1,8 +1,10 @@
 //! The patient's timeline: visit notes and records on one list, newest first.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use medvault_types::{History, HistoryItem, UserId};
+use medvault_types::{History, HistoryItem};
 
+use crate::access::{self, Access, NotesScope, Read, RecordScope};
+use crate::auth::AuthUser;
 use crate::db;
 use crate::db::paging::Paging;
 use crate::error::ApiError;
@@ -15,12 +17,25 @@ const TIMELINE_RECORDS: u32 = 100;
 
 /// The patient's notes and records, newest first (by visit or report date, then by when they
 /// were added).
-pub async fn of_patient(state: &SharedState, patient: UserId) -> Result<History, ApiError> {
+/// Only the patient reads it (ledgered like every read).
+pub async fn of_patient(state: &SharedState, patient: AuthUser) -> Result<History, ApiError> {
     let st = SharedState::clone(state);
-    let (notes, recs) = db::run(&state.pool, move |conn| {
-        let notes = notes::list(conn, st.engine.keys(), patient)?;
+    let now = state.clock.now();
+    let (notes, recs) = db::write(&state.pool, move |conn| {
+        let me = patient.id;
+        let basis = Access::resolve(conn, &patient, me, now)?.timeline()?;
+        let notes = notes::list(conn, st.engine.keys(), me, NotesScope::All)?;
         let paging = Paging::first(TIMELINE_RECORDS);
-        let recs = records::list(conn, st.engine.keys(), patient, &paging)?;
+        let recs = records::list(conn, st.engine.keys(), me, &RecordScope::All, true, &paging)?;
+        access::record_read(
+            conn,
+            me,
+            me,
+            Read::Timeline {
+                shown: notes.len() + recs.items.len(),
+            },
+            basis,
+        )?;
         Ok((notes, recs.items))
     })
     .await?;

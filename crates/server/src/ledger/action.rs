@@ -50,11 +50,29 @@ pub enum Action {
     TotpConfirm,
     /// A patient removed their authenticator.
     TotpRemove,
+    /// Someone read a patient's profile (demographics and clinical fields).
+    PatientRead,
+    /// Someone listed a patient's records (one entry per request).
+    RecordList,
+    /// Someone read one record's metadata (and notes, when the payload says so).
+    RecordRead,
+    /// Someone read a patient's visit notes.
+    NotesRead,
+    /// A patient read their timeline.
+    HistoryRead,
+    /// A download that had started failed or was cut off before its end.
+    RecordDownloadFailed,
+    /// A sign-in was refused (wrong password, unknown account, locked).
+    AuthLoginFailed,
+    /// A user signed out.
+    AuthLogout,
+    /// The chain switched to a new canonical form (`chain::SWITCH_ACTION`).
+    LedgerFormat,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 32] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -78,6 +96,15 @@ impl Action {
         Self::TotpEnrol,
         Self::TotpConfirm,
         Self::TotpRemove,
+        Self::PatientRead,
+        Self::RecordList,
+        Self::RecordRead,
+        Self::NotesRead,
+        Self::HistoryRead,
+        Self::RecordDownloadFailed,
+        Self::AuthLoginFailed,
+        Self::AuthLogout,
+        Self::LedgerFormat,
     ];
 
     /// The stored name (part of the entry hash, so it never changes for an action).
@@ -106,6 +133,15 @@ impl Action {
             Self::TotpEnrol => "totp.enrol",
             Self::TotpConfirm => "totp.confirm",
             Self::TotpRemove => "totp.remove",
+            Self::PatientRead => "patient.read",
+            Self::RecordList => "record.list",
+            Self::RecordRead => "record.read",
+            Self::NotesRead => "note.read",
+            Self::HistoryRead => "history.read",
+            Self::RecordDownloadFailed => "record.download_failed",
+            Self::AuthLoginFailed => "auth.login_failed",
+            Self::AuthLogout => "auth.logout",
+            Self::LedgerFormat => super::chain::SWITCH_ACTION,
         }
     }
 
@@ -120,6 +156,14 @@ impl Action {
             self,
             Self::RecordDownload
                 | Self::RecordDownloadDenied
+                | Self::RecordDownloadFailed
+                | Self::PatientRead
+                | Self::RecordList
+                | Self::RecordRead
+                | Self::NotesRead
+                | Self::HistoryRead
+                | Self::CareAssign
+                | Self::CareUnassign
                 | Self::ConsentRequest
                 | Self::ConsentGrant
                 | Self::ConsentDeny
@@ -127,6 +171,20 @@ impl Action {
                 | Self::ConsentCodeFailed
                 | Self::ConsentLocked
                 | Self::NoteAdd
+        )
+    }
+
+    /// A read of health data: the patient's own reads of this kind stay out of their access
+    /// log (it shows what others did), but they are on the ledger like every read.
+    pub const fn is_read(self) -> bool {
+        matches!(
+            self,
+            Self::RecordDownload
+                | Self::PatientRead
+                | Self::RecordList
+                | Self::RecordRead
+                | Self::NotesRead
+                | Self::HistoryRead
         )
     }
 

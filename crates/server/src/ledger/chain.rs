@@ -16,6 +16,13 @@
 //! where each `field` is a u32 BE length followed by that many UTF-8 bytes. Length prefixes
 //! make the encoding unambiguous; hashing the stored text (not a re-serialisation) makes it
 //! independent of any JSON library's key order.
+//!
+//! **Format v2** covers every field that decides who sees an entry: it is v1 with the domain
+//! `"medvault-ledger-v2"` and one more field, `patient` (the patient id the entry is filed
+//! under, empty for none), between `subject` and `payload`. The switch is itself an entry
+//! (action [`SWITCH_ACTION`], hashed in the form before it): every entry after the first switch
+//! is v2, every entry up to it v1. The verifier derives each entry's form from the switch's
+//! position, never from anything an editor could change without breaking a hash.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
@@ -23,7 +30,36 @@ use sha2::{Digest, Sha256};
 /// The `prev_hash` of the first entry: 32 zero bytes, hex.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-const DOMAIN: &[u8] = b"medvault-ledger-v1";
+/// The action of the entry that switches the chain to format v2.
+pub const SWITCH_ACTION: &str = "ledger.format";
+
+/// The canonical form an entry is hashed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Seq, time, actor, action, subject, payload.
+    V1,
+    /// V1 plus the patient id the entry is filed under.
+    V2,
+}
+
+impl Format {
+    const fn domain(self) -> &'static [u8] {
+        match self {
+            Self::V1 => b"medvault-ledger-v1",
+            Self::V2 => b"medvault-ledger-v2",
+        }
+    }
+
+    /// The form of the entry that follows one in this form with action `action`.
+    #[must_use]
+    pub fn after(self, action: &str) -> Self {
+        if action == SWITCH_ACTION {
+            Self::V2
+        } else {
+            self
+        }
+    }
+}
 
 /// One entry's hashed content, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +76,10 @@ pub struct EntryContent<'a> {
     pub subject: &'a str,
     /// Payload text exactly as stored.
     pub payload: &'a str,
+    /// Patient the entry is filed under, as stored (hashed in v2 only).
+    pub patient: Option<&'a str>,
+    /// The canonical form.
+    pub format: Format,
 }
 
 /// Truncates a timestamp to what both databases store exactly (microseconds).
@@ -63,7 +103,7 @@ pub fn entry_hash(prev_hash: &str, entry: &EntryContent<'_>) -> String {
         Ok(prev) if prev.len() == 32 => hasher.update(&prev),
         _ => hasher.update(prev_hash.as_bytes()),
     }
-    hasher.update(DOMAIN);
+    hasher.update(entry.format.domain());
     hasher.update(entry.seq.to_be_bytes());
     put_field(
         &mut hasher,
@@ -76,6 +116,9 @@ pub fn entry_hash(prev_hash: &str, entry: &EntryContent<'_>) -> String {
     put_field(&mut hasher, entry.actor.unwrap_or("").as_bytes());
     put_field(&mut hasher, entry.action.as_bytes());
     put_field(&mut hasher, entry.subject.as_bytes());
+    if entry.format == Format::V2 {
+        put_field(&mut hasher, entry.patient.unwrap_or("").as_bytes());
+    }
     put_field(&mut hasher, entry.payload.as_bytes());
     hex::encode(hasher.finalize())
 }
@@ -95,6 +138,8 @@ pub struct StoredEntry {
     pub subject: String,
     /// Payload text.
     pub payload: String,
+    /// Patient the entry is filed under.
+    pub patient: Option<String>,
     /// Stored previous hash.
     pub prev_hash: String,
     /// Stored hash.
@@ -131,6 +176,7 @@ impl std::fmt::Display for Break {
 pub struct Verifier {
     expected_seq: i64,
     prev_hash: String,
+    format: Format,
     checked: u64,
     broken: Option<(i64, Break)>,
 }
@@ -140,6 +186,7 @@ impl Default for Verifier {
         Self {
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
+            format: Format::V1,
             checked: 0,
             broken: None,
         }
@@ -173,6 +220,8 @@ impl Verifier {
                 action: &e.action,
                 subject: &e.subject,
                 payload: &e.payload,
+                patient: e.patient.as_deref(),
+                format: self.format,
             };
             let computed = entry_hash(&self.prev_hash, &content);
             // Hashes are public values: no constant-time need here.
@@ -184,6 +233,7 @@ impl Verifier {
         }
         self.expected_seq = e.seq + 1;
         self.prev_hash.clone_from(&e.hash);
+        self.format = self.format.after(&e.action);
         true
     }
 
@@ -208,30 +258,44 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn chain(n: i64) -> Vec<StoredEntry> {
+    const PATIENT: &str = "8f0e2c1a-0000-4000-8000-0000000000aa";
+
+    /// A chain of `n` entries; entry `switch_at` (if any) is the switch to v2.
+    fn chain_switching(n: i64, switch_at: Option<i64>) -> Vec<StoredEntry> {
         let mut prev = GENESIS_HASH.to_owned();
+        let mut format = Format::V1;
         (1..=n)
             .map(|seq| {
                 let at = Utc.timestamp_opt(1_700_000_000 + seq, 123_456_000).unwrap();
                 let payload = format!("{{\"n\":{seq}}}");
                 let actor =
                     (seq % 2 == 0).then(|| "8f0e2c1a-0000-4000-8000-000000000001".to_owned());
+                let action = if switch_at == Some(seq) {
+                    SWITCH_ACTION
+                } else {
+                    "record.upload"
+                };
+                let patient = (seq % 3 != 0).then(|| PATIENT.to_owned());
                 let content = EntryContent {
                     seq,
                     at,
                     actor: actor.as_deref(),
-                    action: "record.upload",
+                    action,
                     subject: "record:x",
                     payload: &payload,
+                    patient: patient.as_deref(),
+                    format,
                 };
                 let hash = entry_hash(&prev, &content);
+                format = format.after(action);
                 let e = StoredEntry {
                     seq,
                     at,
                     actor,
-                    action: "record.upload".into(),
+                    action: action.into(),
                     subject: "record:x".into(),
                     payload,
+                    patient,
                     prev_hash: prev.clone(),
                     hash: hash.clone(),
                 };
@@ -239,6 +303,10 @@ mod tests {
                 e
             })
             .collect()
+    }
+
+    fn chain(n: i64) -> Vec<StoredEntry> {
+        chain_switching(n, None)
     }
 
     fn verify(entries: &[StoredEntry]) -> Verifier {
@@ -318,9 +386,77 @@ mod tests {
             action: &c[4].action,
             subject: &c[4].subject,
             payload: &c[4].payload,
+            patient: c[4].patient.as_deref(),
+            format: Format::V1,
         };
         c[4].hash = entry_hash(&c[4].prev_hash, &content);
         assert_eq!(verify(&c).broken(), Some(&(6, Break::PrevMismatch)));
+    }
+
+    #[test]
+    fn a_chain_that_switches_to_v2_verifies() {
+        let c = chain_switching(10, Some(4));
+        let v = verify(&c);
+        assert!(v.broken().is_none(), "{:?}", v.broken());
+        assert_eq!(v.checked(), 10);
+    }
+
+    #[test]
+    fn v1_ignores_the_patient_but_v2_commits_to_it() {
+        // Before the switch the patient id is outside the hash (the old form's known gap).
+        let mut c = chain_switching(10, Some(4));
+        c[1].patient = None;
+        assert!(verify(&c).broken().is_none());
+        // After it, editing, adding or removing the patient id breaks the entry.
+        // (seq 6 has no patient, seq 7 and 8 have one)
+        for (i, edit) in [(5, Some(PATIENT)), (6, None), (7, Some("other"))] {
+            let mut c = chain_switching(10, Some(4));
+            c[i].patient = edit.map(str::to_owned);
+            assert_eq!(
+                verify(&c).broken(),
+                Some(&(i64::try_from(i).unwrap() + 1, Break::HashMismatch)),
+                "entry {}",
+                i + 1
+            );
+        }
+    }
+
+    #[test]
+    fn an_entry_cannot_pass_for_the_old_form_after_the_switch() {
+        // An editor who rehashes an entry after the switch in the v1 form (to drop the patient
+        // id from the hash) breaks that entry: the verifier knows which form it must be in.
+        let mut c = chain_switching(10, Some(4));
+        c[6].patient = None;
+        let content = EntryContent {
+            seq: 7,
+            at: c[6].at,
+            actor: c[6].actor.as_deref(),
+            action: &c[6].action,
+            subject: &c[6].subject,
+            payload: &c[6].payload,
+            patient: None,
+            format: Format::V1,
+        };
+        c[6].hash = entry_hash(&c[6].prev_hash, &content);
+        assert_eq!(verify(&c).broken(), Some(&(7, Break::HashMismatch)));
+    }
+
+    #[test]
+    fn the_forms_hash_differently() {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let mut e = EntryContent {
+            seq: 1,
+            at,
+            actor: None,
+            action: "a",
+            subject: "b",
+            payload: "{}",
+            patient: None,
+            format: Format::V1,
+        };
+        let v1 = entry_hash(GENESIS_HASH, &e);
+        e.format = Format::V2;
+        assert_ne!(v1, entry_hash(GENESIS_HASH, &e));
     }
 
     #[test]
@@ -333,6 +469,8 @@ mod tests {
             action: "ab",
             subject: "c",
             payload: "{}",
+            patient: None,
+            format: Format::V1,
         };
         let b = EntryContent {
             seq: 1,
@@ -341,6 +479,8 @@ mod tests {
             action: "a",
             subject: "bc",
             payload: "{}",
+            patient: None,
+            format: Format::V1,
         };
         assert_ne!(entry_hash(GENESIS_HASH, &a), entry_hash(GENESIS_HASH, &b));
     }

@@ -20,7 +20,7 @@ use crate::db::DbConn;
 use crate::db::paging::Paging;
 use crate::db::schema::ledger;
 use crate::error::ApiError;
-use chain::{EntryContent, GENESIS_HASH, StoredEntry, Verifier, entry_hash, ledger_time};
+use chain::{EntryContent, Format, GENESIS_HASH, StoredEntry, Verifier, entry_hash, ledger_time};
 use medvault_types::{LedgerEntry, LedgerVerification, UserId};
 
 /// Key of the PostgreSQL advisory lock that serialises appends ("medvault" as digits).
@@ -99,6 +99,7 @@ struct StoredRow {
     payload: String,
     prev_hash: String,
     hash: String,
+    patient_id: Option<String>,
 }
 
 impl From<StoredRow> for StoredEntry {
@@ -110,6 +111,7 @@ impl From<StoredRow> for StoredEntry {
             action: r.action,
             subject: r.subject,
             payload: r.payload,
+            patient: r.patient_id,
             prev_hash: r.prev_hash,
             hash: r.hash,
         }
@@ -150,6 +152,38 @@ fn lock_chain(conn: &mut DbConn) -> QueryResult<()> {
     Ok(())
 }
 
+/// The form new entries are hashed in: v2 once the switch is on the chain (an index lookup).
+fn current_format(conn: &mut DbConn) -> Result<Format, ApiError> {
+    let switched: Option<i64> = ledger::table
+        .filter(ledger::action.eq(Action::LedgerFormat.as_str()))
+        .select(ledger::seq)
+        .first(conn)
+        .optional()?;
+    Ok(if switched.is_some() {
+        Format::V2
+    } else {
+        Format::V1
+    })
+}
+
+/// Puts the switch to format v2 on the chain unless it is there (the start-up task of issue
+/// 11): from the next entry on, the patient id an entry is filed under is inside its hash.
+/// Returns whether it appended the switch.
+pub fn switch_to_v2(conn: &mut DbConn) -> Result<bool, ApiError> {
+    lock_chain(conn)?;
+    if current_format(conn)? == Format::V2 {
+        return Ok(false);
+    }
+    append(
+        conn,
+        &NewEntry::new(None, Action::LedgerFormat, "ledger").payload(serde_json::json!({
+            "format": 2,
+            "covers": ["seq", "at", "actor", "action", "subject", "patient_id", "payload"],
+        })),
+    )?;
+    Ok(true)
+}
+
 /// Appends `entry` to the chain. Call it inside the transaction of the action it records, so
 /// both commit or neither does. Returns the new entry's `seq`.
 pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<i64, ApiError> {
@@ -164,6 +198,7 @@ pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<i64, ApiError> {
         .first(conn)
         .optional()?;
     let (seq, prev_hash) = head.map_or_else(|| (1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
+    let format = current_format(conn)?;
     let at = ledger_time(Utc::now());
     let actor = entry.actor.map(|a| a.to_string());
     let patient = entry.patient.map(|p| p.to_string());
@@ -176,6 +211,8 @@ pub fn append(conn: &mut DbConn, entry: &NewEntry) -> Result<i64, ApiError> {
             action: entry.action.as_str(),
             subject: &entry.subject,
             payload: &payload,
+            patient: patient.as_deref(),
+            format,
         },
     );
     diesel::insert_into(ledger::table)
@@ -274,19 +311,29 @@ pub fn verify(conn: &mut DbConn) -> Result<LedgerVerification, ApiError> {
     })
 }
 
-/// Entries about `patient` whose action is one of `actions`, newest first, one page of them,
-/// and how many there are in all.
+/// Entries about `patient` whose action is one of `actions`, except those the patient did
+/// themself with an action in `hide_own`, newest first, one page of them, and how many there
+/// are in all.
 pub fn entries_for_patient(
     conn: &mut DbConn,
     patient: UserId,
     actions: &[Action],
+    hide_own: &[Action],
     paging: &Paging,
 ) -> Result<(Vec<LedgerEntry>, i64), ApiError> {
     let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    let own: Vec<&str> = hide_own.iter().map(|a| a.as_str()).collect();
+    let me = patient.to_string();
     let base = || {
         ledger::table
-            .filter(ledger::patient_id.eq(patient.to_string()))
+            .filter(ledger::patient_id.eq(me.clone()))
             .filter(ledger::action.eq_any(names.clone()))
+            .filter(
+                ledger::actor
+                    .is_null()
+                    .or(ledger::actor.ne(me.clone()))
+                    .or(ledger::action.ne_all(own.clone())),
+            )
     };
     let total: i64 = base().count().get_result(conn)?;
     let rows: Vec<StoredRow> = base()

@@ -1,7 +1,7 @@
 //! The patient's "who saw or asked for my records" view, built from the ledger with the
 //! actors' names and the records' titles.
 
-use medvault_types::{AccessLogEntry, Page, RecordId, UserId};
+use medvault_types::{AccessBasis, AccessLogEntry, Page, RecordId, UserId};
 use serde_json::Value;
 
 use crate::db::DbConn;
@@ -20,7 +20,9 @@ pub fn page(
         .into_iter()
         .filter(|a| a.in_access_log())
         .collect();
-    let (entries, total) = ledger::entries_for_patient(conn, patient, &actions, paging)?;
+    let own_reads: Vec<Action> = Action::ALL.into_iter().filter(|a| a.is_read()).collect();
+    let (entries, total) =
+        ledger::entries_for_patient(conn, patient, &actions, &own_reads, paging)?;
     let actor_ids: Vec<String> = entries
         .iter()
         .filter_map(|e| e.actor.map(|a| a.to_string()))
@@ -55,6 +57,11 @@ pub fn page(
                 allowed: !Action::parse(&e.action).is_some_and(Action::is_refusal),
                 record_id: record.as_deref().and_then(|r| r.parse::<RecordId>().ok()),
                 record_title: record.and_then(|r| titles.get(&r).cloned()),
+                basis: e
+                    .payload
+                    .get("basis")
+                    .and_then(Value::as_str)
+                    .and_then(AccessBasis::parse),
                 action: e.action,
             }
         })

@@ -1,7 +1,7 @@
 //! Record rows: reading metadata under object-level authorisation, committing an upload,
 //! authorising a download, and crypto-shredding.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use medvault_engine::{KeyRing, Manifest, WrappedDek};
 use medvault_types::{
@@ -9,13 +9,14 @@ use medvault_types::{
 };
 use serde_json::json;
 
+use crate::access::{self, Access, Basis, Read, RecordScope};
 use crate::accounts::care;
 use crate::auth::AuthUser;
 use crate::consent::grants;
 use crate::db::ids::StoredId;
 use crate::db::paging::Paging;
 use crate::db::schema::records;
-use crate::db::{self, DbConn};
+use crate::db::{self, Db, DbConn};
 use crate::error::ApiError;
 use crate::ledger::Action;
 use crate::ledger::{self, NewEntry};
@@ -125,10 +126,17 @@ pub struct Stored {
     pub sha256: String,
 }
 
-fn to_dto(conn: &mut DbConn, keyring: &KeyRing, r: RecordRow) -> Result<RecordMeta, ApiError> {
+/// The API shape of a row; its notes are decrypted only `with_notes`.
+fn to_dto(
+    conn: &mut DbConn,
+    keyring: &KeyRing,
+    r: RecordRow,
+    with_notes: bool,
+) -> Result<RecordMeta, ApiError> {
     let id = RecordId::from_stored(&r.id)?;
     let patient = UserId::from_stored(&r.patient_id)?;
-    let notes = match &r.notes_enc {
+    let notes_withheld = !with_notes && r.notes_enc.is_some();
+    let notes = match r.notes_enc.as_ref().filter(|_| with_notes) {
         Some(sealed) => {
             let dek = patient_key::load(conn, keyring, patient)?
                 .ok_or_else(|| ApiError::internal("record notes without patient key"))?;
@@ -148,6 +156,7 @@ fn to_dto(conn: &mut DbConn, keyring: &KeyRing, r: RecordRow) -> Result<RecordMe
         category: RecordCategory::parse(&r.category).unwrap_or(RecordCategory::Other),
         report_date: r.report_date,
         notes,
+        notes_withheld,
         file_name: r.file_name,
         content_type: r.content_type,
         size_bytes: u64::try_from(r.size_bytes).unwrap_or(0),
@@ -253,7 +262,7 @@ pub fn commit(
             "size": stored.size,
         })),
     )?;
-    to_dto(conn, keyring, row)
+    to_dto(conn, keyring, row, true)
 }
 
 fn live(conn: &mut DbConn, id: RecordId) -> Result<Option<RecordRow>, ApiError> {
@@ -265,41 +274,59 @@ fn live(conn: &mut DbConn, id: RecordId) -> Result<Option<RecordRow>, ApiError> 
         .optional()?)
 }
 
-/// A live record the caller may see the metadata of: the owner patient, a doctor with the
-/// patient in care, an admin. Anyone else: 404.
-pub fn visible(conn: &mut DbConn, user: &AuthUser, id: RecordId) -> Result<RecordRow, ApiError> {
-    let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
-    let owner = UserId::from_stored(&row.patient_id)?;
-    let ok = match user.role {
-        Role::Patient => owner == user.id,
-        Role::Doctor => care::in_care(conn, user.id, owner)?,
-        Role::Admin => true,
-    };
-    if ok { Ok(row) } else { Err(ApiError::NotFound) }
-}
-
-/// One record's metadata.
-pub fn get(
+/// One record's metadata as `user` may see it at `now` ([`Access`]: the owner, a doctor in
+/// care, or a doctor with a grant covering it; notes only for the owner or under a covering
+/// grant), with its `record.read` ledger entry. Admins: 403; anyone else: 404.
+pub fn read_one(
     conn: &mut DbConn,
     keyring: &KeyRing,
     user: &AuthUser,
     id: RecordId,
+    now: NaiveDateTime,
 ) -> Result<RecordMeta, ApiError> {
-    let row = visible(conn, user, id)?;
-    to_dto(conn, keyring, row)
+    if user.role == Role::Admin {
+        return Err(ApiError::Forbidden);
+    }
+    let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
+    let patient = UserId::from_stored(&row.patient_id)?;
+    let access = Access::resolve(conn, user, patient, now)?;
+    let meta_basis = access.record_meta(id)?;
+    let notes_basis = access.record_notes(id);
+    let basis = notes_basis.unwrap_or(meta_basis);
+    access::record_read(
+        conn,
+        user.id,
+        patient,
+        Read::Record {
+            id,
+            notes: notes_basis.is_some(),
+        },
+        basis,
+    )?;
+    to_dto(conn, keyring, row, notes_basis.is_some())
 }
 
-/// A patient's live records, newest report first. The caller resolved which patient.
+/// A patient's live records in `scope`, newest report first, without notes unless
+/// `with_notes`. The caller decided who may see them.
 pub fn list(
     conn: &mut DbConn,
     keyring: &KeyRing,
     patient: UserId,
+    scope: &RecordScope,
+    with_notes: bool,
     paging: &Paging,
 ) -> Result<Page<RecordMeta>, ApiError> {
     let base = || {
-        records::table
+        let q = records::table
             .filter(records::patient_id.eq(patient.to_string()))
             .filter(records::deleted_at.is_null())
+            .into_boxed::<Db>();
+        match scope {
+            RecordScope::All => q,
+            RecordScope::Only(ids) => q.filter(
+                records::id.eq_any(ids.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            ),
+        }
     };
     let total: i64 = base().count().get_result(conn)?;
     let rows: Vec<RecordRow> = base()
@@ -310,7 +337,7 @@ pub fn list(
         .load(conn)?;
     Ok(paging.page(
         rows.into_iter()
-            .map(|r| to_dto(conn, keyring, r))
+            .map(|r| to_dto(conn, keyring, r, with_notes))
             .collect::<Result<_, _>>()?,
         total,
     ))
@@ -331,13 +358,14 @@ pub fn authorise_download(
     conn: &mut DbConn,
     user: &AuthUser,
     id: RecordId,
+    now: NaiveDateTime,
 ) -> Result<Download, ApiError> {
     let row = live(conn, id)?.ok_or(ApiError::NotFound)?;
     let patient = UserId::from_stored(&row.patient_id)?;
-    let grant = match user.role {
-        Role::Patient if patient == user.id => None,
+    let basis = match user.role {
+        Role::Patient if patient == user.id => Basis::Owner,
         Role::Doctor => {
-            let Some(g) = grants::consume_download(conn, user.id, patient, id)? else {
+            let Some(g) = grants::consume_download(conn, user.id, patient, id, now)? else {
                 if !care::in_care(conn, user.id, patient)? {
                     return Err(ApiError::NotFound);
                 }
@@ -353,7 +381,7 @@ pub fn authorise_download(
                 )?;
                 return Ok(Download::Refused);
             };
-            Some(g)
+            Basis::Grant(g)
         }
         Role::Admin => return Err(ApiError::Forbidden),
         Role::Patient => return Err(ApiError::NotFound),
@@ -374,9 +402,22 @@ pub fn authorise_download(
             format!("record:{id}"),
         )
         .patient(patient)
-        .payload(json!({ "record_id": id, "grant_id": grant, "manifest_root": row.root_hash })),
+        .payload(download_payload(id, basis, &row.root_hash)),
     )?;
     Ok(Download::Allowed(Box::new(row)))
+}
+
+/// The `record.download` payload: the record, the basis that allowed it, the manifest root.
+fn download_payload(id: RecordId, basis: Basis, root: &str) -> serde_json::Value {
+    let mut payload = json!({
+        "record_id": id,
+        "basis": basis.kind().as_str(),
+        "manifest_root": root,
+    });
+    if let (Basis::Grant(grant), Some(map)) = (basis, payload.as_object_mut()) {
+        map.insert("grant_id".into(), json!(grant));
+    }
+    payload
 }
 
 /// Crypto-shreds a record: the wrapped DEK and sealed notes are destroyed now, so the shards
@@ -405,8 +446,9 @@ fn delete(conn: &mut DbConn, user: &AuthUser, id: RecordId) -> Result<(), ApiErr
     Ok(())
 }
 
-/// The records a clinical user may list: a patient their own; a doctor those of
-/// `query.patient_id`, a patient in their care (anyone else: 404).
+/// The records a clinical user may list, with the `record.list` ledger entry: a patient their
+/// own; a doctor those of `query.patient_id` that [`Access::record_list`] allows (anyone else:
+/// 404). Notes only for the owner.
 pub async fn list_visible(
     state: &SharedState,
     user: AuthUser,
@@ -418,34 +460,49 @@ pub async fn list_visible(
         q: None,
     })?;
     let st = SharedState::clone(state);
-    db::run(&state.pool, move |conn| {
+    let now = state.clock.now();
+    db::write(&state.pool, move |conn| {
         let patient = match user.role {
             Role::Patient => user.id,
-            Role::Doctor => {
-                let p = query
-                    .patient_id
-                    .ok_or_else(|| ApiError::field("patient_id", "is required for doctors"))?;
-                if !care::in_care(conn, user.id, p)? {
-                    return Err(ApiError::NotFound);
-                }
-                p
-            }
+            Role::Doctor => query
+                .patient_id
+                .ok_or_else(|| ApiError::field("patient_id", "is required for doctors"))?,
             Role::Admin => return Err(ApiError::Forbidden),
         };
-        list(conn, st.engine.keys(), patient, &paging)
+        let access = Access::resolve(conn, &user, patient, now)?;
+        let (basis, scope) = access.record_list()?;
+        let page = list(
+            conn,
+            st.engine.keys(),
+            patient,
+            &scope,
+            basis == Basis::Owner,
+            &paging,
+        )?;
+        access::record_read(
+            conn,
+            user.id,
+            patient,
+            Read::RecordList {
+                shown: page.items.len(),
+            },
+            basis,
+        )?;
+        Ok(page)
     })
     .await
 }
 
-/// One record's metadata, for whoever may see it ([`visible`]).
+/// One record's metadata, for whoever may see it ([`read_one`]).
 pub async fn show(
     state: &SharedState,
     user: AuthUser,
     id: RecordId,
 ) -> Result<RecordMeta, ApiError> {
     let st = SharedState::clone(state);
-    db::run(&state.pool, move |conn| {
-        get(conn, st.engine.keys(), &user, id)
+    let now = state.clock.now();
+    db::write(&state.pool, move |conn| {
+        read_one(conn, st.engine.keys(), &user, id, now)
     })
     .await
 }

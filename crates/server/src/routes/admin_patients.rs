@@ -59,7 +59,7 @@ pub async fn get_patient(
     id: web::Path<UserId>,
 ) -> Result<web::Json<Patient>, ApiError> {
     Ok(web::Json(
-        patients::show(&state, id.into_inner(), Scope::All).await?,
+        patients::show_to_admin(&state, id.into_inner()).await?,
     ))
 }
 

@@ -58,6 +58,6 @@ pub async fn get_my_patient(
     id: web::Path<UserId>,
 ) -> Result<web::Json<Patient>, ApiError> {
     Ok(web::Json(
-        patients::show(&state, id.into_inner(), Scope::CareOf(doctor.id)).await?,
+        patients::read_profile(&state, doctor, id.into_inner()).await?,
     ))
 }

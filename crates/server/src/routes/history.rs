@@ -43,7 +43,7 @@ pub async fn list_visit_notes(
     id: web::Path<UserId>,
 ) -> Result<web::Json<Vec<VisitNote>>, ApiError> {
     Ok(web::Json(
-        notes::list_for_doctor(&state, doctor.id, id.into_inner()).await?,
+        notes::list_for_doctor(&state, doctor, id.into_inner()).await?,
     ))
 }
 
@@ -56,7 +56,7 @@ pub async fn get_my_history(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
 ) -> Result<web::Json<History>, ApiError> {
-    Ok(web::Json(timeline::of_patient(&state, patient.id).await?))
+    Ok(web::Json(timeline::of_patient(&state, patient).await?))
 }
 
 /// The calling patient's visit notes, newest first.
@@ -68,7 +68,7 @@ pub async fn list_my_notes(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
 ) -> Result<web::Json<Vec<VisitNote>>, ApiError> {
-    Ok(web::Json(notes::list_own(&state, patient.id).await?))
+    Ok(web::Json(notes::list_own(&state, patient).await?))
 }
 
 /// Who accessed or asked for the calling patient's records, newest first (from the ledger).

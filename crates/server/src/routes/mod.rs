@@ -15,6 +15,7 @@ pub mod doctor_patients;
 pub mod health;
 pub mod history;
 pub mod me;
+pub mod my_care;
 pub mod profile;
 pub mod records;
 pub mod responses;
@@ -69,6 +70,9 @@ api! {
     me::change_password,
     profile::get_profile,
     profile::update_profile,
+    my_care::list_my_care,
+    my_care::add_my_care_doctor,
+    my_care::remove_my_care_doctor,
     admin_doctors::list_doctors,
     admin_doctors::create_doctor,
     admin_doctors::get_doctor,

@@ -18,7 +18,8 @@ pub async fn get_profile(
     state: web::Data<AppState>,
     PatientUser(user): PatientUser,
 ) -> Result<web::Json<Patient>, ApiError> {
-    Ok(web::Json(patients::own_profile(&state, user.id).await?))
+    let me = user.id;
+    Ok(web::Json(patients::read_profile(&state, user, me).await?))
 }
 
 /// Changes the caller's contact fields (phone, address, city, state, postal code, emergency
