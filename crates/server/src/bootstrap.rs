@@ -56,7 +56,7 @@ pub fn ensure_admin(state: &AppState) -> anyhow::Result<Bootstrap> {
     }
     let password = temporary_password();
     let hash = state.hasher.hash_blocking(&password)?;
-    let row = UserRow::new(DEFAULT_ADMIN_EMAIL.into(), Role::Admin, hash, true);
+    let row = UserRow::new(DEFAULT_ADMIN_EMAIL.into(), Role::Admin, hash, true).without_expiry();
     let mut conn = state.pool.get().context("connecting to the database")?;
     users::insert(&mut conn, &row).map_err(|e| anyhow::anyhow!("creating the admin: {e}"))?;
     Ok(Bootstrap::Generated {

@@ -66,6 +66,12 @@ pub struct User {
     pub active: bool,
     /// When true the user must change their password before anything else.
     pub must_change_password: bool,
+    /// When the owner first set their own password (UTC): a staff member who used the
+    /// temporary password first would show here as an activation the owner did not make.
+    /// `None` while the account still has its temporary password (and for accounts older than
+    /// this field).
+    #[serde(default)]
+    pub activated_at: Option<DateTime<Utc>>,
     /// Creation time (UTC).
     pub created_at: DateTime<Utc>,
     /// Last modification time (UTC).

@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use medvault_tests::records::ledger_all;
 use medvault_tests::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, USER_PASSWORD, expect_error, expect_json,
     on_both_backends,
 };
-use medvault_types::{TokenResponse, User};
+use medvault_types::{TemporaryPassword, TokenResponse, User};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -18,6 +19,7 @@ on_both_backends!(
     deactivation_applies_at_next_request,
     failures_look_identical_and_lock,
     concurrent_refresh_and_failures,
+    temporary_passwords_work_once_and_for_a_day,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -309,4 +311,90 @@ async fn concurrent_refresh_and_failures(backend: Backend) {
             "{status}"
         );
     }
+}
+
+/// A staff-issued temporary password works for one sign-in and for a day (then it fails like
+/// a wrong password); the owner's first own password is the account's activation, ledgered and
+/// shown to the owner, so a staff member who used the password first would be visible.
+async fn temporary_passwords_work_once_and_for_a_day(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+
+    // Once: a second sign-in with the same temporary password is refused.
+    let d = app.create_doctor(&admin, "once@clinic.example").await;
+    let first = app.login(&d.doctor.email, &d.temporary_password).await;
+    assert!(first.user.must_change_password);
+    let again = app
+        .try_login(&d.doctor.email, &d.temporary_password)
+        .await
+        .expect_err("a temporary password works once");
+    expect_error(again, StatusCode::UNAUTHORIZED).await;
+
+    // The session it opened can still set the owner's password: the activation.
+    let resp = app
+        .post(
+            "/api/v1/me/password",
+            Some(&first.access_token),
+            &json!({"current_password": d.temporary_password, "new_password": USER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let me: User = expect_json(
+        app.get("/api/v1/me", Some(&first.access_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!me.must_change_password);
+    let activated = me.activated_at.expect("activation time shown to the owner");
+    assert!((chrono::Utc::now() - activated).num_seconds().abs() < 60);
+    let entries = ledger_all(&app, &admin).await;
+    let activations: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "user.activate")
+        .collect();
+    assert_eq!(activations.len(), 1, "one activation entry");
+    assert_eq!(activations[0].subject, format!("user:{}", d.doctor.id));
+    assert_eq!(activations[0].actor, Some(d.doctor.id));
+    // A later change of one's own password is not another activation.
+    let resp = app
+        .post(
+            "/api/v1/me/password",
+            Some(&first.access_token),
+            &json!({"current_password": USER_PASSWORD, "new_password": "another long passphrase 7"}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let me: User = expect_json(
+        app.get("/api/v1/me", Some(&first.access_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me.activated_at, Some(activated), "activation time kept");
+
+    // For a day: an unused temporary password stops working after 24 hours.
+    let late = app.create_doctor(&admin, "late@clinic.example").await;
+    app.clock
+        .advance(chrono::Duration::hours(24) + chrono::Duration::seconds(1));
+    let expired = app
+        .try_login(&late.doctor.email, &late.temporary_password)
+        .await
+        .expect_err("expired after 24 h");
+    expect_error(expired, StatusCode::UNAUTHORIZED).await;
+    // A reset issues a fresh one that works (once) again.
+    let admin = app.admin_token().await;
+    let reset: TemporaryPassword = expect_json(
+        app.send(
+            Method::POST,
+            &format!("/api/v1/admin/users/{}/reset-password", late.doctor.id),
+            Some(&admin),
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let tokens = app
+        .login(&late.doctor.email, &reset.temporary_password)
+        .await;
+    assert!(tokens.user.must_change_password);
 }

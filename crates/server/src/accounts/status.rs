@@ -65,9 +65,10 @@ pub async fn reset_password(
     .await?;
     let password = temporary_password();
     let hash = state.hasher.hash(password.clone()).await?;
+    let now = state.clock.now();
     db::write(&state.pool, move |conn| {
         let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
-        users::set_password(conn, &row.id, &hash, true)?;
+        users::set_password(conn, &row.id, &hash, true, now)?;
         sessions::revoke_all(conn, &row.id, None)?;
         crate::ledger::user_event(conn, Some(admin), Action::UserResetPassword, &row.id)?;
         throttle::clear(conn, &throttle::email_key(&row.email))

@@ -13,6 +13,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::time;
 
+/// How long a staff-issued temporary password works (it also works only once).
+pub const TEMPORARY_PASSWORD_TTL: chrono::Duration = chrono::Duration::hours(24);
+
 /// One `users` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -33,13 +36,23 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     /// UTC.
     pub updated_at: NaiveDateTime,
+    /// When the temporary password stops working (UTC); `None`: no expiry.
+    pub temporary_expires_at: Option<NaiveDateTime>,
+    /// The temporary password was used to sign in once.
+    pub temporary_used: bool,
+    /// When the owner first set their own password (UTC).
+    pub activated_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {
-    /// A new active row.
+    /// A new active row. A staff-issued temporary password (`must_change`) expires after
+    /// [`TEMPORARY_PASSWORD_TTL`]; [`Self::without_expiry`] lifts that for the bootstrap admin.
     pub fn new(email: String, role: Role, password_hash: String, must_change: bool) -> Self {
         let now = time::now();
         Self {
+            temporary_expires_at: must_change.then(|| now + TEMPORARY_PASSWORD_TTL),
+            temporary_used: false,
+            activated_at: (!must_change).then_some(now),
             id: UserId::fresh().to_string(),
             email,
             role: role.as_str().into(),
@@ -49,6 +62,23 @@ impl UserRow {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// The same row whose temporary password never expires (the bootstrap admin's, printed
+    /// once to the operator: expiring it would lock the only admin out).
+    #[must_use]
+    pub fn without_expiry(self) -> Self {
+        Self {
+            temporary_expires_at: None,
+            ..self
+        }
+    }
+
+    /// Whether a temporary password in use may still sign in at `now`: not used before and
+    /// not expired. Accounts with their own password always may.
+    pub fn temporary_still_valid(&self, now: NaiveDateTime) -> bool {
+        !self.must_change_password
+            || (!self.temporary_used && self.temporary_expires_at.is_none_or(|end| now < end))
     }
 
     /// The typed id (a malformed stored id is a server bug: 500).
@@ -69,6 +99,7 @@ impl UserRow {
             role: self.role()?,
             active: self.active,
             must_change_password: self.must_change_password,
+            activated_at: self.activated_at.map(time::utc),
             created_at: time::utc(self.created_at),
             updated_at: time::utc(self.updated_at),
         })
@@ -159,21 +190,48 @@ pub fn set_active(conn: &mut DbConn, id: &str, active: bool) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Replaces the password hash and sets or clears the must-change flag.
+/// Replaces the password hash and sets or clears the must-change flag at `now`. A new
+/// temporary password (`must_change`) expires after [`TEMPORARY_PASSWORD_TTL`] and works for one
+/// sign-in; the owner's own password (`!must_change`) marks the account activated the first
+/// time. Returns whether this call activated the account.
 pub fn set_password(
     conn: &mut DbConn,
     id: &str,
     hash: &str,
     must_change: bool,
-) -> Result<(), ApiError> {
+    now: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let expires = must_change.then(|| now + TEMPORARY_PASSWORD_TTL);
     diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(hash),
             users::must_change_password.eq(must_change),
-            users::updated_at.eq(time::now()),
+            users::temporary_expires_at.eq(expires),
+            users::temporary_used.eq(false),
+            users::updated_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    if must_change {
+        return Ok(false);
+    }
+    let activated = diesel::update(users::table.find(id).filter(users::activated_at.is_null()))
+        .set(users::activated_at.eq(now))
+        .execute(conn)?;
+    Ok(activated > 0)
+}
+
+/// Spends a temporary password: the first sign-in with it succeeds, any later one is refused.
+/// Atomic: of two concurrent sign-ins only one marks it (returns whether this call did).
+pub fn spend_temporary(conn: &mut DbConn, id: &str) -> Result<bool, ApiError> {
+    let n = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::must_change_password.eq(true))
+            .filter(users::temporary_used.eq(false)),
+    )
+    .set(users::temporary_used.eq(true))
+    .execute(conn)?;
+    Ok(n > 0)
 }
 
 /// How many accounts have `role` (active or not).

@@ -61,13 +61,19 @@ pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResp
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let account = user.as_ref().and_then(|u| u.user_id().ok());
     let matches = state.hasher.verify(candidate, hash).await? && !too_long;
-    let accepted = user.filter(|u| matches && u.active);
+    // A temporary password works once and for a day: afterwards it fails like a wrong one.
+    let now = state.clock.now();
+    let accepted = user.filter(|u| matches && u.active && u.temporary_still_valid(now));
     let Some(user) = accepted else {
         throttle::record_failure(&state.pool, key, account, state.config.auth.clone()).await?;
         return Err(ApiError::InvalidCredentials);
     };
     let ttl = state.config.auth.refresh_ttl_secs;
     let (user, issued) = db::write(&state.pool, move |conn| {
+        // Of two sign-ins racing with one temporary password, one gets the session.
+        if user.must_change_password && !users::spend_temporary(conn, &user.id)? {
+            return Err(ApiError::InvalidCredentials);
+        }
         throttle::clear(conn, &key)?;
         let issued = sessions::open(conn, &user.id, ttl)?;
         Ok((user, issued))
@@ -150,10 +156,14 @@ pub async fn change_password(
     }
     let hash = state.hasher.hash(new).await?;
     let keep = user.session_id.to_string();
+    let now = state.clock.now();
     db::write(&state.pool, move |conn| {
-        users::set_password(conn, &row.id, &hash, false)?;
+        let activated = users::set_password(conn, &row.id, &hash, false, now)?;
         sessions::revoke_all(conn, &row.id, Some(&keep))?;
         crate::ledger::user_event(conn, Some(id), Action::UserPasswordChange, &row.id)?;
+        if activated {
+            crate::ledger::user_event(conn, Some(id), Action::UserActivate, &row.id)?;
+        }
         throttle::clear(conn, &key)
     })
     .await

@@ -19,6 +19,12 @@ diesel::table! {
         created_at -> Timestamp,
         /// UTC.
         updated_at -> Timestamp,
+        /// When a staff-issued temporary password stops working (UTC); `NULL`: no expiry.
+        temporary_expires_at -> Nullable<Timestamp>,
+        /// The temporary password was used to sign in once (it works once).
+        temporary_used -> Bool,
+        /// When the owner first set their own password (UTC).
+        activated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -66,13 +66,15 @@ pub enum Action {
     AuthLoginFailed,
     /// A user signed out.
     AuthLogout,
+    /// The owner set their first own password (the temporary one is gone).
+    UserActivate,
     /// The chain switched to a new canonical form (`chain::SWITCH_ACTION`).
     LedgerFormat,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 33] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -104,6 +106,7 @@ impl Action {
         Self::RecordDownloadFailed,
         Self::AuthLoginFailed,
         Self::AuthLogout,
+        Self::UserActivate,
         Self::LedgerFormat,
     ];
 
@@ -141,6 +144,7 @@ impl Action {
             Self::RecordDownloadFailed => "record.download_failed",
             Self::AuthLoginFailed => "auth.login_failed",
             Self::AuthLogout => "auth.logout",
+            Self::UserActivate => "user.activate",
             Self::LedgerFormat => super::chain::SWITCH_ACTION,
         }
     }

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 
 use crate::api::calls;
 use crate::api::dto::TotpEnrollment;
-use crate::logic::validate;
+use crate::logic::{format, validate};
 use crate::pages::account::PasswordForm;
 use crate::ui::form::{Field, FormState, Submit};
 use crate::ui::load::{AsyncView, Reload};
@@ -18,6 +18,7 @@ pub fn Security() -> impl IntoView {
     let saved = RwSignal::new(false);
     view! {
         <h1>"Security"</h1>
+        <Activation/>
         <Authenticator/>
         <section class="card" aria-labelledby="pw-h">
             <h2 id="pw-h">"Password"</h2>
@@ -25,6 +26,27 @@ pub fn Security() -> impl IntoView {
                 <p class="notice success" role="status">"Your password has been changed."</p>
             </Show>
             <PasswordForm on_done=Callback::new(move |()| saved.set(true))/>
+        </section>
+    }
+}
+
+/// When the account got its first own password: a staff member who used the temporary
+/// password first would show up here as an activation the patient did not make.
+#[component]
+fn Activation() -> impl IntoView {
+    let me = Reload::new().load(|| async { calls::me().await });
+    view! {
+        <section class="card" aria-labelledby="activation-h">
+            <h2 id="activation-h">"Account"</h2>
+            <AsyncView resource=me what="account" let:u>
+                {match u.activated_at {
+                    Some(at) => view! {
+                        <p id="activated-at">{format!("Your account was activated on {}, when its first own password was set.", format::datetime(at))}</p>
+                        <p class="small">"If you did not set your first password yourself at that time, tell your clinic: someone else may have used your temporary password."</p>
+                    }.into_any(),
+                    None => view! { <p id="activated-at">"Activated before activation times were recorded."</p> }.into_any(),
+                }}
+            </AsyncView>
         </section>
     }
 }
