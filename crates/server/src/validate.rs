@@ -211,7 +211,38 @@ pub fn new_password(value: &str, email: &str) -> Result<String, String> {
     if value.trim().is_empty() || value.trim().eq_ignore_ascii_case(email) {
         return Err("must not be blank or your email address".into());
     }
+    strong_enough(value, email)?;
     Ok(value.to_string())
+}
+
+/// The offline strength estimate (zxcvbn, which knows common passwords, names, keyboard
+/// patterns, dates and l33t substitutions, and is told the account's e-mail): a new password
+/// must score at least 3 of 4, about 10^10 guesses. The message says why, in zxcvbn's words.
+fn strong_enough(value: &str, email: &str) -> Result<(), String> {
+    let local = email.split('@').next().unwrap_or(email);
+    let estimate = zxcvbn::zxcvbn(value, &[email, local, "medvault"]);
+    if estimate.score() >= zxcvbn::Score::Three {
+        return Ok(());
+    }
+    let mut message = String::from("is too easy to guess");
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(warning) = feedback.warning() {
+            message.push_str(": ");
+            message.push_str(&warning.to_string());
+        }
+        let tips: Vec<String> = feedback
+            .suggestions()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !tips.is_empty() {
+            message.push_str(" (");
+            message.push_str(&tips.join(" "));
+            message.push(')');
+        }
+    }
+    message.push_str(". A few unrelated words make a strong password.");
+    Err(message)
 }
 
 #[cfg(test)]
@@ -279,6 +310,32 @@ mod tests {
         assert!(new_password("short", "a@b.org").is_err());
         assert!(new_password("a@b.org12345", "a@b.org12345").is_err());
         assert!(new_password("a long enough passphrase", "a@b.org").is_ok());
+        // Long enough but common or patterned: refused with a reason.
+        for weak in [
+            "password1234",
+            "qwertyuiop123",
+            "aaaaaaaaaaaa",
+            "123456789012",
+            "iloveyou1234",
+        ] {
+            let err = new_password(weak, "ann.lee@example.org").expect_err(weak);
+            assert!(err.starts_with("is too easy to guess"), "{weak}: {err}");
+        }
+        // The passwords the test suites use are strong enough.
+        for strong in [
+            "a sound passphrase 42",
+            "admin password for tests",
+            "another long passphrase",
+            "another long passphrase 7",
+            "correct horse battery staple",
+            "doctor passphrase 2026",
+            "patient passphrase 2026",
+        ] {
+            assert!(
+                new_password(strong, "ann.lee@example.org").is_ok(),
+                "{strong}"
+            );
+        }
     }
 
     #[test]

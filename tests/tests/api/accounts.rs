@@ -12,7 +12,8 @@ on_both_backends!(
     journey,
     admin_manages_accounts,
     validation_names_fields,
-    must_change_password_gates
+    must_change_password_gates,
+    common_passwords_are_refused,
 );
 
 /// Admin creates a doctor; the doctor signs in, changes the password and creates a patient;
@@ -437,6 +438,27 @@ async fn validation_names_fields(backend: Backend) {
             .expect("fields")
             .contains_key("new_password")
     );
+}
+
+/// Long enough but common: refused by the strength estimate, with the reason.
+async fn common_passwords_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    for common in ["password1234", "qwertyuiop12"] {
+        let resp = app
+            .post(
+                "/api/v1/me/password",
+                Some(&admin),
+                &json!({"current_password": medvault_tests::ADMIN_PASSWORD, "new_password": common}),
+            )
+            .await;
+        let err = expect_error(resp, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let message = err.error.fields.expect("fields")["new_password"].clone();
+        assert!(
+            message.starts_with("is too easy to guess"),
+            "{common}: {message}"
+        );
+    }
 }
 
 async fn must_change_password_gates(backend: Backend) {
