@@ -340,3 +340,31 @@ pub struct AddCareDoctor {
     /// Or the doctor's sign-in e-mail.
     pub email: Option<String>,
 }
+
+/// A doctor who may no longer use the patient's authenticator codes for consent, after too
+/// many wrong ones (`GET /api/v1/me/consent-locks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsentLock {
+    /// The doctor.
+    pub doctor_id: UserId,
+    /// The doctor's display name.
+    pub doctor_name: String,
+    /// Wrong authenticator codes this doctor gave.
+    pub failures: u32,
+    /// When the lock began (UTC).
+    pub locked_at: DateTime<Utc>,
+}
+
+/// Wrong authenticator codes given for the calling patient's consent: the doctors locked out of
+/// using them and the delay all doctors must wait before the next try. The patient can lift
+/// both (`DELETE /api/v1/me/consent-locks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsentLocks {
+    /// Doctors locked out of the patient's authenticator codes.
+    pub locked: Vec<ConsentLock>,
+    /// Wrong authenticator codes in the last 24 hours, across all doctors.
+    pub recent_failures: u32,
+    /// Until when every doctor must wait before trying an authenticator code (UTC), if a delay
+    /// is in force now.
+    pub delay_until: Option<DateTime<Utc>>,
+}

@@ -5,7 +5,7 @@ use gloo_net::http::Method;
 use super::ApiError;
 use super::dto::{
     AccessLogEntry, AccessRequest, AddCareDoctor, AdminOverview, CareDoctor, ChangePasswordRequest,
-    CreateAccessRequest, CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor,
+    ConsentLocks, CreateAccessRequest, CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor,
     CreatedPatient, Doctor, Grant, GrantId, History, LedgerPage, LedgerVerification, LoginRequest,
     Page, Patient, RecordId, RecordMeta, RedeemCode, RefreshRequest, RequestId, StorageUsage,
     TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UpdateContact,
@@ -367,6 +367,16 @@ pub async fn add_care_doctor(email: &str) -> R<Vec<CareDoctor>> {
 /// Takes a doctor out of the patient's care; the doctor's live grants end too.
 pub async fn remove_care_doctor(doctor: UserId) -> R<serde_json::Value> {
     call(Method::DELETE, &format!("/me/care/{doctor}"), NONE).await
+}
+
+/// Doctors locked out of the patient's authenticator codes, and the delay in force.
+pub async fn consent_locks() -> R<ConsentLocks> {
+    call(Method::GET, "/me/consent-locks", NONE).await
+}
+
+/// Lifts every authenticator-code lock and the delay.
+pub async fn lift_consent_locks() -> R<serde_json::Value> {
+    call(Method::DELETE, "/me/consent-locks", NONE).await
 }
 
 /// Who saw my records.

@@ -70,6 +70,8 @@ pub fn access_action(code: &str) -> String {
         "consent.revoke" => "access revoked",
         "consent.code_failed" => "entered a wrong code",
         "consent.locked" => "request locked after too many wrong codes",
+        "consent.totp_locked" => "locked out of your authenticator codes after too many wrong ones",
+        "consent.totp_unlocked" => "authenticator-code locks lifted",
         other => return other.replace(['.', '_'], " "),
     };
     words.to_string()

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod consent;
+mod consent_locks;
 mod consent_model;
 mod email;
 mod journey;

@@ -7,6 +7,7 @@ pub mod grants;
 pub mod rate;
 pub mod requests;
 pub mod totp;
+pub mod totp_lock;
 
 use serde::{Deserialize, Serialize};
 

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::accounts::care;
 use crate::auth::AuthUser;
-use crate::consent::{ConsentConfig, codes, grants, rate, totp};
+use crate::consent::{ConsentConfig, codes, grants, rate, totp, totp_lock};
 use crate::db::ids::FreshId;
 use crate::db::ids::StoredId;
 use crate::db::paging::Paging;
@@ -537,8 +537,12 @@ fn redeem(
         }
         (matches, "request_code")
     } else {
+        totp_lock::ensure_may_try(conn, patient, doctor, now)?;
         (totp::check(conn, keyring, patient, code, false)?, "totp")
     };
+    if !ok && !is_request_code {
+        totp_lock::record_failure(conn, patient, doctor, cfg.max_attempts, now)?;
+    }
     if ok {
         return Ok(Redeemed::Granted(Box::new(grant(
             conn, cfg, &row, doctor, method, now,

@@ -337,7 +337,24 @@ diesel::joinable!(patient_profiles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
+diesel::table! {
+    /// Wrong authenticator codes given for a patient's consent, per (patient, doctor).
+    consent_totp_failures (patient_id, doctor_id) {
+        /// The patient whose codes were tried.
+        patient_id -> Text,
+        /// The doctor who tried them.
+        doctor_id -> Text,
+        /// Wrong codes so far.
+        failures -> Integer,
+        /// The last wrong code (UTC).
+        last_at -> Timestamp,
+        /// When the doctor was locked out of the patient's codes (UTC).
+        locked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    consent_totp_failures,
     users,
     doctor_profiles,
     patient_profiles,

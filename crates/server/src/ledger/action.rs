@@ -68,13 +68,18 @@ pub enum Action {
     AuthLogout,
     /// The owner set their first own password (the temporary one is gone).
     UserActivate,
+    /// A doctor gave too many wrong authenticator codes for a patient's consent: locked out of
+    /// that patient's codes.
+    ConsentTotpLocked,
+    /// The patient lifted the authenticator-code locks and delay for their consent.
+    ConsentTotpUnlocked,
     /// The chain switched to a new canonical form (`chain::SWITCH_ACTION`).
     LedgerFormat,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 35] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -107,6 +112,8 @@ impl Action {
         Self::AuthLoginFailed,
         Self::AuthLogout,
         Self::UserActivate,
+        Self::ConsentTotpLocked,
+        Self::ConsentTotpUnlocked,
         Self::LedgerFormat,
     ];
 
@@ -145,6 +152,8 @@ impl Action {
             Self::AuthLoginFailed => "auth.login_failed",
             Self::AuthLogout => "auth.logout",
             Self::UserActivate => "user.activate",
+            Self::ConsentTotpLocked => "consent.totp_locked",
+            Self::ConsentTotpUnlocked => "consent.totp_unlocked",
             Self::LedgerFormat => super::chain::SWITCH_ACTION,
         }
     }
@@ -174,6 +183,8 @@ impl Action {
                 | Self::ConsentRevoke
                 | Self::ConsentCodeFailed
                 | Self::ConsentLocked
+                | Self::ConsentTotpLocked
+                | Self::ConsentTotpUnlocked
                 | Self::NoteAdd
         )
     }
@@ -196,7 +207,10 @@ impl Action {
     pub const fn is_refusal(self) -> bool {
         matches!(
             self,
-            Self::RecordDownloadDenied | Self::ConsentCodeFailed | Self::ConsentLocked
+            Self::RecordDownloadDenied
+                | Self::ConsentCodeFailed
+                | Self::ConsentLocked
+                | Self::ConsentTotpLocked
         )
     }
 }

@@ -11,6 +11,7 @@ pub mod admin_patients;
 pub mod admin_users;
 pub mod auth;
 pub mod consent;
+pub mod consent_locks;
 pub mod doctor_patients;
 pub mod health;
 pub mod history;
@@ -107,6 +108,8 @@ api! {
     consent::enrol_totp,
     consent::confirm_totp,
     consent::remove_totp,
+    consent_locks::get_my_consent_locks,
+    consent_locks::lift_my_consent_locks,
     history::add_visit_note,
     history::list_visit_notes,
     history::get_my_history,

@@ -20,6 +20,7 @@ pub fn Security() -> impl IntoView {
         <h1>"Security"</h1>
         <Activation/>
         <Authenticator/>
+        <CodeLocks/>
         <section class="card" aria-labelledby="pw-h">
             <h2 id="pw-h">"Password"</h2>
             <Show when=move || saved.get()>
@@ -45,6 +46,48 @@ fn Activation() -> impl IntoView {
                         <p class="small">"If you did not set your first password yourself at that time, tell your clinic: someone else may have used your temporary password."</p>
                     }.into_any(),
                     None => view! { <p id="activated-at">"Activated before activation times were recorded."</p> }.into_any(),
+                }}
+            </AsyncView>
+        </section>
+    }
+}
+
+/// Doctors locked out of the patient's authenticator codes after too many wrong ones, and the
+/// delay every doctor must wait; the patient lifts both here.
+#[component]
+fn CodeLocks() -> impl IntoView {
+    let reload = Reload::new();
+    let locks = reload.load(|| async { calls::consent_locks().await });
+    let error = RwSignal::new(None::<String>);
+    let lift = move |_| {
+        spawn_local(async move {
+            match calls::lift_consent_locks().await {
+                Ok(_) => {
+                    error.set(None);
+                    reload.reload();
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="locks-h" id="code-locks">
+            <h2 id="locks-h">"Wrong authenticator codes"</h2>
+            <ErrorSlot error=error/>
+            <AsyncView resource=locks what="authenticator-code locks" let:l>
+                {if l.locked.is_empty() && l.delay_until.is_none() {
+                    view! { <p class="ok">{format!("No locks. Wrong authenticator codes in the last 24 hours: {}.", l.recent_failures)}</p> }.into_any()
+                } else {
+                    view! {
+                        <p class="notice warning" role="status">"Someone gave wrong authenticator codes for your consent. Doctors below can no longer use your authenticator codes (their requests' own codes and your approval still work)."</p>
+                        <ul class="locked-doctors">
+                            {l.locked.iter().map(|d| view! {
+                                <li>{format!("{} — {} wrong codes, locked {}", d.doctor_name, d.failures, format::datetime(d.locked_at))}</li>
+                            }).collect_view()}
+                        </ul>
+                        {l.delay_until.map(|until| view! { <p class="small">{format!("Every doctor must wait until {} before trying another authenticator code.", format::datetime(until))}</p> })}
+                        <button type="button" id="lift-locks" on:click=lift>"Lift the locks"</button>
+                    }.into_any()
                 }}
             </AsyncView>
         </section>
