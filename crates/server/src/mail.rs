@@ -71,6 +71,36 @@ impl Mailer {
     /// Sends the patient their one-time consent code, in the background, with what the
     /// request asks for (`scope`: who, which records and notes, why, for how long).
     pub fn send_consent_code(&self, to: &str, scope: &str, code: &str) {
+        self.send(
+            to,
+            "Your medvault consent code",
+            format!(
+                "{scope}.\n\n\
+                 If you agree, read this one-time code to them: {code}\n\n\
+                 It is valid for a few minutes. If you do not agree, ignore this email or deny \
+                 the request in the app. You can revoke access at any time.\n"
+            ),
+            "consent",
+        );
+    }
+
+    /// Tells the old address that staff changed the account's e-mail to `new`.
+    pub fn send_email_changed(&self, old: &str, new: &str) {
+        self.send(
+            old,
+            "Your medvault e-mail address was changed",
+            format!(
+                "Staff changed the e-mail address of your medvault account to {new}.\n\n\
+                 If you did not ask for this, contact your clinic at once. Until you confirm \
+                 the new address in the app, consent codes are not sent to it for 24 hours.\n"
+            ),
+            "e-mail change notice",
+        );
+    }
+
+    /// Builds and sends one plain-text message in the background; failures are logged (with
+    /// `what`, never the content).
+    fn send(&self, to: &str, subject: &str, body: String, what: &'static str) {
         let message = match to
             .parse::<Mailbox>()
             .map_err(anyhow::Error::from)
@@ -78,25 +108,20 @@ impl Mailer {
                 Message::builder()
                     .from(self.from.clone())
                     .to(to)
-                    .subject("Your medvault consent code")
-                    .body(format!(
-                        "{scope}.\n\n\
-                     If you agree, read this one-time code to them: {code}\n\n\
-                     It is valid for a few minutes. If you do not agree, ignore this email or deny \
-                     the request in the app. You can revoke access at any time.\n"
-                    ))
+                    .subject(subject)
+                    .body(body)
                     .map_err(anyhow::Error::from)
             }) {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = %e, "consent email not built");
+                tracing::warn!(error = %e, what, "email not built");
                 return;
             }
         };
         let transport = self.transport.clone();
         tokio::spawn(async move {
             if let Err(e) = transport.send(message).await {
-                tracing::warn!(error = %e, "consent email not sent");
+                tracing::warn!(error = %e, what, "email not sent");
             }
         });
     }

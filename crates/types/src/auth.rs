@@ -72,6 +72,11 @@ pub struct User {
     /// this field).
     #[serde(default)]
     pub activated_at: Option<DateTime<Utc>>,
+    /// When staff changed the e-mail address, while the owner has not confirmed it (UTC):
+    /// consent codes are not e-mailed to it for 24 hours from then unless the owner confirms
+    /// (`POST /api/v1/me/email/confirm`).
+    #[serde(default)]
+    pub email_changed_by_staff_at: Option<DateTime<Utc>>,
     /// Creation time (UTC).
     pub created_at: DateTime<Utc>,
     /// Last modification time (UTC).

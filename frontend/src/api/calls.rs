@@ -369,6 +369,11 @@ pub async fn remove_care_doctor(doctor: UserId) -> R<serde_json::Value> {
     call(Method::DELETE, &format!("/me/care/{doctor}"), NONE).await
 }
 
+/// Confirms the e-mail address staff set (consent codes are e-mailed to it again).
+pub async fn confirm_email() -> R<serde_json::Value> {
+    call(Method::POST, "/me/email/confirm", NONE).await
+}
+
 /// Doctors locked out of the patient's authenticator codes, and the delay in force.
 pub async fn consent_locks() -> R<ConsentLocks> {
     call(Method::GET, "/me/consent-locks", NONE).await

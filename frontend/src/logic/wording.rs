@@ -72,6 +72,8 @@ pub fn access_action(code: &str) -> String {
         "consent.locked" => "request locked after too many wrong codes",
         "consent.totp_locked" => "locked out of your authenticator codes after too many wrong ones",
         "consent.totp_unlocked" => "authenticator-code locks lifted",
+        "user.email_change" => "changed your e-mail address",
+        "user.email_confirm" => "confirmed your e-mail address",
         other => return other.replace(['.', '_'], " "),
     };
     words.to_string()

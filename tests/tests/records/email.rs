@@ -6,13 +6,19 @@ use std::time::Duration;
 
 use medvault_server::mail::SmtpConfig;
 use medvault_tests::records::{
-    SmtpSink, access_body, assert_ledger_ok, code_in_email, expect_code, patient_view, redeem,
-    redeem_ok, request_access, spawn_recording,
+    SmtpSink, access_body, assert_ledger_ok, code_in_email, expect_code, message_body,
+    patient_view, pending_code, redeem, redeem_ok, request_access, spawn_recording,
 };
-use medvault_tests::{Backend, on_both_backends};
-use reqwest::StatusCode;
+use medvault_tests::{Backend, expect_json, on_both_backends};
+use medvault_types::{AccessLogEntry, Page, User};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
-on_both_backends!(code_arrives_by_email_and_redeems, emailed_code_expires);
+on_both_backends!(
+    code_arrives_by_email_and_redeems,
+    emailed_code_expires,
+    a_staff_email_change_is_told_and_holds_codes_back
+);
 
 fn smtp(sink: &SmtpSink) -> SmtpConfig {
     SmtpConfig {
@@ -104,5 +110,82 @@ async fn emailed_code_expires(backend: Backend) {
         "expired",
     )
     .await;
+    assert_ledger_ok(&app, &cast.admin.token).await;
+}
+
+/// Staff change a patient's e-mail: the old address is told, the change is on the patient's
+/// access log, and consent codes are not e-mailed to the new address until the patient
+/// confirms it (they stay in the app inbox).
+async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
+    let sink = SmtpSink::start();
+    let cfg = smtp(&sink);
+    let (app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    let cast = app.cast().await;
+    let (doctor, patient) = (&cast.doctor, &cast.patient);
+    let new_email = "amara.elsewhere@home.example";
+    let patched = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/admin/patients/{}", patient.id),
+            Some(&cast.admin.token),
+            Some(&json!({ "email": new_email })),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+
+    // The old address is told, naming the new one.
+    let notice = sink.wait_for(1, Duration::from_secs(30)).await.remove(0);
+    let lower = notice.to_ascii_lowercase();
+    assert!(
+        lower.contains(&patient.email),
+        "to the old address: {notice}"
+    );
+    assert!(
+        lower.contains("subject: your medvault e-mail address was changed"),
+        "{notice}"
+    );
+    assert!(message_body(&notice).contains(new_email), "{notice}");
+    let me: User = expect_json(
+        app.get("/api/v1/me", Some(&patient.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        me.email_changed_by_staff_at.is_some(),
+        "the patient sees the change"
+    );
+
+    // A request now: its code is in the app inbox, not e-mailed to the new address.
+    let held = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
+    assert_eq!(pending_code(&app, &patient.token, held.id).await.len(), 8);
+
+    // The patient confirms the address; the next code is e-mailed to it, and it is the only
+    // code e-mail (the held one was never sent).
+    let confirmed = app
+        .send(
+            Method::POST,
+            "/api/v1/me/email/confirm",
+            Some(&patient.token),
+            None,
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
+    let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
+    let (code, _) = code_for(&sink, std::slice::from_ref(&notice), new_email).await;
+    assert_eq!(code, pending_code(&app, &patient.token, req.id).await);
+    redeem_ok(&app, &doctor.token, req.id, &code).await;
+
+    let log: Page<AccessLogEntry> = expect_json(
+        app.get("/api/v1/me/access-log?per_page=100", Some(&patient.token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    for action in ["user.email_change", "user.email_confirm"] {
+        assert!(
+            log.items.iter().any(|e| e.action == action),
+            "{action} in the patient's access log"
+        );
+    }
     assert_ledger_ok(&app, &cast.admin.token).await;
 }

@@ -173,9 +173,9 @@ fn update(
     id: UserId,
     email: Option<&str>,
     changes: &DoctorChanges,
-) -> Result<Doctor, ApiError> {
+) -> Result<(Doctor, Option<users::EmailChange>), ApiError> {
     get(conn, id)?;
-    users::update_account(conn, actor, id, email, |conn, id_text| {
+    let change = users::update_account(conn, actor, id, email, |conn, id_text| {
         if !changes.is_empty() {
             diesel::update(doctor_profiles::table.find(id_text))
                 .set(changes)
@@ -183,7 +183,7 @@ fn update(
         }
         Ok(())
     })?;
-    get(conn, id)
+    Ok((get(conn, id)?, change))
 }
 
 /// A page of doctors, newest first; `q` searches name and email.
@@ -221,8 +221,10 @@ pub async fn change(
     req: UpdateDoctor,
 ) -> Result<Doctor, ApiError> {
     let (email, changes) = validate_changes(req)?;
-    db::write(&state.pool, move |conn| {
+    let (doctor, change) = db::write(&state.pool, move |conn| {
         update(conn, admin, id, email.as_deref(), &changes)
     })
-    .await
+    .await?;
+    users::notify_email_change(state, change.as_ref());
+    Ok(doctor)
 }

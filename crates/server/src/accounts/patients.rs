@@ -440,9 +440,9 @@ fn update(
     email: Option<&str>,
     changes: &PatientChanges,
     view: View,
-) -> Result<Patient, ApiError> {
+) -> Result<(Patient, Option<users::EmailChange>), ApiError> {
     get(conn, id, View::Identity)?;
-    users::update_account(conn, actor, id, email, |conn, id_text| {
+    let change = users::update_account(conn, actor, id, email, |conn, id_text| {
         if !changes.is_empty() {
             diesel::update(patient_profiles::table.find(id_text))
                 .set(changes)
@@ -450,7 +450,7 @@ fn update(
         }
         Ok(())
     })?;
-    get(conn, id, view)
+    Ok((get(conn, id, view)?, change))
 }
 
 /// A page of the patients visible in `scope`, newest first; `q` searches name, e-mail and
@@ -516,10 +516,12 @@ pub async fn change(
     req: UpdatePatient,
 ) -> Result<Patient, ApiError> {
     let (email, changes) = validate_changes(req)?;
-    db::write(&state.pool, move |conn| {
+    let (patient, change) = db::write(&state.pool, move |conn| {
         update(conn, admin, id, email.as_deref(), &changes, View::Identity)
     })
-    .await
+    .await?;
+    users::notify_email_change(state, change.as_ref());
+    Ok(patient)
 }
 
 /// A patient changes their own contact fields.
@@ -530,7 +532,7 @@ pub async fn update_contact(
 ) -> Result<Patient, ApiError> {
     let changes = validate_contact(req)?;
     db::write(&state.pool, move |conn| {
-        update(conn, patient, patient, None, &changes, View::Full)
+        update(conn, patient, patient, None, &changes, View::Full).map(|(p, _)| p)
     })
     .await
 }

@@ -13,6 +13,18 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::time;
 
+/// How long consent codes are not e-mailed to an address staff set, unless the owner confirms.
+pub const STAFF_EMAIL_HOLD: chrono::Duration = chrono::Duration::hours(24);
+
+/// An e-mail address staff changed: the old address is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChange {
+    /// The address before the change (it gets the notice).
+    pub old: String,
+    /// The new address.
+    pub new: String,
+}
+
 /// How long a staff-issued temporary password works (it also works only once).
 pub const TEMPORARY_PASSWORD_TTL: chrono::Duration = chrono::Duration::hours(24);
 
@@ -42,6 +54,8 @@ pub struct UserRow {
     pub temporary_used: bool,
     /// When the owner first set their own password (UTC).
     pub activated_at: Option<NaiveDateTime>,
+    /// When staff last changed the e-mail, until the owner confirms it (UTC).
+    pub email_changed_by_staff_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {
@@ -53,6 +67,7 @@ impl UserRow {
             temporary_expires_at: must_change.then(|| now + TEMPORARY_PASSWORD_TTL),
             temporary_used: false,
             activated_at: (!must_change).then_some(now),
+            email_changed_by_staff_at: None,
             id: UserId::fresh().to_string(),
             email,
             role: role.as_str().into(),
@@ -100,6 +115,7 @@ impl UserRow {
             active: self.active,
             must_change_password: self.must_change_password,
             activated_at: self.activated_at.map(time::utc),
+            email_changed_by_staff_at: self.email_changed_by_staff_at.map(time::utc),
             created_at: time::utc(self.created_at),
             updated_at: time::utc(self.updated_at),
         })
@@ -264,7 +280,7 @@ pub fn update_account(
     id: UserId,
     email: Option<&str>,
     profile: impl FnOnce(&mut DbConn, &str) -> Result<(), ApiError>,
-) -> Result<(), ApiError> {
+) -> Result<Option<EmailChange>, ApiError> {
     let id_text = id.to_string();
     crate::ledger::user_event(
         conn,
@@ -272,11 +288,87 @@ pub fn update_account(
         crate::ledger::Action::UserUpdate,
         &id_text,
     )?;
+    let mut change = None;
     if let Some(email) = email {
+        let old = find(conn, id)?.ok_or(ApiError::NotFound)?.email;
         set_email(conn, &id_text, email)?;
+        if old != email && actor != id {
+            change = Some(staff_changed_email(conn, actor, id, old, email)?);
+        }
     }
     profile(conn, &id_text)?;
-    touch(conn, &id_text)
+    touch(conn, &id_text)?;
+    Ok(change)
+}
+
+/// Records that staff (`actor`) changed `id`'s e-mail: the time (consent codes are held back
+/// from the new address until the owner confirms it, at most [`STAFF_EMAIL_HOLD`]) and a
+/// `user.email_change` entry under the account (a patient sees it in their access log).
+fn staff_changed_email(
+    conn: &mut DbConn,
+    actor: UserId,
+    id: UserId,
+    old: String,
+    new: &str,
+) -> Result<EmailChange, ApiError> {
+    let now = time::now();
+    diesel::update(users::table.find(id.to_string()))
+        .set(users::email_changed_by_staff_at.eq(now))
+        .execute(conn)?;
+    crate::ledger::append(
+        conn,
+        &crate::ledger::NewEntry::new(
+            Some(actor),
+            crate::ledger::Action::UserEmailChange,
+            format!("user:{id}"),
+        )
+        .patient(id)
+        .payload(serde_json::json!({ "user_id": id, "by": actor })),
+    )?;
+    Ok(EmailChange {
+        old,
+        new: new.to_owned(),
+    })
+}
+
+/// The owner confirms the e-mail address staff set: consent codes go to it again at once.
+/// Ledgered when there was a change to confirm.
+pub fn confirm_email(conn: &mut DbConn, id: UserId) -> Result<(), ApiError> {
+    let n = diesel::update(
+        users::table
+            .find(id.to_string())
+            .filter(users::email_changed_by_staff_at.is_not_null()),
+    )
+    .set(users::email_changed_by_staff_at.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
+    if n > 0 {
+        crate::ledger::append(
+            conn,
+            &crate::ledger::NewEntry::new(
+                Some(id),
+                crate::ledger::Action::UserEmailConfirm,
+                format!("user:{id}"),
+            )
+            .patient(id)
+            .payload(serde_json::json!({ "user_id": id })),
+        )?;
+    }
+    Ok(())
+}
+
+/// Tells the old address about a staff change of the e-mail, when SMTP is configured (after
+/// the commit).
+pub fn notify_email_change(state: &AppState, change: Option<&EmailChange>) {
+    if let (Some(mailer), Some(change)) = (&state.mailer, change) {
+        mailer.send_email_changed(&change.old, &change.new);
+    }
+}
+
+/// Whether consent codes may be e-mailed to this account's address at `now`: not while staff
+/// changed it less than [`STAFF_EMAIL_HOLD`] ago and the owner has not confirmed it.
+pub fn codes_may_be_emailed(row: &UserRow, now: NaiveDateTime) -> bool {
+    row.email_changed_by_staff_at
+        .is_none_or(|at| now >= at + STAFF_EMAIL_HOLD)
 }
 
 /// Whether any active admin exists.

@@ -103,6 +103,13 @@ pub async fn sign_out(state: &SharedState, user: &AuthUser) -> Result<(), ApiErr
     .await
 }
 
+/// The caller confirms the e-mail address staff set for them: consent codes are e-mailed to
+/// it again at once.
+pub async fn confirm_email(state: &SharedState, user: &AuthUser) -> Result<(), ApiError> {
+    let id = user.id;
+    db::write(&state.pool, move |conn| users::confirm_email(conn, id)).await
+}
+
 /// The signed-in user's account.
 pub async fn current_user(state: &SharedState, user: &AuthUser) -> Result<User, ApiError> {
     let id = user.id;

@@ -118,8 +118,9 @@ impl RequestRow {
 struct Created {
     /// The request, as the doctor sees it (no code).
     pub request: AccessRequest,
-    /// The patient's sign-in email, for the code email.
-    pub patient_email: String,
+    /// The patient's sign-in email, for the code email; `None` while staff changed it less
+    /// than a day ago and the patient has not confirmed it (the code stays in the app inbox).
+    pub patient_email: Option<String>,
     /// The per-request code (only ever sent to the patient).
     pub code: Zeroizing<String>,
 }
@@ -279,10 +280,10 @@ fn create(
             "by_mrn": req.mrn.is_some(),
         })),
     )?;
-    let patient_email: String = users::table
-        .find(&patient_id)
-        .select(users::email)
-        .first(conn)?;
+    let patient_row = crate::accounts::users::find(conn, UserId::from_stored(&patient_id)?)?
+        .ok_or(ApiError::NotFound)?;
+    let patient_email = crate::accounts::users::codes_may_be_emailed(&patient_row, now)
+        .then_some(patient_row.email);
     let request = to_dtos(conn, cfg, None, vec![row], now)?.remove(0);
     Ok(Created {
         request,
@@ -652,12 +653,15 @@ pub async fn ask(
         )
     })
     .await?;
-    if let Some(mailer) = &state.mailer {
-        mailer.send_consent_code(
-            &created.patient_email,
-            &created.request.scope_summary(),
-            &created.code,
-        );
+    match (&state.mailer, &created.patient_email) {
+        (Some(mailer), Some(email)) => {
+            mailer.send_consent_code(email, &created.request.scope_summary(), &created.code);
+        }
+        (Some(_), None) => tracing::info!(
+            request = %created.request.id,
+            "consent code not e-mailed: staff changed the address recently and the patient has not confirmed it"
+        ),
+        (None, _) => {}
     }
     Ok(created.request)
 }

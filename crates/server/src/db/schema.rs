@@ -25,6 +25,8 @@ diesel::table! {
         temporary_used -> Bool,
         /// When the owner first set their own password (UTC).
         activated_at -> Nullable<Timestamp>,
+        /// When staff last changed the e-mail, until the owner confirms it (UTC).
+        email_changed_by_staff_at -> Nullable<Timestamp>,
     }
 }
 

@@ -73,13 +73,17 @@ pub enum Action {
     ConsentTotpLocked,
     /// The patient lifted the authenticator-code locks and delay for their consent.
     ConsentTotpUnlocked,
+    /// Staff changed an account's e-mail address (the old address is told).
+    UserEmailChange,
+    /// The owner confirmed the e-mail address staff set.
+    UserEmailConfirm,
     /// The chain switched to a new canonical form (`chain::SWITCH_ACTION`).
     LedgerFormat,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 37] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -114,6 +118,8 @@ impl Action {
         Self::UserActivate,
         Self::ConsentTotpLocked,
         Self::ConsentTotpUnlocked,
+        Self::UserEmailChange,
+        Self::UserEmailConfirm,
         Self::LedgerFormat,
     ];
 
@@ -154,6 +160,8 @@ impl Action {
             Self::UserActivate => "user.activate",
             Self::ConsentTotpLocked => "consent.totp_locked",
             Self::ConsentTotpUnlocked => "consent.totp_unlocked",
+            Self::UserEmailChange => "user.email_change",
+            Self::UserEmailConfirm => "user.email_confirm",
             Self::LedgerFormat => super::chain::SWITCH_ACTION,
         }
     }
@@ -185,6 +193,8 @@ impl Action {
                 | Self::ConsentLocked
                 | Self::ConsentTotpLocked
                 | Self::ConsentTotpUnlocked
+                | Self::UserEmailChange
+                | Self::UserEmailConfirm
                 | Self::NoteAdd
         )
     }

@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, get, post, web};
 use medvault_types::{ChangePasswordRequest, ErrorBody, User};
 
-use crate::auth::{SignedIn, credentials};
+use crate::auth::{AnyUser, SignedIn, credentials};
 use crate::error::ApiError;
-use crate::routes::responses::SessionErrors;
+use crate::routes::responses::{AuthErrors, SessionErrors};
 use crate::state::AppState;
 
 /// Who am I. Allowed while a password change is pending.
@@ -38,5 +38,19 @@ pub async fn change_password(
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     credentials::change_password(&state, &user, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Confirms the account's e-mail address after staff changed it: consent codes are e-mailed
+/// to it again at once (otherwise only 24 hours after the change). Idempotent.
+#[utoipa::path(tag = "me", operation_id = "confirm_my_email",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Confirmed"), AuthErrors))]
+#[post("/api/v1/me/email/confirm")]
+pub async fn confirm_email(
+    state: web::Data<AppState>,
+    AnyUser(user): AnyUser,
+) -> Result<HttpResponse, ApiError> {
+    credentials::confirm_email(&state, &user).await?;
     Ok(HttpResponse::NoContent().finish())
 }

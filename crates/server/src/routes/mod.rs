@@ -69,6 +69,7 @@ api! {
     auth::logout,
     me::get_me,
     me::change_password,
+    me::confirm_email,
     profile::get_profile,
     profile::update_profile,
     my_care::list_my_care,

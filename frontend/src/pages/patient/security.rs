@@ -35,11 +35,29 @@ pub fn Security() -> impl IntoView {
 /// password first would show up here as an activation the patient did not make.
 #[component]
 fn Activation() -> impl IntoView {
-    let me = Reload::new().load(|| async { calls::me().await });
+    let reload = Reload::new();
+    let me = reload.load(|| async { calls::me().await });
+    let error = RwSignal::new(None::<String>);
+    let confirm = move |_| {
+        spawn_local(async move {
+            match calls::confirm_email().await {
+                Ok(_) => {
+                    error.set(None);
+                    reload.reload();
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
     view! {
         <section class="card" aria-labelledby="activation-h">
             <h2 id="activation-h">"Account"</h2>
+            <ErrorSlot error=error/>
             <AsyncView resource=me what="account" let:u>
+                {u.email_changed_by_staff_at.map(|at| view! {
+                    <p class="notice warning" role="status" id="email-changed">{format!("Staff changed your e-mail address to {} on {}. Until you confirm it, consent codes are not e-mailed to it for 24 hours (they are always in your requests inbox).", u.email, format::datetime(at))}</p>
+                    <button type="button" id="confirm-email" on:click=confirm>"This is my address"</button>
+                })}
                 {match u.activated_at {
                     Some(at) => view! {
                         <p id="activated-at">{format!("Your account was activated on {}, when its first own password was set.", format::datetime(at))}</p>
