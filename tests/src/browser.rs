@@ -182,6 +182,16 @@ pub struct Session {
 }
 
 impl Session {
+    /// Content-Security-Policy violations the page recorded since it last loaded (`boot.js`
+    /// listens for them).
+    pub async fn csp_violations(&self) -> Result<Vec<String>> {
+        let seen = self
+            .client
+            .execute("return window.cspViolations || [];", Vec::new())
+            .await?;
+        Ok(serde_json::from_value(seen)?)
+    }
+
     /// Opens `url`.
     pub async fn goto(&self, url: &str) -> Result<()> {
         self.client.goto(url).await?;

@@ -377,6 +377,20 @@ async fn whole_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
     admin.click("#verify-ledger").await?;
     admin.find("#ledger-ok").await?;
     admin.screenshot("admin-ledger").await?;
+
+    // Everything above ran under the strict Content-Security-Policy, without a violation.
+    for (who, s) in [
+        ("admin", &admin),
+        ("doctor", &doctor),
+        ("patient", &patient),
+        ("phone", &phone),
+    ] {
+        let violations = s.csp_violations().await?;
+        ensure!(
+            violations.is_empty(),
+            "{who}: CSP violations {violations:?}"
+        );
+    }
     Ok(())
 }
 
@@ -490,6 +504,9 @@ async fn other_screens(app: &TestApp, chrome: &Browser) -> Result<()> {
     patient.click_text("header a", "Security").await?;
     patient.click("#totp-start").await?;
     patient.find("img.qr").await?;
+    // The QR code (a data: image) shows under the Content-Security-Policy without a violation.
+    let violations = patient.csp_violations().await?;
+    ensure!(violations.is_empty(), "CSP violations {violations:?}");
     let secret = patient.text("#totp-secret").await?;
     patient.screenshot("patient-security").await?;
     let mut authenticator = medvault_tests::records::Authenticator::from_base32(&secret);

@@ -11,6 +11,7 @@ pub mod config;
 pub mod consent;
 pub mod db;
 pub mod error;
+pub mod headers;
 pub mod history;
 pub mod ledger;
 pub mod mail;
@@ -69,6 +70,7 @@ pub fn build_app(
                 .add(("Referrer-Policy", "no-referrer"))
                 .add(("Cache-Control", "no-store")),
         )
+        .wrap(from_fn(headers::add))
         .wrap(from_fn(telemetry::log_requests))
 }
 

@@ -199,4 +199,38 @@ async fn health_and_headers(backend: Backend) {
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     let h: Health = expect_json(resp, StatusCode::OK).await;
     assert_eq!(h.status, "ok");
+
+    // A strict Content-Security-Policy on the API, its errors and the app; a looser one only
+    // on the docs page (Swagger UI needs inline script and style).
+    for path in ["/api/v1/me", "/api/openapi.json", "/no/such/page"] {
+        let resp = app.get(path, None).await;
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii");
+        for directive in [
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(resp.headers()["cross-origin-opener-policy"], "same-origin");
+        assert!(
+            resp.headers()["permissions-policy"]
+                .to_str()
+                .expect("ascii")
+                .contains("camera=()")
+        );
+    }
+    let docs = app.get("/api/docs/", None).await;
+    let csp = docs.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'unsafe-inline'"),
+        "{csp}"
+    );
 }
