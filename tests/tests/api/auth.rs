@@ -20,6 +20,7 @@ on_both_backends!(
     failures_look_identical_and_lock,
     concurrent_refresh_and_failures,
     temporary_passwords_work_once_and_for_a_day,
+    a_burst_cannot_outrun_the_lock,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -397,4 +398,46 @@ async fn temporary_passwords_work_once_and_for_a_day(backend: Backend) {
         .login(&late.doctor.email, &reset.temporary_password)
         .await;
     assert!(tokens.user.must_change_password);
+}
+
+/// Forty concurrent wrong passwords against one account: each attempt is counted before its
+/// password is checked, so exactly `lock_after` are evaluated (401) and the rest are refused
+/// (429) unevaluated; the right password during the lock is refused too; the ledger has one
+/// failure entry per evaluated attempt.
+async fn a_burst_cannot_outrun_the_lock(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.slowdown_after = 4;
+        c.auth.lock_after = 4;
+        c.auth.lock_secs = 600;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let d = app.create_doctor(&admin, "target@clinic.example").await;
+    app.activate(&d.doctor.email, &d.temporary_password).await;
+    let burst = (0..40).map(|_| app.try_login(&d.doctor.email, "not the password at all"));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(burst)
+        .await
+        .into_iter()
+        .map(|r| r.expect_err("wrong password").status())
+        .collect();
+    let evaluated = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((evaluated, refused), (4, 36), "{statuses:?}");
+    let right = app
+        .try_login(&d.doctor.email, USER_PASSWORD)
+        .await
+        .expect_err("the right password during the lock");
+    expect_error(right, StatusCode::TOO_MANY_REQUESTS).await;
+    let failed = ledger_all(&app, &admin)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "auth.login_failed" && e.subject == format!("user:{}", d.doctor.id))
+        .count();
+    assert_eq!(failed, 4, "one ledger entry per evaluated attempt");
 }

@@ -44,14 +44,9 @@ pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResp
     let password = Zeroizing::new(password);
     let email = email.trim().to_lowercase();
     let key = throttle::email_key(&email);
-    let user = {
-        let key = key.clone();
-        db::run(&state.pool, move |conn| {
-            throttle::check(conn, &key, time::now())?;
-            users::find_by_email(conn, &email)
-        })
-        .await?
-    };
+    // Counted before the (slow) password check: a burst of guesses cannot outrun the lock.
+    let failures = throttle::reserve(&state.pool, key.clone(), state.config.auth.clone()).await?;
+    let user = db::run(&state.pool, move |conn| users::find_by_email(conn, &email)).await?;
     let too_long = password.len() > MAX_PASSWORD_BYTES;
     let candidate = if too_long {
         Zeroizing::new(String::new())
@@ -65,7 +60,14 @@ pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResp
     let now = state.clock.now();
     let accepted = user.filter(|u| matches && u.active && u.temporary_still_valid(now));
     let Some(user) = accepted else {
-        throttle::record_failure(&state.pool, key, account, state.config.auth.clone()).await?;
+        throttle::ledger_failure(
+            &state.pool,
+            key,
+            account,
+            failures,
+            state.config.auth.clone(),
+        )
+        .await?;
         return Err(ApiError::InvalidCredentials);
     };
     let ttl = state.config.auth.refresh_ttl_secs;

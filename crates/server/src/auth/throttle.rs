@@ -59,6 +59,103 @@ pub fn block_for(failures: i64, config: &AuthConfig) -> Option<Duration> {
     }
 }
 
+/// Counts a sign-in attempt before its password is checked, in one write transaction: refused
+/// (429) while `key` is blocked, else counted as a failure up front (an atomic increment that
+/// holds the row, so concurrent attempts cannot lose counts) with the block it earns set at
+/// once. So of any burst of guesses at most `lock_after` are ever evaluated, and a right
+/// password that arrives during the lock is refused like any other. A successful sign-in then
+/// clears the count ([`clear`]); a failed one only needs its ledger entry ([`ledger_failure`]).
+/// Returns the count including this attempt.
+pub async fn reserve(pool: &Pool, key: String, config: AuthConfig) -> Result<i64, ApiError> {
+    // Two first attempts racing on PostgreSQL both see no row and both insert; the loser's
+    // unique violation (409) aborts its transaction, and the row exists now: count again.
+    let mut attempt = 0;
+    loop {
+        let (k, c) = (key.clone(), config.clone());
+        let counted = db::write(pool, move |conn| reserve_in(conn, &k, time::now(), &c)).await;
+        match counted {
+            Err(ApiError::Conflict(_)) if attempt < 2 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+fn reserve_in(
+    conn: &mut DbConn,
+    key: &str,
+    now: NaiveDateTime,
+    config: &AuthConfig,
+) -> Result<i64, ApiError> {
+    // A day without failures forgets them.
+    diesel::update(
+        login_attempts::table
+            .find(key)
+            .filter(login_attempts::last_failure.lt(now - Duration::seconds(FORGET_AFTER_SECS))),
+    )
+    .set((
+        login_attempts::failures.eq(0),
+        login_attempts::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    let counted = diesel::update(
+        login_attempts::table.find(key).filter(
+            login_attempts::locked_until
+                .is_null()
+                .or(login_attempts::locked_until.le(now)),
+        ),
+    )
+    .set((
+        login_attempts::failures.eq(login_attempts::failures + 1),
+        login_attempts::last_failure.eq(now),
+    ))
+    .execute(conn)?;
+    if counted == 0 {
+        // Blocked (the row exists and is locked), or the first attempt for this key.
+        check(conn, key, now)?;
+        diesel::insert_into(login_attempts::table)
+            .values((
+                login_attempts::email_hash.eq(key),
+                login_attempts::failures.eq(1_i64),
+                login_attempts::last_failure.eq(now),
+                login_attempts::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    let failures: i64 = login_attempts::table
+        .find(key)
+        .select(login_attempts::failures)
+        .first(conn)?;
+    if let Some(block) = block_for(failures, config) {
+        diesel::update(login_attempts::table.find(key))
+            .set(login_attempts::locked_until.eq(now + block))
+            .execute(conn)?;
+    }
+    Ok(failures)
+}
+
+/// The ledger entry of a sign-in that failed after [`reserve`] counted it: `auth.login_failed`
+/// naming the account when one exists (`account`), else the e-mail's hash.
+pub async fn ledger_failure(
+    pool: &Pool,
+    key: String,
+    account: Option<UserId>,
+    failures: i64,
+    config: AuthConfig,
+) -> Result<(), ApiError> {
+    db::write(pool, move |conn| {
+        let subject = account.map_or_else(|| format!("login:{key}"), |id| format!("user:{id}"));
+        ledger::append(
+            conn,
+            &NewEntry::new(None, Action::AuthLoginFailed, subject).payload(json!({
+                "failures": failures,
+                "locked": block_for(failures, &config).is_some(),
+            })),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
 /// Counts a failure and sets the block it earns, in its own write transaction, with an
 /// `auth.login_failed` ledger entry naming the account when one exists (`account`), else the
 /// e-mail's hash: ids and counts only, never the e-mail or the password.
