@@ -98,6 +98,21 @@ impl Mailer {
         );
     }
 
+    /// Tells the patient that a doctor gave too many wrong authenticator codes for their
+    /// consent and can no longer use them.
+    pub fn send_totp_locked(&self, to: &str) {
+        self.send(
+            to,
+            "Wrong authenticator codes were given for your medvault consent",
+            "A doctor gave several wrong authenticator codes for access to your records and can no \
+             longer use your authenticator codes. Nobody got access with them.\n\n\
+             If you did not expect this, tell your clinic. You can see the attempts in \"Who saw \
+             my records\" and lift the lock on the Security page.\n"
+                .to_owned(),
+            "authenticator lock notice",
+        );
+    }
+
     /// Builds and sends one plain-text message in the background; failures are logged (with
     /// `what`, never the content).
     fn send(&self, to: &str, subject: &str, body: String, what: &'static str) {

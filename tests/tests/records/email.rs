@@ -17,7 +17,8 @@ use serde_json::json;
 on_both_backends!(
     code_arrives_by_email_and_redeems,
     emailed_code_expires,
-    a_staff_email_change_is_told_and_holds_codes_back
+    a_staff_email_change_is_told_and_holds_codes_back,
+    an_authenticator_lock_is_emailed
 );
 
 fn smtp(sink: &SmtpSink) -> SmtpConfig {
@@ -188,4 +189,40 @@ async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
         );
     }
     assert_ledger_ok(&app, &cast.admin.token).await;
+}
+
+/// When a doctor's wrong authenticator codes lock them out of a patient's codes, the patient is
+/// told by e-mail (besides the access log and the Security page).
+async fn an_authenticator_lock_is_emailed(backend: Backend) {
+    let sink = SmtpSink::start();
+    let cfg = smtp(&sink);
+    let (app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    let cast = app.cast().await;
+    let (doctor, patient) = (&cast.doctor, &cast.patient);
+    let r1 = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
+    let r2 = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
+    // Five wrong six-digit codes over two requests (waiting out the per-patient delay).
+    for (id, wait) in [(r1.id, 0), (r1.id, 0), (r1.id, 0), (r2.id, 2), (r2.id, 3)] {
+        app.clock.advance(chrono::Duration::seconds(wait));
+        expect_code(
+            redeem(&app, &doctor.token, id, "000000").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_code",
+        )
+        .await;
+    }
+    // Two code e-mails and the lock notice.
+    let messages = sink.wait_for(3, Duration::from_secs(30)).await;
+    let notice = messages
+        .iter()
+        .find(|m| {
+            m.to_ascii_lowercase()
+                .contains("subject: wrong authenticator codes were given")
+        })
+        .unwrap_or_else(|| panic!("a lock notice among {messages:?}"));
+    assert!(
+        notice.to_ascii_lowercase().contains(&patient.email),
+        "{notice}"
+    );
+    assert!(message_body(notice).contains("Security page"), "{notice}");
 }

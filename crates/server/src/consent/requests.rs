@@ -134,6 +134,9 @@ enum Redeemed {
     Wrong {
         /// Attempts left before the request locks.
         remaining: u32,
+        /// The patient's e-mail when this wrong code locked the doctor out of the patient's
+        /// authenticator codes (the patient is told after the commit).
+        lock_notice: Option<String>,
     },
     /// The right per-request code, but too late.
     CodeExpired,
@@ -541,9 +544,14 @@ fn redeem(
         totp_lock::ensure_may_try(conn, patient, doctor, now)?;
         (totp::check(conn, keyring, patient, code, false)?, "totp")
     };
-    if !ok && !is_request_code {
-        totp_lock::record_failure(conn, patient, doctor, cfg.max_attempts, now)?;
-    }
+    let lock_notice = if !ok
+        && !is_request_code
+        && totp_lock::record_failure(conn, patient, doctor, cfg.max_attempts, now)?
+    {
+        crate::accounts::users::find(conn, patient)?.map(|u| u.email)
+    } else {
+        None
+    };
     if ok {
         return Ok(Redeemed::Granted(Box::new(grant(
             conn, cfg, &row, doctor, method, now,
@@ -587,6 +595,7 @@ fn redeem(
         remaining: cfg
             .max_attempts
             .saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX)),
+        lock_notice,
     })
 }
 
@@ -733,10 +742,20 @@ pub async fn redeem_code(
         )
     })
     .await?;
+    if let (
+        Redeemed::Wrong {
+            lock_notice: Some(email),
+            ..
+        },
+        Some(mailer),
+    ) = (&outcome, &state.mailer)
+    {
+        mailer.send_totp_locked(email);
+    }
     match outcome {
         Redeemed::Granted(grant) => Ok(*grant),
-        Redeemed::Wrong { remaining: 0 } => Err(ApiError::Locked),
-        Redeemed::Wrong { remaining } => Err(ApiError::WrongCode { remaining }),
+        Redeemed::Wrong { remaining: 0, .. } => Err(ApiError::Locked),
+        Redeemed::Wrong { remaining, .. } => Err(ApiError::WrongCode { remaining }),
         Redeemed::CodeExpired => Err(ApiError::Expired("the code has expired")),
     }
 }
