@@ -152,9 +152,13 @@ fn allergies(v: Option<String>) -> Result<Option<String>, String> {
 const ADMIN_CLINICAL: &str =
     "admins manage accounts, not clinical data: the patient's doctor enters it";
 
-/// Refuses the clinical fields an admin sent (present, even as `null`).
-fn refuse_clinical(f: &mut Fields, sent: [(&'static str, bool); 4]) {
-    for (name, present) in sent {
+/// The clinical fields of a profile, in the order [`refuse_clinical`] takes their presence.
+const CLINICAL_FIELDS: [&str; 4] = ["blood_group", "height_cm", "weight_kg", "allergies"];
+
+/// Refuses the clinical fields an admin sent (present, even as `null`), given whether each of
+/// [`CLINICAL_FIELDS`] was sent.
+fn refuse_clinical(f: &mut Fields, sent: [bool; 4]) {
+    for (name, present) in CLINICAL_FIELDS.into_iter().zip(sent) {
         if present {
             f.take::<()>(name, Err(ADMIN_CLINICAL.into()));
         }
@@ -172,10 +176,10 @@ fn validate_new(
         refuse_clinical(
             &mut f,
             [
-                ("blood_group", req.blood_group.is_some()),
-                ("height_cm", req.height_cm.is_some()),
-                ("weight_kg", req.weight_kg.is_some()),
-                ("allergies", req.allergies.is_some()),
+                req.blood_group.is_some(),
+                req.height_cm.is_some(),
+                req.weight_kg.is_some(),
+                req.allergies.is_some(),
             ],
         );
     }
@@ -221,10 +225,10 @@ fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientChange
     refuse_clinical(
         &mut f,
         [
-            ("blood_group", req.blood_group.is_some()),
-            ("height_cm", req.height_cm.is_some()),
-            ("weight_kg", req.weight_kg.is_some()),
-            ("allergies", req.allergies.is_some()),
+            req.blood_group.is_some(),
+            req.height_cm.is_some(),
+            req.weight_kg.is_some(),
+            req.allergies.is_some(),
         ],
     );
     let email = f.patch("email", req.email, |e| validate::email(&e));

@@ -143,17 +143,29 @@ pub async fn ledger_failure(
     config: AuthConfig,
 ) -> Result<(), ApiError> {
     db::write(pool, move |conn| {
-        let subject = account.map_or_else(|| format!("login:{key}"), |id| format!("user:{id}"));
-        ledger::append(
-            conn,
-            &NewEntry::new(None, Action::AuthLoginFailed, subject).payload(json!({
-                "failures": failures,
-                "locked": block_for(failures, &config).is_some(),
-            })),
-        )?;
-        Ok(())
+        failure_entry(conn, &key, account, failures, &config)
     })
     .await
+}
+
+/// The `auth.login_failed` entry: the account when the e-mail names one, else the e-mail's
+/// hash; ids and counts only, never the e-mail or the password.
+fn failure_entry(
+    conn: &mut DbConn,
+    key: &str,
+    account: Option<UserId>,
+    failures: i64,
+    config: &AuthConfig,
+) -> Result<(), ApiError> {
+    let subject = account.map_or_else(|| format!("login:{key}"), |id| format!("user:{id}"));
+    ledger::append(
+        conn,
+        &NewEntry::new(None, Action::AuthLoginFailed, subject).payload(json!({
+            "failures": failures,
+            "locked": block_for(failures, config).is_some(),
+        })),
+    )?;
+    Ok(())
 }
 
 /// Counts a failure and sets the block it earns, in its own write transaction, with an
@@ -173,15 +185,7 @@ pub async fn record_failure(
         let (k, c) = (key.clone(), config.clone());
         let counted = db::write(pool, move |conn| {
             let failures = count_failure(conn, &k, time::now(), &c)?;
-            let subject = account.map_or_else(|| format!("login:{k}"), |id| format!("user:{id}"));
-            ledger::append(
-                conn,
-                &NewEntry::new(None, Action::AuthLoginFailed, subject).payload(json!({
-                    "failures": failures,
-                    "locked": block_for(failures, &c).is_some(),
-                })),
-            )?;
-            Ok(())
+            failure_entry(conn, &k, account, failures, &c)
         })
         .await;
         match counted {
