@@ -63,11 +63,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("doctors") view=bounded(admin::Doctors)/>
                     <Route path=path!("patients") view=bounded(admin::Patients)/>
                     <Route path=path!("ledger") view=bounded(admin::Ledger)/>
+                    <Route path=path!("emergency") view=bounded(admin::EmergencyReviews)/>
                 </ParentRoute>
                 <ParentRoute path=path!("/doctor") view=|| view! { <Guard role=Role::Doctor/> }>
                     <Route path=path!("") view=bounded(doctor::MyPatients)/>
                     <Route path=path!("patients/:id") view=bounded(doctor::PatientPage)/>
                     <Route path=path!("access") view=bounded(doctor::Access)/>
+                    <Route path=path!("emergency") view=bounded(doctor::Emergency)/>
                 </ParentRoute>
                 <ParentRoute path=path!("/patient") view=|| view! { <Guard role=Role::Patient/> }>
                     <Route path=path!("") view=bounded(patient::Details)/>

@@ -119,6 +119,9 @@ pub struct TestApp {
     pub backend: Backend,
     /// The app's clock: `app.clock.advance(..)` reaches an expiry without sleeping.
     pub clock: medvault_server::clock::Clock,
+    /// Where the app's e-mail lands when a test gave it SMTP (`SmtpSink::maildir`): the
+    /// helpers then read temporary passwords from it, as staff no longer see them.
+    pub mailbox: Option<std::path::PathBuf>,
     handle: ServerHandle,
     _data_dir: TempDir,
     _pg: Option<PgDatabase>,
@@ -200,6 +203,7 @@ impl TestApp {
             jwt_secret,
             backend,
             clock,
+            mailbox: None,
             handle,
             _data_dir: data_dir,
             _pg: pg,
@@ -381,6 +385,46 @@ pub async fn expect_error(resp: Response, status: StatusCode) -> medvault_types:
     expect_json(resp, status).await
 }
 
+/// The temporary password an answer shows: test servers have no SMTP unless a test configures
+/// it, so staff see it once.
+pub fn shown(temporary_password: &Option<String>) -> &str {
+    temporary_password
+        .as_deref()
+        .expect("a temporary password in the answer (no SMTP configured)")
+}
+
+impl TestApp {
+    /// The temporary password of `email`: from the answer when it shows one, else from the
+    /// e-mail the server sent ([`TestApp::mailbox`]; the one message to that address).
+    pub async fn handed_over(&self, email: &str, answer: &Option<String>) -> String {
+        if let Some(password) = answer {
+            return password.clone();
+        }
+        let dir = self
+            .mailbox
+            .as_ref()
+            .expect("no password in the answer and no mailbox to read it from");
+        let to = email.to_ascii_lowercase();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let mine: Vec<String> =
+                records::maildir_messages(dir, records::TEMPORARY_PASSWORD_SUBJECT)
+                    .into_iter()
+                    .filter(|m| m.to_ascii_lowercase().contains(&to))
+                    .collect();
+            if let [one] = mine.as_slice() {
+                return records::temporary_password_in(one);
+            }
+            assert!(
+                mine.len() < 2 && std::time::Instant::now() < deadline,
+                "{} temporary-password e-mails to {email}",
+                mine.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// A signed-in actor of the role matrix.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -430,8 +474,15 @@ impl TestApp {
             let d = self
                 .create_doctor(&admin.token, &format!("doctor{n}@clinic.example"))
                 .await;
-            let d_tokens =
-                Actor::from_tokens(self.activate(&d.doctor.email, &d.temporary_password).await);
+            let d_tokens = Actor::from_tokens(
+                self.activate(
+                    &d.doctor.email,
+                    &self
+                        .handed_over(&d.doctor.email, &d.temporary_password)
+                        .await,
+                )
+                .await,
+            );
             let p = self
                 .create_patient(
                     "/api/v1/doctor/patients",
@@ -439,8 +490,15 @@ impl TestApp {
                     &format!("patient{n}@home.example"),
                 )
                 .await;
-            let p_tokens =
-                Actor::from_tokens(self.activate(&p.patient.email, &p.temporary_password).await);
+            let p_tokens = Actor::from_tokens(
+                self.activate(
+                    &p.patient.email,
+                    &self
+                        .handed_over(&p.patient.email, &p.temporary_password)
+                        .await,
+                )
+                .await,
+            );
             doctors.push(d_tokens);
             patients.push(p_tokens);
         }

@@ -16,7 +16,7 @@ use medvault_server::config::Config;
 use medvault_types::consent::{AccessRequest, Grant};
 use medvault_types::ledger::{LedgerEntry, LedgerPage, LedgerVerification};
 use medvault_types::records::{RecordMeta, StorageUsage};
-use medvault_types::{ErrorBody, Page, RecordId, RequestId, UserId};
+use medvault_types::{EmergencyAccess, ErrorBody, Page, RecordId, RequestId, UserId};
 use rand::RngCore as _;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Response, StatusCode};
@@ -306,6 +306,49 @@ pub fn access_body(patient: UserId, record: Option<RecordId>) -> Value {
         "reason": "Follow-up of anaemia; need the latest blood count",
         "duration_hours": 2,
     })
+}
+
+/// The body of an emergency access to the patient with `mrn`, for `minutes`.
+pub fn emergency_body(mrn: &str, minutes: u32) -> Value {
+    json!({
+        "mrn": mrn,
+        "reason": "unconscious_patient",
+        "justification": "Brought in unconscious after a road accident; need allergies and recent results",
+        "duration_minutes": minutes,
+    })
+}
+
+/// The caller confirms their password ([`crate::USER_PASSWORD`]) for a sensitive action.
+pub async fn reauthenticate(app: &TestApp, token: &str) {
+    let resp = app
+        .post(
+            "/api/v1/auth/reauthenticate",
+            Some(token),
+            &json!({ "password": crate::USER_PASSWORD }),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK, "re-authentication");
+}
+
+/// A doctor opens emergency access (201 expected).
+pub async fn open_emergency(app: &TestApp, doctor: &str, body: &Value) -> EmergencyAccess {
+    expect_json(
+        app.post("/api/v1/emergency-accesses", Some(doctor), body)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// The MRN of `patient`, as an admin reads it.
+pub async fn mrn_of(app: &TestApp, admin: &str, patient: UserId) -> String {
+    let p: Value = expect_json(
+        app.get(&format!("/api/v1/admin/patients/{patient}"), Some(admin))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    p["mrn"].as_str().expect("mrn").to_owned()
 }
 
 /// A doctor asks for access; expects 201 and checks the doctor sees no code.
@@ -693,36 +736,64 @@ impl SmtpSink {
         Self { port, dir, child }
     }
 
-    /// Messages delivered so far (raw RFC 5322 text), in no particular order (Maildir file
-    /// names do not sort by arrival).
-    pub fn messages(&self) -> Vec<String> {
-        let new = self.dir.path().join("maildir").join("new");
-        let files: Vec<PathBuf> = std::fs::read_dir(new)
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files
-            .iter()
-            .filter_map(|f| std::fs::read(f).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .collect()
+    /// The Maildir's `new` directory, where delivered messages land (give it to
+    /// [`TestApp::mailbox`] so the app's helpers can read e-mailed temporary passwords).
+    pub fn maildir(&self) -> PathBuf {
+        self.dir.path().join("maildir").join("new")
     }
 
-    /// Waits until at least `n` messages arrived; returns them all.
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<String> {
+    /// Messages delivered so far whose subject contains `subject` (any case), raw RFC 5322
+    /// text, in no particular order (Maildir file names do not sort by arrival).
+    pub fn messages(&self, subject: &str) -> Vec<String> {
+        maildir_messages(&self.maildir(), subject)
+    }
+
+    /// Waits until at least `n` messages about `subject` arrived; returns them all.
+    pub async fn wait_for(&self, subject: &str, n: usize, timeout: Duration) -> Vec<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let msgs = self.messages();
+            let msgs = self.messages(subject);
             if msgs.len() >= n {
                 return msgs;
             }
             assert!(
                 Instant::now() < deadline,
-                "{} of {n} emails arrived within {timeout:?}",
+                "{} of {n} emails about {subject:?} arrived within {timeout:?}",
                 msgs.len()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The messages in the Maildir directory `dir` whose subject contains `subject` (any case),
+/// in no particular order.
+pub fn maildir_messages(dir: &Path, subject: &str) -> Vec<String> {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    let wanted = format!("subject: {}", subject.to_ascii_lowercase());
+    files
+        .iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .filter(|m| m.to_ascii_lowercase().contains(&wanted))
+        .collect()
+}
+
+/// Subject of the e-mail carrying a temporary password.
+pub const TEMPORARY_PASSWORD_SUBJECT: &str = "Your medvault temporary password";
+
+/// The temporary password in such an e-mail (after "temporary password: ").
+pub fn temporary_password_in(message: &str) -> String {
+    let body = message_body(message);
+    let (_, rest) = body
+        .split_once("temporary password: ")
+        .unwrap_or_else(|| panic!("no temporary password in {body}"));
+    rest.split_whitespace()
+        .next()
+        .expect("the password")
+        .to_owned()
 }
 
 /// The body of a raw message, with its transfer encoding (quoted-printable, base64) undone.

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
 use browser::{Browser, Session};
-use medvault_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp};
+use medvault_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, shown};
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
@@ -462,7 +462,7 @@ async fn other_screens(app: &TestApp, chrome: &Browser) -> Result<()> {
         .await;
     app.activate(
         "jo.bloggs@mail.example",
-        &created_patient.temporary_password,
+        shown(&created_patient.temporary_password),
     )
     .await;
     let base = app.address.as_str();
@@ -535,5 +535,127 @@ async fn other_screens(app: &TestApp, chrome: &Browser) -> Result<()> {
     patient.click("#my-records .delete").await?;
     patient.click("#confirm-delete").await?;
     patient.find_text("main p", "No records yet").await?;
+    Ok(())
+}
+
+/// Emergency access in the browser (issue 11 part 5): a doctor outside the patient's care opens
+/// it from the "Emergency access" screen (warning, reason, justification, password) and reads
+/// the patient's page; the patient sees the notice and the badge, and the emergency reads in
+/// "Who saw my records"; an administrator sees the count on the overview and reviews it; the
+/// patient then sees the outcome. No CSP violation anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_access_in_the_browser() -> Result<()> {
+    let spa = browser::spa_dir()?;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.spa_dir = Some(spa)).await;
+    let chrome = Browser::start().await?;
+    let result = emergency_journey(&app, &chrome).await;
+    chrome.shutdown().await;
+    result
+}
+
+async fn emergency_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
+    use medvault_tests::USER_PASSWORD;
+    use medvault_tests::records::{Upload, mrn_of, pdf_bytes, upload_ok};
+
+    let admin_token = app.admin_token().await;
+    let doctor = app
+        .create_doctor(&admin_token, "dr.er@clinic.example")
+        .await;
+    app.activate(&doctor.doctor.email, shown(&doctor.temporary_password))
+        .await;
+    let patient = app
+        .create_patient(
+            "/api/v1/admin/patients",
+            &admin_token,
+            "unconscious@mail.example",
+        )
+        .await;
+    let tokens = app
+        .activate(&patient.patient.email, shown(&patient.temporary_password))
+        .await;
+    let mut upload = Upload::pdf(pdf_bytes(20_000));
+    upload.title = Some("Cardiology letter".into());
+    upload_ok(app, &tokens.access_token, &upload).await;
+    let mrn = mrn_of(app, &admin_token, patient.patient.id).await;
+    let patient_name = format!(
+        "{} {}",
+        patient.patient.first_name, patient.patient.last_name
+    );
+    let base = app.address.as_str();
+
+    // The doctor opens emergency access after confirming their password.
+    let dr = chrome.session(1280, 900).await?;
+    sign_in(&dr, base, &doctor.doctor.email, USER_PASSWORD).await?;
+    dr.click_text("header a", "Emergency access").await?;
+    dr.find_text("#emergency-warning", "review").await?;
+    dr.fill("#emergency-mrn", &mrn).await?;
+    dr.find("#emergency-reason")
+        .await?
+        .select_by_value("unconscious_patient")
+        .await?;
+    dr.fill(
+        "#emergency-justification",
+        "Brought in unconscious by ambulance; need allergies and cardiology history",
+    )
+    .await?;
+    dr.fill("#emergency-password", USER_PASSWORD).await?;
+    dr.click("#emergency-open").await?;
+    dr.find_text("#emergency-list .emergency-row", &patient_name)
+        .await?;
+    dr.screenshot("doctor-emergency").await?;
+    dr.click(".emergency-open-patient").await?;
+    dr.find_text("main", "Cardiology letter").await?;
+
+    // The patient sees the notice, the badge and the emergency reads.
+    let pt = chrome.session(1280, 900).await?;
+    sign_in(&pt, base, &patient.patient.email, USER_PASSWORD).await?;
+    pt.wait_path("/patient").await?;
+    pt.find_text(
+        "#emergency-notice .emergency-item",
+        &doctor.doctor.full_name,
+    )
+    .await?;
+    pt.find_text("#emergency-notice", "Awaiting review").await?;
+    pt.find(".badge-emergency").await?;
+    pt.screenshot("patient-emergency-notice").await?;
+    pt.click_text("header a", "Who saw my records").await?;
+    pt.find_text(".badge-emergency", "Emergency").await?;
+
+    // An administrator sees the count and reviews it.
+    let admin = chrome.session(1280, 900).await?;
+    sign_in(&admin, base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+    admin.find_text("#unreviewed-emergencies", "1").await?;
+    admin.click_text("header a", "Emergency reviews").await?;
+    admin
+        .find_text(".emergency-row", "Brought in unconscious")
+        .await?;
+    admin
+        .find(".emergency-row .review-outcome")
+        .await?
+        .select_by_value("justified")
+        .await?;
+    admin
+        .fill(
+            ".emergency-row .review-comment",
+            "Confirmed with the emergency department",
+        )
+        .await?;
+    admin.click(".emergency-row .review-submit").await?;
+    admin.screenshot("admin-emergency-review").await?;
+    admin.click("#emergency-unreviewed-only").await?;
+    admin
+        .find_text(
+            ".review-outcome-shown",
+            "Confirmed with the emergency department",
+        )
+        .await?;
+
+    // The patient sees the outcome.
+    pt.click_text("header a", "My details").await?;
+    pt.find_text("#emergency-notice", "Justified").await?;
+    for s in [&dr, &pt, &admin] {
+        let violations = s.csp_violations().await?;
+        ensure!(violations.is_empty(), "CSP violations {violations:?}");
+    }
     Ok(())
 }

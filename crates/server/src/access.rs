@@ -1,27 +1,30 @@
 //! Who sees what of a patient's health data: the one place that decides it, and the ledger
 //! entry every read leaves. `docs/security.md` has the same rules as a table for people.
 //!
-//! | what                                   | patient | doctor in care | doctor with a live grant  | admin |
-//! |----------------------------------------|---------|----------------|---------------------------|-------|
-//! | profile (demographics and clinical)    | own     | yes            | no (unless in care)       | no [1]|
-//! | record list and metadata (no notes)    | own     | every record   | the records it covers     | no    |
-//! | record notes and content               | own     | no             | the records it covers [2] | no    |
-//! | visit notes                            | own     | their own      | all, if it covers notes   | no    |
-//! | timeline                               | own     | no             | no                        | no    |
+//! | what                                | patient | doctor in care | doctor with a live grant  | doctor in emergency [3] | admin |
+//! |-------------------------------------|---------|----------------|---------------------------|-------------------------|-------|
+//! | profile (demographics and clinical) | own     | yes            | no (unless in care)       | yes                     | no [1]|
+//! | record list and metadata (no notes) | own     | every record   | the records it covers     | every record            | no    |
+//! | record notes and content            | own     | no             | the records it covers [2] | every record            | no    |
+//! | visit notes                         | own     | their own      | all, if it covers notes   | all                     | no    |
+//! | timeline                            | own     | no             | no                        | no                      | no    |
 //!
 //! [1] Admins manage accounts: identity and contact fields only (`accounts::patients`).
 //! [2] Content also spends one of the grant's downloads.
+//! [3] A live emergency (break-glass) access the doctor opened (`crate::emergency`); a grant
+//!     or care that already allows a read is named as its basis first.
 //!
 //! Care is explicit: an admin assigned the doctor, the doctor created the patient's account, or
 //! the patient added them. Consent never creates care; it yields a scoped, expiring grant. A
 //! doctor who is neither in care nor holds a live grant learns nothing: 404.
 //!
 //! Every read of health data writes one ledger entry naming the actor, the patient, what was
-//! read and the basis that allowed it (`basis`: `owner`, `care`, `grant` with `grant_id`), in
+//! read and the basis that allowed it (`basis`: `owner`, `care`, `grant` with `grant_id`,
+//! `emergency` with `emergency_id`), in
 //! the same transaction as the read, so a read the ledger cannot record does not happen.
 
 use chrono::NaiveDateTime;
-use medvault_types::{AccessBasis, GrantId, RecordId, Role, UserId};
+use medvault_types::{AccessBasis, EmergencyAccessId, GrantId, RecordId, Role, UserId};
 use serde_json::{Value, json};
 
 use crate::accounts::care;
@@ -29,6 +32,7 @@ use crate::auth::AuthUser;
 use crate::consent::grants::{self, GrantRow};
 use crate::db::DbConn;
 use crate::db::ids::StoredId;
+use crate::emergency::lifecycle as emergency;
 use crate::error::ApiError;
 use crate::ledger::{self, Action, NewEntry};
 
@@ -41,6 +45,8 @@ pub enum Basis {
     Care,
     /// A live grant the patient consented to.
     Grant(GrantId),
+    /// A live emergency (break-glass) access the doctor opened.
+    Emergency(EmergencyAccessId),
 }
 
 impl Basis {
@@ -50,13 +56,16 @@ impl Basis {
             Self::Owner => AccessBasis::Owner,
             Self::Care => AccessBasis::Care,
             Self::Grant(_) => AccessBasis::Grant,
+            Self::Emergency(_) => AccessBasis::Emergency,
         }
     }
 
-    /// The ledger payload fields naming this basis.
-    fn payload(self) -> Value {
+    /// The ledger payload fields naming this basis (`basis`, and `grant_id` or
+    /// `emergency_id`).
+    pub fn payload(self) -> Value {
         match self {
             Self::Grant(id) => json!({ "basis": self.kind().as_str(), "grant_id": id }),
+            Self::Emergency(id) => json!({ "basis": self.kind().as_str(), "emergency_id": id }),
             _ => json!({ "basis": self.kind().as_str() }),
         }
     }
@@ -89,6 +98,7 @@ pub struct Access {
     in_care: bool,
     doctor: Option<UserId>,
     grants: Vec<GrantRow>,
+    emergency: Option<EmergencyAccessId>,
 }
 
 impl Access {
@@ -108,6 +118,7 @@ impl Access {
                 in_care: false,
                 doctor: None,
                 grants: Vec::new(),
+                emergency: None,
             },
             Role::Doctor => Self {
                 patient,
@@ -115,9 +126,11 @@ impl Access {
                 in_care: care::in_care(conn, user.id, patient)?,
                 doctor: Some(user.id),
                 grants: grants::live_for(conn, user.id, patient, now)?,
+                emergency: emergency::live_for(conn, user.id, patient, now)?,
             },
         };
-        if access.owner || access.in_care || !access.grants.is_empty() {
+        if access.owner || access.in_care || !access.grants.is_empty() || access.emergency.is_some()
+        {
             Ok(access)
         } else {
             Err(ApiError::NotFound)
@@ -140,9 +153,16 @@ impl Access {
             .and_then(|g| GrantId::from_stored(&g.id).ok())
     }
 
-    /// The profile (demographics and clinical fields): owner or care.
+    /// The profile (demographics and clinical fields): owner, care or emergency.
     pub fn profile(&self) -> Result<Basis, ApiError> {
-        self.owner_or_care().ok_or(ApiError::NotFound)
+        self.owner_or_care()
+            .or_else(|| self.in_emergency())
+            .ok_or(ApiError::NotFound)
+    }
+
+    /// The live emergency access, as a basis.
+    fn in_emergency(&self) -> Option<Basis> {
+        self.emergency.map(Basis::Emergency)
     }
 
     fn owner_or_care(&self) -> Option<Basis> {
@@ -155,7 +175,8 @@ impl Access {
         }
     }
 
-    /// The record list: everything for the owner or care, the covered records under grants.
+    /// The record list: everything for the owner, care, an all-records grant or an emergency;
+    /// the covered records under record grants.
     pub fn record_list(&self) -> Result<(Basis, RecordScope), ApiError> {
         if let Some(basis) = self.owner_or_care() {
             return Ok((basis, RecordScope::All));
@@ -165,6 +186,9 @@ impl Access {
                 Basis::Grant(GrantId::from_stored(&all.id)?),
                 RecordScope::All,
             ));
+        }
+        if let Some(basis) = self.in_emergency() {
+            return Ok((basis, RecordScope::All));
         }
         let first = self.grants.first().ok_or(ApiError::NotFound)?;
         let ids = self
@@ -179,31 +203,37 @@ impl Access {
         ))
     }
 
-    /// One record's metadata: owner, care, or a grant covering it; else 404.
+    /// One record's metadata: owner, care, a grant covering it, or an emergency; else 404.
     pub fn record_meta(&self, record: RecordId) -> Result<Basis, ApiError> {
         self.owner_or_care()
             .or_else(|| self.grant_covering(record).map(Basis::Grant))
+            .or_else(|| self.in_emergency())
             .ok_or(ApiError::NotFound)
     }
 
-    /// One record's notes: the owner, or a grant covering the record (care alone does not
-    /// reach them).
+    /// One record's notes: the owner, a grant covering the record, or an emergency (care
+    /// alone does not reach them).
     pub fn record_notes(&self, record: RecordId) -> Option<Basis> {
         if self.owner {
             Some(Basis::Owner)
         } else {
-            self.grant_covering(record).map(Basis::Grant)
+            self.grant_covering(record)
+                .map(Basis::Grant)
+                .or_else(|| self.in_emergency())
         }
     }
 
-    /// Visit notes: all for the owner or under a grant that covers notes; a doctor in care
-    /// without one reads only their own; anyone else 404.
+    /// Visit notes: all for the owner, under a grant that covers notes, or in an emergency; a
+    /// doctor in care without either reads only their own; anyone else 404.
     pub fn visit_notes(&self) -> Result<(Basis, NotesScope), ApiError> {
         if self.owner {
             return Ok((Basis::Owner, NotesScope::All));
         }
         if let Some(g) = self.grants.iter().find(|g| g.include_notes) {
             return Ok((Basis::Grant(GrantId::from_stored(&g.id)?), NotesScope::All));
+        }
+        if let Some(basis) = self.in_emergency() {
+            return Ok((basis, NotesScope::All));
         }
         match (self.in_care, self.doctor) {
             (true, Some(doctor)) => Ok((Basis::Care, NotesScope::WrittenBy(doctor))),

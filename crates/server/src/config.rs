@@ -41,6 +41,8 @@ pub struct Config {
     pub records: crate::records::RecordsConfig,
     /// Consent limits.
     pub consent: crate::consent::ConsentConfig,
+    /// Emergency (break-glass) access: on or off, how long, how often.
+    pub emergency: crate::emergency::EmergencyConfig,
     /// SMTP for consent-code emails; none by default.
     pub smtp: Option<crate::mail::SmtpConfig>,
     /// Directory holding the built SPA (`MEDVAULT_SPA_DIR`); served at `/` when set.
@@ -81,6 +83,9 @@ pub struct AuthConfig {
     pub lock_after: u32,
     /// Lock duration in seconds.
     pub lock_secs: u64,
+    /// How long a password confirmation counts as recent for sensitive actions (emergency
+    /// access), in seconds.
+    pub recent_auth_secs: u64,
 }
 
 /// Request limits.
@@ -117,6 +122,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             records: crate::records::RecordsConfig::default(),
             consent: crate::consent::ConsentConfig::default(),
+            emergency: crate::emergency::EmergencyConfig::default(),
             smtp: None,
             spa_dir: None,
         }
@@ -136,6 +142,7 @@ impl Default for AuthConfig {
             slowdown_after: 3,
             lock_after: 8,
             lock_secs: 15 * 60,
+            recent_auth_secs: 5 * 60,
         }
     }
 }
@@ -250,6 +257,11 @@ impl Config {
                 && (1..=24 * 30).contains(&self.consent.max_grant_hours)
                 && self.consent.downloads_per_grant >= 1,
             "consent limits out of range"
+        );
+        self.emergency.validate()?;
+        anyhow::ensure!(
+            (30..=3600).contains(&self.auth.recent_auth_secs),
+            "auth.recent_auth_secs must be between 30 and 3600"
         );
         self.effective_storage().validate().context("storage")?;
         Ok(())

@@ -29,6 +29,13 @@ pub enum ApiError {
     /// 403: the temporary password must be changed first.
     #[error("password change required")]
     PasswordChangeRequired,
+    /// 403: a sensitive action needs the password again (`POST /api/v1/auth/reauthenticate`)
+    /// within the last few minutes (`auth::recent`).
+    #[error("recent authentication required")]
+    ReauthRequired,
+    /// 403: emergency access is switched off in this deployment's configuration.
+    #[error("emergency access disabled")]
+    EmergencyDisabled,
     /// 404: no such object, or not one the caller may know about.
     #[error("not found")]
     NotFound,
@@ -121,6 +128,8 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
             Self::PasswordChangeRequired => "password_change_required",
+            Self::ReauthRequired => "reauth_required",
+            Self::EmergencyDisabled => "emergency_disabled",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -146,6 +155,10 @@ impl ApiError {
             Self::InvalidCredentials => "invalid email or password".into(),
             Self::Forbidden => "not allowed for this role".into(),
             Self::PasswordChangeRequired => "change your temporary password first".into(),
+            Self::ReauthRequired => {
+                "confirm your password first (it is asked again before sensitive actions)".into()
+            }
+            Self::EmergencyDisabled => "emergency access is disabled on this server".into(),
             Self::NotFound => "not found".into(),
             Self::MethodNotAllowed => "method not allowed on this path".into(),
             Self::Conflict(m) | Self::Expired(m) => (*m).into(),
@@ -192,7 +205,11 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::PasswordChangeRequired | Self::NoGrant => StatusCode::FORBIDDEN,
+            Self::Forbidden
+            | Self::PasswordChangeRequired
+            | Self::NoGrant
+            | Self::ReauthRequired
+            | Self::EmergencyDisabled => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod db;
+pub mod emergency;
 pub mod error;
 pub mod headers;
 pub mod history;
@@ -115,6 +116,10 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result
     if state.config.records.collector_interval_secs > 0 {
         tokio::spawn(records::collector::run(state.clone()));
     }
+    tokio::spawn(emergency::lifecycle::sweep_forever(
+        state.clone().into_inner(),
+        std::time::Duration::from_secs(60),
+    ));
     let server = HttpServer::new(move || build_app(state.clone()))
         .workers(workers)
         .listen(listener)?

@@ -113,6 +113,45 @@ impl Mailer {
         );
     }
 
+    /// Sends a new account's (or a reset's) temporary password to its owner: staff never see
+    /// it when SMTP is configured.
+    pub fn send_temporary_password(&self, to: &str, password: &str) {
+        self.send(
+            to,
+            "Your medvault temporary password",
+            format!(
+                "A medvault account is ready for you (or its password was reset).\n\n\
+                 Sign in with this temporary password: {password}\n\n\
+                 It works once and for 24 hours; you will choose your own password right \
+                 after signing in. If you did not expect this e-mail, tell your clinic.\n"
+            ),
+            "temporary password",
+        );
+    }
+
+    /// Tells the patient at once that a doctor opened emergency access to their records.
+    pub fn send_emergency_notice(
+        &self,
+        to: &str,
+        doctor: &str,
+        reason: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) {
+        self.send(
+            to,
+            "Emergency access to your medvault records",
+            format!(
+                "{doctor} opened emergency access to your health records (reason: {reason}). \
+                 It lets them read your records and notes without your consent until {} UTC.\n\n\
+                 Emergency access is for when you cannot be asked. Every read is recorded and \
+                 an administrator reviews each emergency access; you will see the outcome in \
+                 the app, under \"Who saw my records\". If this is unexpected, tell your clinic.\n",
+                until.format("%Y-%m-%d %H:%M")
+            ),
+            "emergency access notice",
+        );
+    }
+
     /// Builds and sends one plain-text message in the background; failures are logged (with
     /// `what`, never the content).
     fn send(&self, to: &str, subject: &str, body: String, what: &'static str) {

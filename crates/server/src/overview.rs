@@ -1,10 +1,11 @@
 //! The admin overview: how many accounts and records there are, how much is stored, how long
-//! the ledger is, and the health of every bucket. Counts come from their own domains.
+//! the ledger is, how many emergency accesses wait for review, and the health of every bucket. Counts come from their own domains.
 
 use medvault_types::{AdminOverview, BucketHealth};
 
 use crate::accounts::users;
 use crate::db;
+use crate::emergency;
 use crate::error::ApiError;
 use crate::ledger;
 use crate::records::service as records;
@@ -12,12 +13,13 @@ use crate::state::SharedState;
 
 /// The dashboard numbers.
 pub async fn build(state: &SharedState) -> Result<AdminOverview, ApiError> {
-    let (doctors, patients, stored, entries) = db::run(&state.pool, |conn| {
+    let (doctors, patients, stored, entries, unreviewed) = db::run(&state.pool, |conn| {
         Ok((
             users::count_with_role(conn, medvault_types::Role::Doctor)?,
             users::count_with_role(conn, medvault_types::Role::Patient)?,
             records::live_totals(conn)?,
             ledger::length(conn)?,
+            emergency::views::unreviewed_count(conn)?,
         ))
     })
     .await?;
@@ -42,5 +44,6 @@ pub async fn build(state: &SharedState) -> Result<AdminOverview, ApiError> {
         buckets,
         k: u32::try_from(cfg.k).unwrap_or(0),
         m: u32::try_from(cfg.m).unwrap_or(0),
+        unreviewed_emergencies: unreviewed,
     })
 }

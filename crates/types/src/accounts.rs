@@ -176,8 +176,9 @@ pub struct UpdateDoctor {
 pub struct CreatedDoctor {
     /// The new doctor.
     pub doctor: Doctor,
-    /// Shown once; the doctor must change it at first sign-in.
-    pub temporary_password: String,
+    /// Shown once when the server has no SMTP; the doctor must change it at first sign-in.
+    /// `None` when SMTP is configured: it went to the doctor's e-mail and staff never see it.
+    pub temporary_password: Option<String>,
 }
 
 /// A patient account with its demographic and contact profile.
@@ -435,6 +436,7 @@ pub struct UpdateContact {
 pub struct CreatedPatient {
     /// The new patient.
     pub patient: Patient,
-    /// Shown once; the patient must change it at first sign-in.
-    pub temporary_password: String,
+    /// Shown once when the server has no SMTP; the patient must change it at first sign-in.
+    /// `None` when SMTP is configured: it went to the patient's e-mail and staff never see it.
+    pub temporary_password: Option<String>,
 }

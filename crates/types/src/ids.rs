@@ -76,6 +76,10 @@ id_type!(
     NoteId
 );
 id_type!(
+    /// An emergency (break-glass) access to one patient's records.
+    EmergencyAccessId
+);
+id_type!(
     /// A sign-in session (the refresh-token family behind an access token).
     SessionId
 );

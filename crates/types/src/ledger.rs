@@ -96,4 +96,6 @@ pub struct AdminOverview {
     pub k: u32,
     /// Parity shards per stripe.
     pub m: u32,
+    /// Emergency accesses not yet reviewed by an administrator.
+    pub unreviewed_emergencies: u64,
 }

@@ -6,10 +6,12 @@ use super::ApiError;
 use super::dto::{
     AccessLogEntry, AccessRequest, AddCareDoctor, AdminOverview, CareDoctor, ChangePasswordRequest,
     ConsentLocks, CreateAccessRequest, CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor,
-    CreatedPatient, Doctor, Grant, GrantId, History, LedgerPage, LedgerVerification, LoginRequest,
-    Page, Patient, RecordId, RecordMeta, RedeemCode, RefreshRequest, RequestId, StorageUsage,
-    TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UpdateContact,
-    UpdateDoctor, UpdatePatient, User, UserId, VisitNote,
+    CreatedPatient, Doctor, EmergencyAccess, EmergencyAccessId, Grant, GrantId, History,
+    LedgerPage, LedgerVerification, LoginRequest, OpenEmergencyAccess, Page, Patient,
+    ReauthenticateRequest, Reauthenticated, RecordId, RecordMeta, RedeemCode, RefreshRequest,
+    RequestId, ReviewEmergencyAccess, StorageUsage, TemporaryPassword, TokenResponse, TotpCode,
+    TotpEnrollment, TotpStatus, UpdateContact, UpdateDoctor, UpdatePatient, User, UserId,
+    VisitNote,
 };
 use super::transport::{self, call};
 
@@ -65,6 +67,15 @@ pub async fn change_password(current: &str, new: &str) -> R<serde_json::Value> {
         new_password: new.to_string(),
     };
     call(Method::POST, "/me/password", Some(&body)).await
+}
+
+/// Confirms the password again: for the next few minutes the session may take sensitive
+/// actions (opening emergency access). A wrong password is a 422 on `password`.
+pub async fn reauthenticate(password: &str) -> R<Reauthenticated> {
+    let body = ReauthenticateRequest {
+        password: password.to_string(),
+    };
+    call(Method::POST, "/auth/reauthenticate", Some(&body)).await
 }
 
 // ---- admin ------------------------------------------------------------------------------
@@ -181,6 +192,19 @@ pub async fn admin_verify_ledger() -> R<LedgerVerification> {
     call(Method::GET, "/admin/ledger/verify", NONE).await
 }
 
+/// Records an admin's review of an emergency access (once per access).
+pub async fn review_emergency(
+    id: EmergencyAccessId,
+    input: &ReviewEmergencyAccess,
+) -> R<EmergencyAccess> {
+    call(
+        Method::POST,
+        &format!("/emergency-accesses/{id}/review"),
+        Some(input),
+    )
+    .await
+}
+
 /// Counts and storage health for the admin's first screen.
 pub async fn admin_overview() -> R<AdminOverview> {
     call(Method::GET, "/admin/overview", NONE).await
@@ -256,7 +280,32 @@ pub async fn redeem(request: RequestId, code: &str) -> R<Grant> {
     .await
 }
 
+/// Opens emergency access to a patient who cannot consent (needs a fresh [`reauthenticate`]).
+pub async fn open_emergency(input: &OpenEmergencyAccess) -> R<EmergencyAccess> {
+    call(Method::POST, "/emergency-accesses", Some(input)).await
+}
+
+/// Ends the doctor's own emergency access now.
+pub async fn end_emergency(id: EmergencyAccessId) -> R<EmergencyAccess> {
+    call(Method::POST, &format!("/emergency-accesses/{id}/end"), NONE).await
+}
+
 // ---- shared by doctor and patient -------------------------------------------------------
+
+/// Emergency accesses, newest first: a doctor's own, those to the patient's records, or all
+/// of them for an admin (`unreviewed`: only those waiting for review).
+pub async fn list_emergencies(
+    unreviewed: bool,
+    page: u32,
+    per_page: u32,
+) -> R<Page<EmergencyAccess>> {
+    call(
+        Method::GET,
+        &format!("/emergency-accesses?page={page}&per_page={per_page}&unreviewed={unreviewed}"),
+        NONE,
+    )
+    .await
+}
 
 /// Access requests: a doctor's own, or those addressed to the patient.
 pub async fn access_requests() -> R<Vec<AccessRequest>> {

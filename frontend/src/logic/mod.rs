@@ -1,8 +1,9 @@
 //! Client logic with no browser in it: validation, error wording, session timing, formatting,
-//! dialog focus order, the consent and care vocabulary.
+//! dialog focus order, the consent, care and emergency-access vocabulary.
 //! Everything here is plain Rust so `cargo test --lib` checks it on the host.
 
 pub mod download;
+pub mod emergency;
 pub mod errors;
 pub mod focus;
 pub mod format;

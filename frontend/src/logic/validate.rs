@@ -20,6 +20,19 @@ pub fn required(value: &str, max: usize) -> Result<(), String> {
     }
 }
 
+/// A trimmed value of `min` to `max` characters, returned trimmed.
+pub fn length(value: &str, min: usize, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n < min {
+        Err(format!("Use at least {min} characters."))
+    } else if n > max {
+        Err(format!("Use at most {max} characters."))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
 /// An optional value: empty is fine, otherwise at most `max` characters.
 pub fn optional(value: &str, max: usize) -> Result<(), String> {
     if value.trim().chars().count() > max {
@@ -190,6 +203,12 @@ mod tests {
         assert!(required("   ", 3).is_err());
         assert!(optional("", 3).is_ok());
         assert!(optional("abcd", 3).is_err());
+        assert_eq!(length("  éé  ", 2, 3), Ok("éé".into()));
+        assert_eq!(
+            length(" a ", 2, 3),
+            Err("Use at least 2 characters.".into())
+        );
+        assert!(length("abcd", 2, 3).is_err());
     }
 
     #[test]

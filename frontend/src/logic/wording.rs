@@ -74,6 +74,9 @@ pub fn access_action(code: &str) -> String {
         "consent.totp_unlocked" => "authenticator-code locks lifted",
         "user.email_change" => "changed your e-mail address",
         "user.email_confirm" => "confirmed your e-mail address",
+        "emergency.start" => "opened emergency access to your records",
+        "emergency.end" => "emergency access ended",
+        "emergency.review" => "reviewed an emergency access",
         other => return other.replace(['.', '_'], " "),
     };
     words.to_string()
@@ -143,6 +146,8 @@ mod tests {
             ("care.assign", "added to your care"),
             ("care.unassign", "removed from your care"),
             ("record.download", "downloaded a record"),
+            ("emergency.start", "opened emergency access to your records"),
+            ("emergency.end", "emergency access ended"),
         ] {
             assert_eq!(access_action(code), words, "{code}");
         }

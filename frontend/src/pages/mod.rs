@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod doctor;
+pub mod emergency_view;
 pub mod patient;
 pub mod people;
 pub mod visit_note;

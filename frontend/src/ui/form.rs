@@ -16,6 +16,11 @@ pub fn unique_id(prefix: &str) -> String {
     format!("{prefix}-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
+/// `id` when the page fixed one, else a fresh one for `name`.
+fn id_or_unique(id: Option<&'static str>, name: &str) -> String {
+    id.map_or_else(|| unique_id(name), str::to_string)
+}
+
 /// The state of one form.
 #[derive(Clone, Copy)]
 pub struct FormState {
@@ -156,8 +161,11 @@ pub fn Field(
     /// A hint under the label.
     #[prop(optional)]
     hint: Option<&'static str>,
+    /// A fixed element id (for links and browser tests) instead of a generated one.
+    #[prop(optional)]
+    id: Option<&'static str>,
 ) -> impl IntoView {
-    let id = unique_id(name);
+    let id = id_or_unique(id, name);
     let err_id = format!("{id}-err");
     let hint_id = format!("{id}-hint");
     let error = move || form.errors.with(|e| e.get(name).cloned());
@@ -210,8 +218,14 @@ pub fn TextArea(
     /// Must be filled.
     #[prop(optional)]
     required: bool,
+    /// A fixed element id instead of a generated one.
+    #[prop(optional)]
+    id: Option<&'static str>,
+    /// A class on the textarea (for rows that repeat one form).
+    #[prop(optional)]
+    class: Option<&'static str>,
 ) -> impl IntoView {
-    let id = unique_id(name);
+    let id = id_or_unique(id, name);
     let err_id = format!("{id}-err");
     let error = move || form.errors.with(|e| e.get(name).cloned());
     view! {
@@ -219,6 +233,7 @@ pub fn TextArea(
             <label for=id.clone()>{label}{required.then_some(view! { <span aria-hidden="true">" *"</span> })}</label>
             <textarea
                 id=id
+                class=class
                 name=name
                 rows="3"
                 required=required
@@ -246,14 +261,21 @@ pub fn Select(
     options: Vec<(String, String)>,
     /// The form it belongs to.
     form: FormState,
+    /// A fixed element id instead of a generated one.
+    #[prop(optional)]
+    id: Option<&'static str>,
+    /// A class on the select (for rows that repeat one form).
+    #[prop(optional)]
+    class: Option<&'static str>,
 ) -> impl IntoView {
-    let id = unique_id(name);
+    let id = id_or_unique(id, name);
     let error = move || form.errors.with(|e| e.get(name).cloned());
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
             <select
                 id=id
+                class=class
                 name=name
                 on:change=move |ev| value.set(event_target_value(&ev))
                 prop:value=move || value.get()
@@ -282,10 +304,17 @@ pub fn Submit(
     busy_label: &'static str,
     /// The form.
     form: FormState,
+    /// A fixed id for the button.
+    #[prop(optional)]
+    id: Option<&'static str>,
+    /// A class on the button besides `primary` (for rows that repeat one form).
+    #[prop(optional)]
+    class: Option<&'static str>,
 ) -> impl IntoView {
+    let class = class.map_or_else(|| "primary".to_string(), |c| format!("primary {c}"));
     view! {
         <div class="actions">
-            <button type="submit" class="primary" disabled=move || form.busy.get() aria-busy=move || form.busy.get().to_string()>
+            <button type="submit" id=id class=class disabled=move || form.busy.get() aria-busy=move || form.busy.get().to_string()>
                 {move || if form.busy.get() { busy_label } else { label }}
             </button>
             <Show when=move || form.error.get().is_some()>

@@ -3,9 +3,15 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
 
 use crate::api::{calls, dto::Role};
+use crate::logic::emergency;
 use crate::state::{home_of, use_auth};
+use crate::ui::widgets::EmergencyBadge;
+
+/// The patient's "Who saw my records": its entry carries the emergency-access badge.
+const PATIENT_ACCESS_LOG: &str = "/patient/access-log";
 
 /// Navigation of each role: (path, label).
 fn nav_of(role: Role) -> &'static [(&'static str, &'static str)] {
@@ -15,11 +21,13 @@ fn nav_of(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/doctors", "Doctors"),
             ("/admin/patients", "Patients"),
             ("/admin/ledger", "Ledger"),
+            ("/admin/emergency", "Emergency reviews"),
             ("/account/password", "Password"),
         ],
         Role::Doctor => &[
             ("/doctor", "My patients"),
             ("/doctor/access", "Requests & grants"),
+            ("/doctor/emergency", "Emergency access"),
             ("/account/password", "Password"),
         ],
         Role::Patient => &[
@@ -29,7 +37,7 @@ fn nav_of(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/patient/records", "Records"),
             ("/patient/requests", "Requests"),
             ("/patient/grants", "Grants"),
-            ("/patient/access-log", "Who saw my records"),
+            (PATIENT_ACCESS_LOG, "Who saw my records"),
             ("/patient/security", "Security"),
         ],
     }
@@ -53,7 +61,11 @@ pub fn Header() -> impl IntoView {
         auth.role().map(|r| {
             nav_of(r)
                 .iter()
-                .map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> })
+                .map(|(href, label)| {
+                    let badge =
+                        (*href == PATIENT_ACCESS_LOG).then(|| view! { <EmergencyNavBadge/> });
+                    view! { <A href=*href exact=true>{*label}{badge}</A> }
+                })
                 .collect_view()
         })
     };
@@ -66,6 +78,22 @@ pub fn Header() -> impl IntoView {
             <button type="button" class="secondary" id="sign-out" on:click=move |_| sign_out()>"Sign out"</button>
         </header>
     }
+}
+
+/// The patient's [`EmergencyBadge`] in the navigation, counted again on every page change so
+/// a new emergency access or a finished review shows without reloading the app.
+#[component]
+fn EmergencyNavBadge() -> impl IntoView {
+    let location = use_location();
+    let count = LocalResource::new(move || {
+        location.pathname.track();
+        async {
+            calls::list_emergencies(false, 1, 100)
+                .await
+                .map_or(0, |page| emergency::attention_count(&page.items))
+        }
+    });
+    move || count.get().map(|n| view! { <EmergencyBadge count=n/> })
 }
 
 /// Lets only `role` through (anyone signed in when `None`): signed-out people go to sign-in,

@@ -1,5 +1,6 @@
 //! Small pieces every screen uses: loading and error notices, a modal dialog, the one-time
-//! temporary password notice, a pager and a clock that ticks for "time left" displays.
+//! temporary password notice, a pager, the patient's emergency-access badge and a clock that
+//! ticks for "time left" displays.
 
 use leptos::prelude::*;
 use leptos::{ev, html};
@@ -129,23 +130,55 @@ fn keep_tab_inside(panel: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
     }
 }
 
-/// The temporary password of a new or reset account: shown once, to hand over now.
+/// A new or reset account's temporary password as the server handed it over: (whose, the
+/// password shown once; `None` when the server e-mailed it to them instead).
+pub type HandedOver = (String, Option<String>);
+
+/// The temporary password of a new or reset account: shown once, to hand over now, or (when
+/// the server has SMTP) a note that it went to the user's e-mail.
 #[component]
 pub fn TemporaryPasswordNotice(
     /// Whose password it is.
     who: String,
-    /// The password.
-    password: String,
+    /// The password, or `None` when it was e-mailed.
+    password: Option<String>,
 ) -> impl IntoView {
-    view! {
-        <div class="notice success" role="status">
-            <p>
-                "Temporary password for " <strong>{who}</strong>
-                ". It is shown only this once: hand it over now. They must change it when they first sign in."
-            </p>
-            <p><code class="secret temp-password">{password}</code></p>
-        </div>
+    match password {
+        Some(password) => view! {
+            <div class="notice success" role="status">
+                <p>
+                    "Temporary password for " <strong>{who}</strong>
+                    ". It is shown only this once: hand it over now. They must change it when they first sign in."
+                </p>
+                <p><code class="secret temp-password">{password}</code></p>
+            </div>
+        }
+        .into_any(),
+        None => view! {
+            <div class="notice success" role="status">
+                <p class="temp-password-emailed">
+                    "A temporary password was e-mailed to " <strong>{who}</strong>
+                    ". Nobody else sees it; it works once, for 24 hours, and must be changed at the first sign-in."
+                </p>
+            </div>
+        }
+        .into_any(),
     }
+}
+
+/// How many emergency accesses to the patient's records need their attention (live, or not
+/// yet reviewed), as a badge with the number in words for screen readers; nothing when none.
+#[component]
+pub fn EmergencyBadge(
+    /// How many.
+    count: usize,
+) -> impl IntoView {
+    (count > 0).then(|| {
+        view! {
+            <span class="badge badge-emergency" aria-hidden="true">{count}</span>
+            <span class="sr-only">{format!(" ({})", crate::logic::emergency::attention_words(count))}</span>
+        }
+    })
 }
 
 /// Previous/next paging over `total` items, `per_page` at a time.

@@ -2,7 +2,7 @@
 
 use medvault_tests::{
     Backend, TestApp, USER_PASSWORD, doctor_body, expect_error, expect_json, identity_only,
-    on_both_backends, patient_body,
+    on_both_backends, patient_body, shown,
 };
 use medvault_types::{Doctor, Page, Patient, TemporaryPassword, User};
 use reqwest::{Method, StatusCode};
@@ -26,16 +26,22 @@ async fn journey(backend: Backend) {
         .await;
     assert_eq!(created.doctor.email, "grace.okafor@clinic.example");
     assert!(created.doctor.must_change_password);
-    assert!(created.temporary_password.len() >= 16);
+    assert!(shown(&created.temporary_password).len() >= 16);
 
     let doctor = app
-        .activate("grace.okafor@clinic.example", &created.temporary_password)
+        .activate(
+            "grace.okafor@clinic.example",
+            shown(&created.temporary_password),
+        )
         .await;
     // The temporary password is gone; the new one works.
     assert!(
-        app.try_login("grace.okafor@clinic.example", &created.temporary_password)
-            .await
-            .is_err()
+        app.try_login(
+            "grace.okafor@clinic.example",
+            shown(&created.temporary_password)
+        )
+        .await
+        .is_err()
     );
     let doctor_again = app
         .login("GRACE.okafor@clinic.example", USER_PASSWORD)
@@ -53,7 +59,7 @@ async fn journey(backend: Backend) {
     assert_eq!(patient.patient.doctor_ids, vec![doctor.user.id]);
 
     let patient_tokens = app
-        .activate("amara@home.example", &patient.temporary_password)
+        .activate("amara@home.example", shown(&patient.temporary_password))
         .await;
     let me: User = expect_json(
         app.get("/api/v1/me", Some(&patient_tokens.access_token))
@@ -301,11 +307,11 @@ async fn admin_manages_accounts(backend: Backend) {
     )
     .await;
     let tokens = app
-        .login("pat@home.example", &reset.temporary_password)
+        .login("pat@home.example", shown(&reset.temporary_password))
         .await;
     assert!(tokens.user.must_change_password);
     assert!(
-        app.try_login("pat@home.example", &p.temporary_password)
+        app.try_login("pat@home.example", shown(&p.temporary_password))
             .await
             .is_err()
     );
@@ -465,7 +471,9 @@ async fn must_change_password_gates(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin_token().await;
     let d = app.create_doctor(&admin, "new@clinic.example").await;
-    let tokens = app.login("new@clinic.example", &d.temporary_password).await;
+    let tokens = app
+        .login("new@clinic.example", shown(&d.temporary_password))
+        .await;
     let err = expect_error(
         app.get("/api/v1/doctor/patients", Some(&tokens.access_token))
             .await,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use medvault_tests::records::ledger_all;
 use medvault_tests::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, USER_PASSWORD, expect_error, expect_json,
-    on_both_backends,
+    on_both_backends, shown,
 };
 use medvault_types::{TemporaryPassword, TokenResponse, User};
 use reqwest::{Method, StatusCode};
@@ -323,10 +323,12 @@ async fn temporary_passwords_work_once_and_for_a_day(backend: Backend) {
 
     // Once: a second sign-in with the same temporary password is refused.
     let d = app.create_doctor(&admin, "once@clinic.example").await;
-    let first = app.login(&d.doctor.email, &d.temporary_password).await;
+    let first = app
+        .login(&d.doctor.email, shown(&d.temporary_password))
+        .await;
     assert!(first.user.must_change_password);
     let again = app
-        .try_login(&d.doctor.email, &d.temporary_password)
+        .try_login(&d.doctor.email, shown(&d.temporary_password))
         .await
         .expect_err("a temporary password works once");
     expect_error(again, StatusCode::UNAUTHORIZED).await;
@@ -377,7 +379,7 @@ async fn temporary_passwords_work_once_and_for_a_day(backend: Backend) {
     app.clock
         .advance(chrono::Duration::hours(24) + chrono::Duration::seconds(1));
     let expired = app
-        .try_login(&late.doctor.email, &late.temporary_password)
+        .try_login(&late.doctor.email, shown(&late.temporary_password))
         .await
         .expect_err("expired after 24 h");
     expect_error(expired, StatusCode::UNAUTHORIZED).await;
@@ -395,7 +397,7 @@ async fn temporary_passwords_work_once_and_for_a_day(backend: Backend) {
     )
     .await;
     let tokens = app
-        .login(&late.doctor.email, &reset.temporary_password)
+        .login(&late.doctor.email, shown(&reset.temporary_password))
         .await;
     assert!(tokens.user.must_change_password);
 }
@@ -413,7 +415,8 @@ async fn a_burst_cannot_outrun_the_lock(backend: Backend) {
     .await;
     let admin = app.admin_token().await;
     let d = app.create_doctor(&admin, "target@clinic.example").await;
-    app.activate(&d.doctor.email, &d.temporary_password).await;
+    app.activate(&d.doctor.email, shown(&d.temporary_password))
+        .await;
     let burst = (0..40).map(|_| app.try_login(&d.doctor.email, "not the password at all"));
     let statuses: Vec<StatusCode> = futures_util::future::join_all(burst)
         .await

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 use medvault_tests::records::{
-    RawDb, Upload, approve_ok, grant_by_code, ledger_all, pdf_bytes, request_access,
-    spawn_recording, sql_str, upload_ok,
+    RawDb, Upload, approve_ok, emergency_body, grant_by_code, ledger_all, mrn_of, open_emergency,
+    pdf_bytes, reauthenticate, request_access, spawn_recording, sql_str, upload_ok,
 };
-use medvault_tests::{Actor, Backend, TestApp, expect_json, on_both_backends};
+use medvault_tests::{Actor, Backend, TestApp, expect_json, on_both_backends, shown};
 use medvault_types::{AccessBasis, AccessLogEntry, Page, RecordId, UserId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -47,7 +47,7 @@ const NOTHING: [&str; 11] = [
 ];
 
 /// The table: actor -> expected cells, in `COLUMNS` order.
-const TABLE: [(&str, [&str; 11]); 10] = [
+const TABLE: [(&str, [&str; 11]); 12] = [
     (
         "doctor in care, no grant",
         [
@@ -112,6 +112,23 @@ const TABLE: [(&str, [&str; 11]); 10] = [
             "403",
         ],
     ),
+    (
+        "doctor in emergency access (not in care)",
+        [
+            "200 clinical",
+            "200 n=2",
+            "200 notes",
+            "200 notes",
+            "200",
+            "200",
+            "200 n=2",
+            "403",
+            "403",
+            "403",
+            "403",
+        ],
+    ),
+    ("doctor after ending emergency access", NOTHING),
     ("doctor after revoke", NOTHING),
     ("doctor after removal from care", NOTHING),
     ("another doctor", NOTHING),
@@ -166,8 +183,9 @@ const TABLE: [(&str, [&str; 11]); 10] = [
 ];
 
 /// After the clock passed every grant's end.
-const AFTER_EXPIRY: [(&str, [&str; 11]); 2] = [
+const AFTER_EXPIRY: [(&str, [&str; 11]); 3] = [
     ("doctor not in care, grant on r expired", NOTHING),
+    ("doctor after emergency access expired", NOTHING),
     (
         "doctor in care, grant on r expired",
         [
@@ -297,7 +315,9 @@ async fn check(app: &TestApp, w: &World, who: &str, col: usize, want: &str) -> O
 /// A fresh doctor, signed in.
 async fn doctor(app: &TestApp, admin: &str, email: &str) -> Actor {
     let d = app.create_doctor(admin, email).await;
-    let t = app.activate(&d.doctor.email, &d.temporary_password).await;
+    let t = app
+        .activate(&d.doctor.email, shown(&d.temporary_password))
+        .await;
     Actor {
         id: t.user.id,
         email: t.user.email,
@@ -340,6 +360,21 @@ async fn note(app: &TestApp, doctor: &str, p: UserId) {
     );
 }
 
+/// Emergency access: `during` holds one for two hours; `ended` opened one and ended it.
+async fn break_glass(app: &TestApp, during: &Actor, ended: &Actor, mrn: &str) {
+    for d in [during, ended] {
+        reauthenticate(app, &d.token).await;
+        let opened = open_emergency(app, &d.token, &emergency_body(mrn, 120)).await;
+        if d.id == ended.id {
+            let end = format!("/api/v1/emergency-accesses/{}/end", opened.id);
+            let resp = app
+                .send(reqwest::Method::POST, &end, Some(&d.token), None)
+                .await;
+            assert_eq!(resp.status(), StatusCode::OK);
+        }
+    }
+}
+
 /// Builds the cast: each actor gets exactly the relation its row names.
 async fn world(app: &TestApp) -> World {
     let cast = app.cast().await;
@@ -355,15 +390,7 @@ async fn world(app: &TestApp) -> World {
     let r2 = upload_ok(app, &pt, &with_notes(Upload::pdf(pdf_bytes(4_000))))
         .await
         .id;
-    let mrn = expect_json::<Value>(
-        app.get(&format!("/api/v1/admin/patients/{p}"), Some(&admin))
-            .await,
-        StatusCode::OK,
-    )
-    .await["mrn"]
-        .as_str()
-        .expect("mrn")
-        .to_owned();
+    let mrn = mrn_of(app, &admin, p).await;
 
     // cast.doctor created the patient: in care, no grant.
     let d_rec = doctor(app, &admin, "rec@clinic.example").await;
@@ -371,6 +398,8 @@ async fn world(app: &TestApp) -> World {
     let d_mrn = doctor(app, &admin, "mrn@clinic.example").await;
     let d_revoked = doctor(app, &admin, "rev@clinic.example").await;
     let d_rm = doctor(app, &admin, "rm@clinic.example").await;
+    let d_break = doctor(app, &admin, "em@clinic.example").await;
+    let d_break_end = doctor(app, &admin, "em-end@clinic.example").await;
     // d_rec: assigned by an admin; d_all and d_rm: added by the patient.
     let put = app
         .send(
@@ -426,12 +455,16 @@ async fn world(app: &TestApp) -> World {
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     note(app, &cast.doctor.token, p).await;
     note(app, &d_all.token, p).await;
+    break_glass(app, &d_break, &d_break_end, &mrn).await;
 
     let actors = BTreeMap::from([
         ("doctor in care, no grant", cast.doctor),
         ("doctor in care, grant on r", d_rec.clone()),
         ("doctor in care, grant on all + notes", d_all),
         ("doctor not in care, grant on r (MRN)", d_mrn.clone()),
+        ("doctor in emergency access (not in care)", d_break.clone()),
+        ("doctor after ending emergency access", d_break_end),
+        ("doctor after emergency access expired", d_break),
         ("doctor after revoke", d_revoked),
         ("doctor after removal from care", d_rm),
         ("another doctor", cast.other_doctor),
@@ -466,6 +499,12 @@ async fn ledger_reads(app: &TestApp, admin: &str) -> Vec<Seen> {
             assert!(
                 e.payload["grant_id"].is_string(),
                 "grant basis names the grant: {e:?}"
+            );
+        }
+        if basis == AccessBasis::Emergency {
+            assert!(
+                e.payload["emergency_id"].is_string(),
+                "emergency basis names the emergency access: {e:?}"
             );
         }
         let key = if e.action.starts_with("record.read") || e.action == "record.download" {
@@ -529,7 +568,13 @@ async fn consent_model_matrix(backend: Backend) {
         "own reads stay out of the access log"
     );
     let bases: Vec<AccessBasis> = log.items.iter().filter_map(|e| e.basis).collect();
-    assert!(bases.contains(&AccessBasis::Care) && bases.contains(&AccessBasis::Grant));
+    for basis in [
+        AccessBasis::Care,
+        AccessBasis::Grant,
+        AccessBasis::Emergency,
+    ] {
+        assert!(bases.contains(&basis), "{basis:?} in the access log");
+    }
 }
 
 /// The patient's care list (`GET /me/care`).
@@ -564,18 +609,7 @@ async fn care_is_the_patients_choice(backend: Backend) {
     let cast = app.cast().await;
     let (p, pt) = (cast.patient.id, cast.patient.token.clone());
     let d = doctor(&app, &cast.admin.token, "outside@clinic.example").await;
-    let mrn = expect_json::<Value>(
-        app.get(
-            &format!("/api/v1/admin/patients/{p}"),
-            Some(&cast.admin.token),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await["mrn"]
-        .as_str()
-        .expect("mrn")
-        .to_owned();
+    let mrn = mrn_of(&app, &cast.admin.token, p).await;
     let before = care_list(&app, &pt).await;
     assert_eq!(before.len(), 1, "the creating doctor: {before:?}");
     assert_eq!(before[0]["origin"], json!("creator"));
@@ -703,15 +737,7 @@ async fn consent_created_care_is_removed_at_start(backend: Backend) {
     );
     let by_consent = doctor(&app, &admin, "by-consent@clinic.example").await;
     let assigned = doctor(&app, &admin, "assigned@clinic.example").await;
-    let mrn = expect_json::<Value>(
-        app.get(&format!("/api/v1/admin/patients/{p}"), Some(&admin))
-            .await,
-        StatusCode::OK,
-    )
-    .await["mrn"]
-        .as_str()
-        .expect("mrn")
-        .to_owned();
+    let mrn = mrn_of(&app, &admin, p).await;
     // Consent for three doctors: the creator, an assigned doctor, and one with consent only.
     let put = app
         .send(

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use medvault_server::mail::SmtpConfig;
 use medvault_tests::records::{
-    SmtpSink, access_body, assert_ledger_ok, code_in_email, expect_code, message_body,
-    patient_view, pending_code, redeem, redeem_ok, request_access, spawn_recording,
+    SmtpSink, TEMPORARY_PASSWORD_SUBJECT, access_body, assert_ledger_ok, code_in_email,
+    expect_code, message_body, patient_view, pending_code, redeem, redeem_ok, request_access,
+    spawn_recording, temporary_password_in,
 };
 use medvault_tests::{Backend, expect_json, on_both_backends};
-use medvault_types::{AccessLogEntry, Page, User};
+use medvault_types::{AccessLogEntry, Page, TemporaryPassword, User};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -18,7 +19,8 @@ on_both_backends!(
     code_arrives_by_email_and_redeems,
     emailed_code_expires,
     a_staff_email_change_is_told_and_holds_codes_back,
-    an_authenticator_lock_is_emailed
+    an_authenticator_lock_is_emailed,
+    temporary_passwords_go_by_email
 );
 
 fn smtp(sink: &SmtpSink) -> SmtpConfig {
@@ -32,12 +34,16 @@ fn smtp(sink: &SmtpSink) -> SmtpConfig {
     }
 }
 
-/// The one message that arrived besides `earlier` (Maildir file names do not sort by
-/// arrival), checked to be addressed to `email`, and its code.
+const CODE_SUBJECT: &str = "Your medvault consent code";
+
+/// The one consent-code message that arrived besides `earlier` (Maildir file names do not sort
+/// by arrival), checked to be addressed to `email`, and its code.
 async fn code_for(sink: &SmtpSink, earlier: &[String], email: &str) -> (String, String) {
     let n = earlier.len() + 1;
-    let messages = sink.wait_for(n, Duration::from_secs(30)).await;
-    assert_eq!(messages.len(), n, "exactly {n} email(s)");
+    let messages = sink
+        .wait_for(CODE_SUBJECT, n, Duration::from_secs(30))
+        .await;
+    assert_eq!(messages.len(), n, "exactly {n} consent-code email(s)");
     let message = messages
         .into_iter()
         .find(|m| !earlier.contains(m))
@@ -57,7 +63,8 @@ async fn code_for(sink: &SmtpSink, earlier: &[String], email: &str) -> (String, 
 async fn code_arrives_by_email_and_redeems(backend: Backend) {
     let sink = SmtpSink::start();
     let cfg = smtp(&sink);
-    let (app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    app.mailbox = Some(sink.maildir());
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
@@ -91,11 +98,12 @@ async fn code_arrives_by_email_and_redeems(backend: Backend) {
 async fn emailed_code_expires(backend: Backend) {
     let sink = SmtpSink::start();
     let cfg = smtp(&sink);
-    let (app, _) = spawn_recording(backend, |c| {
+    let (mut app, _) = spawn_recording(backend, |c| {
         c.smtp = Some(cfg);
         c.consent.code_ttl_minutes = 0;
     })
     .await;
+    app.mailbox = Some(sink.maildir());
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
@@ -120,7 +128,8 @@ async fn emailed_code_expires(backend: Backend) {
 async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
     let sink = SmtpSink::start();
     let cfg = smtp(&sink);
-    let (app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    app.mailbox = Some(sink.maildir());
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let new_email = "amara.elsewhere@home.example";
@@ -135,7 +144,10 @@ async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
     assert_eq!(patched.status(), StatusCode::OK);
 
     // The old address is told, naming the new one.
-    let notice = sink.wait_for(1, Duration::from_secs(30)).await.remove(0);
+    let notice = sink
+        .wait_for("e-mail address was changed", 1, Duration::from_secs(30))
+        .await
+        .remove(0);
     let lower = notice.to_ascii_lowercase();
     assert!(
         lower.contains(&patient.email),
@@ -172,7 +184,7 @@ async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
         .await;
     assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
     let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
-    let (code, _) = code_for(&sink, std::slice::from_ref(&notice), new_email).await;
+    let (code, _) = code_for(&sink, &[], new_email).await;
     assert_eq!(code, pending_code(&app, &patient.token, req.id).await);
     redeem_ok(&app, &doctor.token, req.id, &code).await;
 
@@ -196,7 +208,8 @@ async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
 async fn an_authenticator_lock_is_emailed(backend: Backend) {
     let sink = SmtpSink::start();
     let cfg = smtp(&sink);
-    let (app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    app.mailbox = Some(sink.maildir());
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let r1 = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
@@ -211,8 +224,14 @@ async fn an_authenticator_lock_is_emailed(backend: Backend) {
         )
         .await;
     }
-    // Two code e-mails and the lock notice.
-    let messages = sink.wait_for(3, Duration::from_secs(30)).await;
+    // The lock notice (besides the two code e-mails).
+    let messages = sink
+        .wait_for(
+            "wrong authenticator codes were given",
+            1,
+            Duration::from_secs(30),
+        )
+        .await;
     let notice = messages
         .iter()
         .find(|m| {
@@ -225,4 +244,48 @@ async fn an_authenticator_lock_is_emailed(backend: Backend) {
         "{notice}"
     );
     assert!(message_body(notice).contains("Security page"), "{notice}");
+}
+
+/// With SMTP, staff never see a temporary password: the answer carries none, the user's e-mail
+/// does (new account and reset alike), and it signs in once.
+async fn temporary_passwords_go_by_email(backend: Backend) {
+    let sink = SmtpSink::start();
+    let cfg = smtp(&sink);
+    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
+    app.mailbox = Some(sink.maildir());
+    let admin = app.admin_token().await;
+    let created = app.create_doctor(&admin, "dr.mail@clinic.example").await;
+    assert_eq!(created.temporary_password, None, "staff never see it");
+    let first = app
+        .handed_over("dr.mail@clinic.example", &created.temporary_password)
+        .await;
+    let tokens = app.login("dr.mail@clinic.example", &first).await;
+    assert!(tokens.user.must_change_password);
+
+    let reset: TemporaryPassword = expect_json(
+        app.send(
+            Method::POST,
+            &format!("/api/v1/admin/users/{}/reset-password", created.doctor.id),
+            Some(&admin),
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(reset.temporary_password, None);
+    let mails = sink
+        .wait_for(TEMPORARY_PASSWORD_SUBJECT, 2, Duration::from_secs(30))
+        .await;
+    let second = mails
+        .iter()
+        .map(|m| temporary_password_in(m))
+        .find(|p| *p != first)
+        .expect("a second, different password");
+    assert!(
+        app.try_login("dr.mail@clinic.example", &first)
+            .await
+            .is_err()
+    );
+    app.activate("dr.mail@clinic.example", &second).await;
 }

@@ -6,6 +6,7 @@ mod consent;
 mod consent_locks;
 mod consent_model;
 mod email;
+mod emergency;
 mod journey;
 mod ledger;
 mod matrix;

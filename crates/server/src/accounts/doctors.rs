@@ -192,7 +192,8 @@ pub async fn list_page(state: &SharedState, query: &ListQuery) -> Result<Page<Do
     db::run(&state.pool, move |conn| list(conn, &paging)).await
 }
 
-/// Creates a doctor and their login; the temporary password is in the answer, once.
+/// Creates a doctor and their login; the temporary password goes to their e-mail, or (no
+/// SMTP) is in the answer, once.
 pub async fn create_account(
     state: &SharedState,
     admin: UserId,
@@ -203,8 +204,8 @@ pub async fn create_account(
     let doctor = db::write(&state.pool, move |conn| create(conn, admin, &user, profile)).await?;
     tracing::info!(doctor = %doctor.id, "doctor created");
     Ok(CreatedDoctor {
+        temporary_password: users::hand_over(state, &doctor.email, &password),
         doctor,
-        temporary_password: password.to_string(),
     })
 }
 

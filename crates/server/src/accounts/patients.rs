@@ -18,6 +18,7 @@ use crate::access::{self, Access, Read};
 use crate::accounts::care;
 use crate::accounts::users::{self, UserRow};
 use crate::auth::AuthUser;
+use crate::db::ids::StoredId;
 use crate::db::paging::{Paging, lower};
 use crate::db::schema::{care as care_t, patient_profiles, users as users_t};
 use crate::db::{self, Db, DbConn};
@@ -26,6 +27,41 @@ use crate::ledger::Action;
 use crate::state::SharedState;
 use crate::time;
 use crate::validate::{self, Fields};
+
+/// How a doctor names a patient in a consent request or an emergency access.
+#[derive(Debug, Clone, Copy)]
+pub enum PatientRef<'a> {
+    /// By user id.
+    Id(UserId),
+    /// By medical record number (case and surrounding space ignored).
+    Mrn(&'a str),
+}
+
+/// The active patient `by` names; anything else (unknown id or MRN, another role, a
+/// deactivated account) is 404.
+pub fn active_patient(conn: &mut DbConn, by: PatientRef<'_>) -> Result<UserId, ApiError> {
+    let id = match by {
+        PatientRef::Id(id) => id.to_string(),
+        PatientRef::Mrn(mrn) => patient_profiles::table
+            .filter(patient_profiles::mrn.eq(mrn.trim().to_ascii_uppercase()))
+            .select(patient_profiles::user_id)
+            .first::<String>(conn)
+            .optional()?
+            .ok_or(ApiError::NotFound)?,
+    };
+    let active: bool = users_t::table
+        .find(&id)
+        .filter(users_t::role.eq(Role::Patient.as_str()))
+        .select(users_t::active)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)?;
+    if active {
+        UserId::from_stored(&id)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
 
 /// MRN alphabet: digits and upper-case letters without look-alikes.
 const MRN_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -468,7 +504,8 @@ pub async fn list_page(
     db::run(&state.pool, move |conn| list(conn, &scope, &paging)).await
 }
 
-/// Creates a patient and their login (the temporary password is in the answer, once); when
+/// Creates a patient and their login (the temporary password goes to their e-mail, or, with
+/// no SMTP, is in the answer once); when
 /// a doctor creates it, the patient is in that doctor's care.
 pub async fn create_account(
     state: &SharedState,
@@ -484,8 +521,8 @@ pub async fn create_account(
     .await?;
     tracing::info!(patient = %patient.id, "patient created");
     Ok(CreatedPatient {
+        temporary_password: users::hand_over(state, &patient.email, &password),
         patient,
-        temporary_password: password.to_string(),
     })
 }
 

@@ -50,7 +50,8 @@ pub async fn reactivate(state: &SharedState, admin: UserId, id: UserId) -> Resul
     user.to_dto()
 }
 
-/// Replaces a user's password with a temporary one (returned once), revokes their sessions
+/// Replaces a user's password with a temporary one (e-mailed, or with no SMTP returned once),
+/// revokes their sessions
 /// and lifts a sign-in lock; they must change it at their next sign-in.
 pub async fn reset_password(
     state: &SharedState,
@@ -66,16 +67,17 @@ pub async fn reset_password(
     let password = temporary_password();
     let hash = state.hasher.hash(password.clone()).await?;
     let now = state.clock.now();
-    db::write(&state.pool, move |conn| {
+    let email = db::write(&state.pool, move |conn| {
         let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
         users::set_password(conn, &row.id, &hash, true, now)?;
         sessions::revoke_all(conn, &row.id, None)?;
         crate::ledger::user_event(conn, Some(admin), Action::UserResetPassword, &row.id)?;
-        throttle::clear(conn, &throttle::email_key(&row.email))
+        throttle::clear(conn, &throttle::email_key(&row.email))?;
+        Ok(row.email)
     })
     .await?;
     tracing::info!(user = %id, "password reset");
     Ok(TemporaryPassword {
-        temporary_password: password.to_string(),
+        temporary_password: users::hand_over(state, &email, &password),
     })
 }

@@ -271,6 +271,19 @@ pub async fn new_login(
     Ok((UserRow::new(email, role, hash, true), password))
 }
 
+/// Hands a new temporary password to its user: by e-mail when SMTP is configured (then staff
+/// never see it and the answer carries `None`), else in the answer, shown once to the staff
+/// member who will pass it on.
+pub fn hand_over(state: &AppState, email: &str, password: &Zeroizing<String>) -> Option<String> {
+    match &state.mailer {
+        Some(mailer) => {
+            mailer.send_temporary_password(email, password);
+            None
+        }
+        None => Some(password.to_string()),
+    }
+}
+
 /// Records an account change by `actor` and applies it: the e-mail (when given, checked
 /// free), then `profile` (the role's own columns), then `updated_at`. Shared by doctors and
 /// patients; runs inside the caller's transaction.

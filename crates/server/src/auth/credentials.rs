@@ -2,11 +2,15 @@
 //! changing one's own password. The sign-in throttle counts failures of both sign-in and the
 //! current-password check.
 
-use medvault_types::{ChangePasswordRequest, LoginRequest, RefreshRequest, TokenResponse, User};
+use medvault_types::{
+    ChangePasswordRequest, LoginRequest, ReauthenticateRequest, Reauthenticated, RefreshRequest,
+    TokenResponse, User,
+};
 use zeroize::Zeroizing;
 
 use crate::accounts::users::{self, UserRow};
 use crate::auth::AuthUser;
+use crate::auth::recent;
 use crate::auth::sessions::{self, Issued};
 use crate::auth::throttle;
 use crate::db;
@@ -77,7 +81,7 @@ pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResp
             return Err(ApiError::InvalidCredentials);
         }
         throttle::clear(conn, &key)?;
-        let issued = sessions::open(conn, &user.id, ttl)?;
+        let issued = sessions::open(conn, &user.id, ttl, now)?;
         Ok((user, issued))
     })
     .await?;
@@ -122,6 +126,70 @@ pub async fn current_user(state: &SharedState, user: &AuthUser) -> Result<User, 
     row.to_dto()
 }
 
+/// Checks the signed-in user's own password (changing it, re-authenticating). A wrong one
+/// counts towards the sign-in lock and answers 422 on `field`; while locked, 429.
+async fn confirm_password(
+    state: &SharedState,
+    user: &AuthUser,
+    password: Zeroizing<String>,
+    field: &'static str,
+) -> Result<UserRow, ApiError> {
+    let key = throttle::email_key(&user.email);
+    let id = user.id;
+    let row = {
+        let key = key.clone();
+        db::run(&state.pool, move |conn| {
+            throttle::check(conn, &key, time::now())?;
+            users::find(conn, id)?.ok_or(ApiError::Unauthorized)
+        })
+        .await?
+    };
+    let too_long = password.len() > MAX_PASSWORD_BYTES;
+    let candidate = if too_long {
+        Zeroizing::new(String::new())
+    } else {
+        password
+    };
+    if too_long
+        || !state
+            .hasher
+            .verify(candidate, Some(row.password_hash.clone()))
+            .await?
+    {
+        throttle::record_failure(&state.pool, key, Some(id), state.config.auth.clone()).await?;
+        return Err(ApiError::field(field, "is incorrect"));
+    }
+    Ok(row)
+}
+
+/// Confirms the caller's password again: for the next `auth.recent_auth_secs` the session
+/// counts as recently authenticated (`auth::recent`), which sensitive actions require.
+/// Ledgered as `auth.reauthenticate`.
+pub async fn reauthenticate(
+    state: &SharedState,
+    user: &AuthUser,
+    req: ReauthenticateRequest,
+) -> Result<Reauthenticated, ApiError> {
+    let password = Zeroizing::new(req.password);
+    confirm_password(state, user, password, "password").await?;
+    let (id, session) = (user.id, user.session_id);
+    let now = state.clock.now();
+    let key = throttle::email_key(&user.email);
+    db::write(&state.pool, move |conn| {
+        recent::mark(conn, session, now)?;
+        crate::ledger::user_event(conn, Some(id), Action::AuthReauthenticate, &id.to_string())?;
+        throttle::clear(conn, &key)
+    })
+    .await?;
+    let window = chrono::Duration::seconds(
+        i64::try_from(state.config.auth.recent_auth_secs).map_err(ApiError::internal)?,
+    );
+    Ok(Reauthenticated {
+        authenticated_at: time::utc(now),
+        valid_until: time::utc(now + window),
+    })
+}
+
 /// Changes the caller's password: the current one must be right (failures count towards the
 /// sign-in lock); clears must-change-password and signs out every other session.
 pub async fn change_password(
@@ -145,24 +213,9 @@ pub async fn change_password(
             "must differ from the current password",
         ));
     }
+    let row = confirm_password(state, user, current, "current_password").await?;
     let key = throttle::email_key(&user.email);
     let id = user.id;
-    let row = {
-        let key = key.clone();
-        db::run(&state.pool, move |conn| {
-            throttle::check(conn, &key, time::now())?;
-            users::find(conn, id)?.ok_or(ApiError::Unauthorized)
-        })
-        .await?
-    };
-    if !state
-        .hasher
-        .verify(current, Some(row.password_hash.clone()))
-        .await?
-    {
-        throttle::record_failure(&state.pool, key, Some(id), state.config.auth.clone()).await?;
-        return Err(ApiError::field("current_password", "is incorrect"));
-    }
     let hash = state.hasher.hash(new).await?;
     let keep = user.session_id.to_string();
     let now = state.clock.now();

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod extract;
 pub mod jwt;
 pub mod password;
+pub mod recent;
 pub mod sessions;
 pub mod throttle;
 

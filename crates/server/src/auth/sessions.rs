@@ -62,10 +62,15 @@ fn store_token(
     Ok(token)
 }
 
-/// Opens a session for `user_id` lasting `ttl_secs` and returns its first refresh token
-/// (inside the caller's write transaction, with the sign-in's ledger entry).
-pub fn open(conn: &mut DbConn, user_id: &str, ttl_secs: u64) -> Result<Issued, ApiError> {
-    let now = time::now();
+/// Opens a session for `user_id` at `now` lasting `ttl_secs` and returns its first refresh
+/// token (inside the caller's write transaction, with the sign-in's ledger entry). The
+/// password was just confirmed, so the session starts recently authenticated.
+pub fn open(
+    conn: &mut DbConn,
+    user_id: &str,
+    ttl_secs: u64,
+    now: NaiveDateTime,
+) -> Result<Issued, ApiError> {
     let ttl = Duration::seconds(i64::try_from(ttl_secs).map_err(ApiError::internal)?);
     let session_id = SessionId::fresh();
     diesel::insert_into(sessions::table)
@@ -74,6 +79,7 @@ pub fn open(conn: &mut DbConn, user_id: &str, ttl_secs: u64) -> Result<Issued, A
             sessions::user_id.eq(user_id),
             sessions::created_at.eq(now),
             sessions::expires_at.eq(now + ttl),
+            sessions::authenticated_at.eq(now),
         ))
         .execute(conn)?;
     let refresh_token = store_token(conn, &session_id.to_string(), now)?;

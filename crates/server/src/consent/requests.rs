@@ -16,12 +16,13 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::accounts::care;
+use crate::accounts::patients::{self, PatientRef};
 use crate::auth::AuthUser;
 use crate::consent::{ConsentConfig, codes, grants, rate, totp, totp_lock};
 use crate::db::ids::FreshId;
 use crate::db::ids::StoredId;
 use crate::db::paging::Paging;
-use crate::db::schema::{access_requests, patient_profiles, records, users};
+use crate::db::schema::{access_requests, records};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::ledger::Action;
@@ -176,32 +177,15 @@ fn resolve_patient(
     doctor: UserId,
     req: &CreateAccessRequest,
 ) -> Result<String, ApiError> {
-    let patient = if let Some(id) = req.patient_id {
+    let by = if let Some(id) = req.patient_id {
         if !care::in_care(conn, doctor, id)? {
             return Err(ApiError::NotFound);
         }
-        id.to_string()
+        PatientRef::Id(id)
     } else {
-        let mrn = req.mrn.as_deref().unwrap_or("").trim().to_ascii_uppercase();
-        patient_profiles::table
-            .filter(patient_profiles::mrn.eq(mrn))
-            .select(patient_profiles::user_id)
-            .first::<String>(conn)
-            .optional()?
-            .ok_or(ApiError::NotFound)?
+        PatientRef::Mrn(req.mrn.as_deref().unwrap_or(""))
     };
-    let active: bool = users::table
-        .find(&patient)
-        .filter(users::role.eq(Role::Patient.as_str()))
-        .select(users::active)
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound)?;
-    if active {
-        Ok(patient)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    Ok(patients::active_patient(conn, by)?.to_string())
 }
 
 /// Creates a request and its per-request code (sealed with the patient key).

@@ -1,7 +1,7 @@
 //! Ids as the database stores them (hyphenated UUID text) back into their types. A stored id
 //! that does not parse is a server bug (500), never a client error.
 
-use medvault_types::{GrantId, NoteId, RecordId, RequestId, SessionId, UserId};
+use medvault_types::{EmergencyAccessId, GrantId, NoteId, RecordId, RequestId, SessionId, UserId};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -24,7 +24,14 @@ macro_rules! stored_id {
 }
 
 stored_id!(
-    Uuid, UserId, RecordId, RequestId, GrantId, NoteId, SessionId
+    Uuid,
+    UserId,
+    RecordId,
+    RequestId,
+    GrantId,
+    NoteId,
+    SessionId,
+    EmergencyAccessId
 );
 
 /// A fresh random (version 4) id of any id type: new rows get theirs here, on the server

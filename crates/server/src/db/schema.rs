@@ -111,6 +111,9 @@ diesel::table! {
         expires_at -> Timestamp,
         /// Set when revoked (logout, reuse, password change, deactivation).
         revoked_at -> Nullable<Timestamp>,
+        /// When the password was last confirmed in this session (sign-in or
+        /// re-authentication), for the "recently authenticated" rule (UTC).
+        authenticated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -355,7 +358,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Emergency (break-glass) accesses: a doctor's time-limited read access to a patient who
+    /// cannot consent, each reviewed by an administrator.
+    emergency_accesses (id) {
+        /// UUID.
+        id -> Text,
+        /// The doctor who opened it.
+        doctor_id -> Text,
+        /// The patient.
+        patient_id -> Text,
+        /// Reason code (`EmergencyReason` wire name).
+        reason -> Text,
+        /// The doctor's justification, sealed with the patient key.
+        justification_enc -> Binary,
+        /// Opened (UTC).
+        started_at -> Timestamp,
+        /// Ends by itself at (UTC).
+        expires_at -> Timestamp,
+        /// Ended early or closed at expiry (UTC).
+        ended_at -> Nullable<Timestamp>,
+        /// `doctor` or `expiry`.
+        ended_by -> Nullable<Text>,
+        /// The reviewing administrator.
+        reviewed_by -> Nullable<Text>,
+        /// Reviewed (UTC).
+        reviewed_at -> Nullable<Timestamp>,
+        /// `justified` or `not_justified`.
+        review_outcome -> Nullable<Text>,
+        /// The reviewer's comment.
+        review_comment -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    emergency_accesses,
     consent_totp_failures,
     users,
     doctor_profiles,

@@ -79,11 +79,19 @@ pub enum Action {
     UserEmailConfirm,
     /// The chain switched to a new canonical form (`chain::SWITCH_ACTION`).
     LedgerFormat,
+    /// The password was confirmed again for a sensitive action (`auth::recent`).
+    AuthReauthenticate,
+    /// A doctor opened emergency (break-glass) access to a patient.
+    EmergencyStart,
+    /// Emergency access ended (the doctor ended it, or it expired).
+    EmergencyEnd,
+    /// An administrator reviewed an emergency access.
+    EmergencyReview,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 41] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -121,6 +129,10 @@ impl Action {
         Self::UserEmailChange,
         Self::UserEmailConfirm,
         Self::LedgerFormat,
+        Self::AuthReauthenticate,
+        Self::EmergencyStart,
+        Self::EmergencyEnd,
+        Self::EmergencyReview,
     ];
 
     /// The stored name (part of the entry hash, so it never changes for an action).
@@ -163,6 +175,10 @@ impl Action {
             Self::UserEmailChange => "user.email_change",
             Self::UserEmailConfirm => "user.email_confirm",
             Self::LedgerFormat => super::chain::SWITCH_ACTION,
+            Self::AuthReauthenticate => "auth.reauthenticate",
+            Self::EmergencyStart => "emergency.start",
+            Self::EmergencyEnd => "emergency.end",
+            Self::EmergencyReview => "emergency.review",
         }
     }
 
@@ -196,6 +212,9 @@ impl Action {
                 | Self::UserEmailChange
                 | Self::UserEmailConfirm
                 | Self::NoteAdd
+                | Self::EmergencyStart
+                | Self::EmergencyEnd
+                | Self::EmergencyReview
         )
     }
 

@@ -17,6 +17,7 @@ use crate::db::ids::StoredId;
 use crate::db::paging::Paging;
 use crate::db::schema::records;
 use crate::db::{self, Db, DbConn};
+use crate::emergency::lifecycle as emergency;
 use crate::error::ApiError;
 use crate::ledger::Action;
 use crate::ledger::{self, NewEntry};
@@ -352,7 +353,7 @@ pub enum Download {
 }
 
 /// Authorises a download and records it. The owner patient downloads freely; a doctor only
-/// under a live grant, which loses one download. Records the patient cannot see are 404 for
+/// under a live grant, which loses one download, or a live emergency access. Records the patient cannot see are 404 for
 /// doctors outside the patient's care too.
 pub fn authorise_download(
     conn: &mut DbConn,
@@ -365,7 +366,11 @@ pub fn authorise_download(
     let basis = match user.role {
         Role::Patient if patient == user.id => Basis::Owner,
         Role::Doctor => {
-            let Some(g) = grants::consume_download(conn, user.id, patient, id, now)? else {
+            if let Some(g) = grants::consume_download(conn, user.id, patient, id, now)? {
+                Basis::Grant(g)
+            } else if let Some(e) = emergency::live_for(conn, user.id, patient, now)? {
+                Basis::Emergency(e)
+            } else {
                 if !care::in_care(conn, user.id, patient)? {
                     return Err(ApiError::NotFound);
                 }
@@ -380,8 +385,7 @@ pub fn authorise_download(
                     .payload(json!({ "record_id": id, "reason": "no live grant" })),
                 )?;
                 return Ok(Download::Refused);
-            };
-            Basis::Grant(g)
+            }
         }
         Role::Admin => return Err(ApiError::Forbidden),
         Role::Patient => return Err(ApiError::NotFound),
@@ -409,13 +413,10 @@ pub fn authorise_download(
 
 /// The `record.download` payload: the record, the basis that allowed it, the manifest root.
 fn download_payload(id: RecordId, basis: Basis, root: &str) -> serde_json::Value {
-    let mut payload = json!({
-        "record_id": id,
-        "basis": basis.kind().as_str(),
-        "manifest_root": root,
-    });
-    if let (Basis::Grant(grant), Some(map)) = (basis, payload.as_object_mut()) {
-        map.insert("grant_id".into(), json!(grant));
+    let mut payload = basis.payload();
+    if let Some(map) = payload.as_object_mut() {
+        map.insert("record_id".into(), json!(id));
+        map.insert("manifest_root".into(), json!(root));
     }
     payload
 }

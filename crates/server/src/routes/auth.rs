@@ -1,11 +1,13 @@
 //! Sign-in, token refresh and sign-out.
 
 use actix_web::{HttpResponse, post, web};
-use medvault_types::{ErrorBody, LoginRequest, RefreshRequest, TokenResponse};
+use medvault_types::{
+    ErrorBody, LoginRequest, ReauthenticateRequest, Reauthenticated, RefreshRequest, TokenResponse,
+};
 
-use crate::auth::{SignedIn, credentials};
+use crate::auth::{AnyUser, SignedIn, credentials};
 use crate::error::ApiError;
-use crate::routes::responses::SessionErrors;
+use crate::routes::responses::{AuthErrors, SessionErrors};
 use crate::state::AppState;
 
 /// Signs in. Unknown email, wrong password and deactivated account all answer the same 401
@@ -59,4 +61,27 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     credentials::sign_out(&state, &user).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Confirms the caller's password again. For the next few minutes (`auth.recent_auth_secs`)
+/// the session counts as recently authenticated, which sensitive actions (emergency access)
+/// require. A wrong password counts towards the sign-in lock.
+#[utoipa::path(tag = "auth", operation_id = "reauthenticate",
+    security(("bearer" = [])),
+    request_body = ReauthenticateRequest,
+    responses(
+        (status = 200, body = Reauthenticated),
+        AuthErrors,
+        (status = 422, description = "Wrong password", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts", body = ErrorBody),
+    ))]
+#[post("/api/v1/auth/reauthenticate")]
+pub async fn reauthenticate(
+    state: web::Data<AppState>,
+    AnyUser(user): AnyUser,
+    body: web::Json<ReauthenticateRequest>,
+) -> Result<web::Json<Reauthenticated>, ApiError> {
+    Ok(web::Json(
+        credentials::reauthenticate(&state, &user, body.into_inner()).await?,
+    ))
 }

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod consent;
 pub mod consent_locks;
 pub mod doctor_patients;
+pub mod emergency;
 pub mod health;
 pub mod history;
 pub mod me;
@@ -47,12 +48,13 @@ macro_rules! api {
             modifiers(&BearerAuth),
             tags(
                 (name = "health", description = "Liveness and readiness"),
-                (name = "auth", description = "Sign-in, token refresh, sign-out"),
+                (name = "auth", description = "Sign-in, token refresh, sign-out, re-authentication"),
                 (name = "me", description = "The signed-in user"),
                 (name = "admin", description = "Administration of doctors, patients and accounts"),
                 (name = "doctor", description = "A doctor's patients"),
                 (name = "records", description = "Upload, list, download and delete health records"),
                 (name = "consent", description = "Access requests, one-time codes, grants, authenticator"),
+                (name = "emergency", description = "Emergency (break-glass) access: opened by a doctor, seen by the patient, reviewed by an administrator"),
                 (name = "history", description = "Visit notes, the patient's timeline and access log"),
                 (name = "ledger", description = "The tamper-evident ledger and the admin overview"),
             )
@@ -67,6 +69,7 @@ api! {
     auth::login,
     auth::refresh,
     auth::logout,
+    auth::reauthenticate,
     me::get_me,
     me::change_password,
     me::confirm_email,
@@ -116,6 +119,11 @@ api! {
     history::get_my_history,
     history::list_my_notes,
     history::get_my_access_log,
+    emergency::open_emergency_access,
+    emergency::list_emergency_accesses,
+    emergency::get_emergency_access,
+    emergency::end_emergency_access,
+    emergency::review_emergency_access,
     admin_ledger::list_ledger,
     admin_ledger::verify_ledger,
     admin_ledger::get_overview,

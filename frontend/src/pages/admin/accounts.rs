@@ -6,12 +6,13 @@ use leptos::task::spawn_local;
 
 use crate::api::calls;
 use crate::api::dto::UserId;
+use crate::ui::widgets::HandedOver;
 
 /// What a list's row buttons report: a new temporary password, or a failure.
 #[derive(Clone, Copy)]
 pub struct AccountActions {
-    /// A temporary password to hand over: whose (their e-mail) and the password.
-    pub temp: RwSignal<Option<(String, String)>>,
+    /// A temporary password handed over: whose (their e-mail) and the password (`None`: e-mailed).
+    pub temp: RwSignal<Option<HandedOver>>,
     /// The last row action's failure, as "name: message".
     pub error: RwSignal<Option<String>>,
 }

@@ -8,7 +8,7 @@ use crate::api::{calls, dto::Doctor};
 use crate::pages::people::{DoctorFields, DoctorInputs, PeopleSearch, SearchForm};
 use crate::ui::form::{FormState, Submit};
 use crate::ui::load::AsyncList;
-use crate::ui::widgets::{Dialog, ErrorSlot, Pager, TemporaryPasswordNotice};
+use crate::ui::widgets::{Dialog, ErrorSlot, HandedOver, Pager, TemporaryPasswordNotice};
 
 const PER_PAGE: u32 = 20;
 
@@ -60,7 +60,7 @@ pub fn Doctors() -> impl IntoView {
         </AsyncList>
         {move || editing.get().map(|e| view! {
             <DoctorDialog editing=e on_close=Callback::new(move |()| editing.set(None))
-                on_saved=Callback::new(move |t: Option<(String, String)>| { editing.set(None); temp.set(t); reload(); })/>
+                on_saved=Callback::new(move |t: Option<HandedOver>| { editing.set(None); temp.set(t); reload(); })/>
         })}
     }
 }
@@ -96,7 +96,7 @@ fn DoctorDialog(
     editing: Editing,
     on_close: Callback<()>,
     /// Called with the temporary password of a new doctor.
-    on_saved: Callback<Option<(String, String)>>,
+    on_saved: Callback<Option<HandedOver>>,
 ) -> impl IntoView {
     let existing = match &editing {
         Editing::New => None,

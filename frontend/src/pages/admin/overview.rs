@@ -1,5 +1,5 @@
-//! Admin overview: how many doctors, patients and records; storage health per bucket; whether
-//! the ledger verifies.
+//! Admin overview: how many doctors, patients and records; how many emergency accesses wait for
+//! review; storage health per bucket; whether the ledger verifies.
 
 use leptos::prelude::*;
 
@@ -55,6 +55,11 @@ fn VerificationStatus(verification: LedgerVerification) -> impl IntoView {
 fn Figures(overview: AdminOverview) -> impl IntoView {
     let healthy = overview.buckets.iter().filter(|b| b.ok).count();
     let total = overview.buckets.len();
+    let review_class = if overview.unreviewed_emergencies > 0 {
+        "card figure attention"
+    } else {
+        "card figure"
+    };
     view! {
         <div class="cards">
             <div class="card figure"><h2>"Doctors"</h2><p class="big">{overview.doctors}</p></div>
@@ -64,6 +69,10 @@ fn Figures(overview: AdminOverview) -> impl IntoView {
                 <p class="small">{format!("{} stored", format::bytes(overview.stored_bytes))}</p>
             </div>
             <div class="card figure"><h2>"Ledger entries"</h2><p class="big">{overview.ledger_entries}</p></div>
+            <div class=review_class id="unreviewed-emergencies">
+                <h2>"Emergency accesses to review"</h2><p class="big">{overview.unreviewed_emergencies}</p>
+                <a href="/admin/emergency">"Review emergency accesses"</a>
+            </div>
         </div>
         <section class="card" aria-labelledby="storage-h">
             <h2 id="storage-h">"Storage"</h2>

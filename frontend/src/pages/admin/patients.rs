@@ -9,7 +9,7 @@ use crate::api::{calls, dto::Doctor, dto::Patient, dto::UserId};
 use crate::pages::people::{PatientFields, PatientInputs, PeopleSearch, SearchForm, patient_name};
 use crate::ui::form::{FormState, Submit};
 use crate::ui::load::{AsyncList, AsyncView};
-use crate::ui::widgets::{Dialog, ErrorSlot, Pager, TemporaryPasswordNotice};
+use crate::ui::widgets::{Dialog, ErrorSlot, HandedOver, Pager, TemporaryPasswordNotice};
 
 const PER_PAGE: u32 = 20;
 
@@ -77,7 +77,7 @@ fn PatientRow(
     /// The page's dialog.
     open: RwSignal<Option<Open>>,
     /// The page's temporary password notice (editing hides it).
-    temp: RwSignal<Option<(String, String)>>,
+    temp: RwSignal<Option<HandedOver>>,
     toggle: Callback<Patient>,
     reset: Callback<Patient>,
 ) -> impl IntoView {
@@ -104,7 +104,7 @@ fn PatientRow(
 fn PatientDialog(
     existing: Option<Patient>,
     on_close: Callback<()>,
-    on_saved: Callback<Option<(String, String)>>,
+    on_saved: Callback<Option<HandedOver>>,
 ) -> impl IntoView {
     let fields = PatientFields::identity_only(existing.as_ref());
     let form = FormState::new();

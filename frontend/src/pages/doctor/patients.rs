@@ -7,7 +7,7 @@ use crate::api::calls;
 use crate::pages::people::{PatientFields, PatientInputs, PeopleSearch, SearchForm, patient_name};
 use crate::ui::form::{FormState, Submit};
 use crate::ui::load::AsyncList;
-use crate::ui::widgets::{Dialog, Pager, TemporaryPasswordNotice};
+use crate::ui::widgets::{Dialog, HandedOver, Pager, TemporaryPasswordNotice};
 
 const PER_PAGE: u32 = 20;
 
@@ -17,7 +17,7 @@ pub fn MyPatients() -> impl IntoView {
     let search = PeopleSearch::new();
     let list = search.load(|q, p| async move { calls::doctor_patients(&q, p, PER_PAGE).await });
     let adding = RwSignal::new(false);
-    let temp = RwSignal::new(None::<(String, String)>);
+    let temp = RwSignal::new(None::<HandedOver>);
     view! {
         <div class="title-row">
             <h1>"My patients"</h1>
@@ -53,7 +53,7 @@ pub fn MyPatients() -> impl IntoView {
 
 /// The add-patient dialog.
 #[component]
-fn AddPatientDialog(on_close: Callback<()>, on_saved: Callback<(String, String)>) -> impl IntoView {
+fn AddPatientDialog(on_close: Callback<()>, on_saved: Callback<HandedOver>) -> impl IntoView {
     let fields = PatientFields::new(None);
     let form = FormState::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -38,7 +38,11 @@ fn EntryRow(entry: AccessLogEntry) -> impl IntoView {
             <td>{e.actor_name.clone().unwrap_or_else(|| "medvault".into())}</td>
             <td>{wording::access_action(&e.action)}</td>
             <td>{record}</td>
-            <td class="basis">{wording::access_basis(e.basis).unwrap_or("")}</td>
+            <td class="basis">{if e.basis == Some(AccessBasis::Emergency) {
+                view! { <span class="badge badge-emergency">"Emergency"</span> }.into_any()
+            } else {
+                wording::access_basis(e.basis).unwrap_or("").into_any()
+            }}</td>
             <td>{if e.allowed { view! { <span class="badge live">"Allowed"</span> } } else { view! { <span class="badge refused">"Refused"</span> } }}</td>
         </tr>
     }

@@ -1,10 +1,13 @@
-//! Patient: my details, with the contact fields editable.
+//! Patient: my details, with the contact fields editable; above them, any emergency access to
+//! my records, with its justification and its review.
 
 use leptos::prelude::*;
 
 use crate::api::calls;
-use crate::api::dto::{Patient, UpdateContact};
+use crate::api::dto::{EmergencyAccess, Patient, UpdateContact};
+use crate::logic::emergency;
 use crate::logic::validate::{self, Checks, blank_to_none};
+use crate::pages::emergency_view::{EmergencyStatus, ReviewLine};
 use crate::pages::people::{patient_name, sex_label};
 use crate::ui::form::{Field, FormState, Submit};
 use crate::ui::load::{AsyncView, Reload};
@@ -14,12 +17,50 @@ use crate::ui::load::{AsyncView, Reload};
 pub fn Details() -> impl IntoView {
     let reload = Reload::new();
     let profile = reload.load(|| async { calls::my_profile().await });
+    let emergencies = LocalResource::new(|| async { calls::list_emergencies(false, 1, 100).await });
     view! {
         <h1>"My details"</h1>
+        <AsyncView resource=emergencies what="notices" let:p>
+            <EmergencyNotice accesses=p.items/>
+        </AsyncView>
         <AsyncView resource=profile what="your details" let:p>
             <Facts patient=p.clone()/>
             <ContactForm patient=p on_saved=reload.callback()/>
         </AsyncView>
+    }
+}
+
+/// Every emergency access to the patient's records, when there is any; an alert while one is
+/// live or not yet reviewed.
+#[component]
+fn EmergencyNotice(accesses: Vec<EmergencyAccess>) -> impl IntoView {
+    let attention = emergency::attention_count(&accesses) > 0;
+    (!accesses.is_empty()).then(|| {
+        view! {
+            <section id="emergency-notice" class=if attention { "notice warn" } else { "notice info" }
+                role=attention.then_some("alert") aria-labelledby="emergency-notice-h">
+                <h2 id="emergency-notice-h">"Emergency access to your records"</h2>
+                <p>"A doctor may open your records without your consent only when you cannot give it. Each time is recorded and reviewed by an administrator; what they read is listed in "<a href="/patient/access-log">"Who saw my records"</a>"."</p>
+                <ul class="emergency-items">
+                    {accesses.into_iter().map(|a| view! { <EmergencyItem access=a/> }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
+}
+
+/// One emergency access as the patient is told: who, when, why, until when, the doctor's
+/// justification and the review.
+#[component]
+fn EmergencyItem(access: EmergencyAccess) -> impl IntoView {
+    let a = access;
+    view! {
+        <li class="emergency-item" data-emergency=a.id.to_string()>
+            <p><strong>{emergency::opened_text(&a)}</strong></p>
+            <p><EmergencyStatus active=a.active/>" "{emergency::period(&a)}</p>
+            <p class="emergency-justification">"Their justification: "{a.justification.clone()}</p>
+            <p><ReviewLine review=a.review.clone()/></p>
+        </li>
     }
 }
 

@@ -12,9 +12,14 @@ use crate::ui::form::{Field, FormState, Submit, TextArea};
 use crate::ui::load::{AsyncList, Reload};
 use crate::ui::widgets::today;
 
-/// The notes and the add-a-note form; a new note shows in the list at once.
+/// The notes and, for a patient in the doctor's care, the add-a-note form; a new note shows in
+/// the list at once.
 #[component]
-pub(super) fn NotesSection(patient_id: UserId) -> impl IntoView {
+pub(super) fn NotesSection(
+    patient_id: UserId,
+    /// Only a doctor caring for the patient writes visit notes.
+    in_care: bool,
+) -> impl IntoView {
     let reload = Reload::new();
     let notes = reload.load(move || async move { calls::doctor_notes(patient_id).await });
     view! {
@@ -25,8 +30,14 @@ pub(super) fn NotesSection(patient_id: UserId) -> impl IntoView {
                     {list.into_iter().map(|n| view! { <NoteItem note=n/> }).collect_view()}
                 </ul>
             </AsyncList>
-            <h3>"Add a visit note"</h3>
-            <NoteForm patient_id=patient_id on_added=reload.callback()/>
+            {if in_care {
+                view! {
+                    <h3>"Add a visit note"</h3>
+                    <NoteForm patient_id=patient_id on_added=reload.callback()/>
+                }.into_any()
+            } else {
+                view! { <p class="hint">"Only a doctor caring for this patient adds visit notes."</p> }.into_any()
+            }}
         </section>
     }
 }

@@ -1,5 +1,7 @@
-//! The records on a patient's page: each with what covers it (a live grant to download under, a
-//! request waiting for the patient's code, or nothing yet), and the request and code dialogs.
+//! The records on a patient's page: each with what covers it (a live grant to download under,
+//! the doctor's live emergency access, a request waiting for the patient's code, or nothing
+//! yet), and the request and code dialogs. Requests by patient id are for patients in care; a
+//! patient reached only in an emergency is asked through their MRN, if at all.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -61,9 +63,25 @@ impl RecordsAccess {
     }
 }
 
+/// What a record row offers when no grant covers the record.
+#[derive(Clone, Copy)]
+struct Cover {
+    /// The patient is in the doctor's care: requests by patient id are possible.
+    in_care: bool,
+    /// The doctor's emergency access is live: downloads need no consent.
+    emergency: bool,
+}
+
 /// The records card and its dialogs.
 #[component]
-pub(super) fn RecordsSection(patient_id: UserId) -> impl IntoView {
+pub(super) fn RecordsSection(
+    patient_id: UserId,
+    /// The patient is in the doctor's care.
+    in_care: bool,
+    /// The doctor's emergency access to the patient is live.
+    emergency: bool,
+) -> impl IntoView {
+    let cover = Cover { in_care, emergency };
     let reload = Reload::new();
     let data = reload.load(move || RecordsAccess::load(patient_id));
     let open = RwSignal::new(None::<Open>);
@@ -83,7 +101,9 @@ pub(super) fn RecordsSection(patient_id: UserId) -> impl IntoView {
         <section class="card" aria-labelledby="records-h">
             <div class="title-row">
                 <h2 id="records-h">"Records"</h2>
-                <button type="button" class="secondary" id="request-all" on:click=move |_| open.set(Some(Open::Request(None)))>"Request access to all"</button>
+                {in_care.then(|| view! {
+                    <button type="button" class="secondary" id="request-all" on:click=move |_| open.set(Some(Open::Request(None)))>"Request access to all"</button>
+                })}
             </div>
             {move || notice.get().map(|n| view! { <p class="notice success" role="status">{n}</p> })}
             <ErrorSlot error=error/>
@@ -94,7 +114,7 @@ pub(super) fn RecordsSection(patient_id: UserId) -> impl IntoView {
                     <tbody>
                         {data.records.iter().map(|rec| view! {
                             <RecordRow record=rec.clone() grant=live_grant_for(&data.grants, patient_id, rec.id)
-                                waiting=data.pending_for(rec.id) now=now download=download open=open/>
+                                waiting=data.pending_for(rec.id) cover=cover now=now download=download open=open/>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -113,6 +133,7 @@ fn RecordRow(
     grant: Option<Grant>,
     /// The pending request that covers it.
     waiting: Option<AccessRequest>,
+    cover: Cover,
     now: Clock,
     download: Callback<RecordMeta>,
     open: RwSignal<Option<Open>>,
@@ -131,13 +152,21 @@ fn RecordRow(
                 )}</span>
             }.into_any()
         }
+        (None, _) if cover.emergency => {
+            let rec2 = rec.clone();
+            view! {
+                <button type="button" class="primary download emergency-download" on:click=move |_| download.run(rec2.clone())>"Download"</button>
+                <span class="small">" under emergency access"</span>
+            }.into_any()
+        }
         (None, Some(q)) => view! {
             <span class="badge pending">"Waiting for consent"</span>" "
             <button type="button" class="primary enter-code" on:click=move |_| open.set(Some(Open::Code(q.clone())))>"Enter code"</button>
         }.into_any(),
-        (None, None) => view! {
+        (None, None) if cover.in_care => view! {
             <button type="button" class="secondary request-access" on:click=move |_| open.set(Some(Open::Request(Some((rid, title.clone())))))>"Request access"</button>
         }.into_any(),
+        (None, None) => view! { <span class="small">"No access"</span> }.into_any(),
     };
     view! {
         <tr data-record=rec.id.to_string()>

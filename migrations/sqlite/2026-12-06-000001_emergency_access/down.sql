@@ -1,0 +1,2 @@
+DROP TABLE emergency_accesses;
+ALTER TABLE sessions DROP COLUMN authenticated_at;
