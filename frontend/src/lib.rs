@@ -32,6 +32,7 @@ pub fn App() -> impl IntoView {
         flash: RwSignal::new(None),
     };
     provide_context(auth);
+    crate::ui::reauth::ReauthGate::provide();
     transport::on_session_expired(move || {
         auth.flash
             .set(Some("Your session has ended. Please sign in again.".into()));

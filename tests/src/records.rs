@@ -772,12 +772,17 @@ pub fn maildir_messages(dir: &Path, subject: &str) -> Vec<String> {
     let files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    let wanted = format!("subject: {}", subject.to_ascii_lowercase());
+    let wanted = subject.to_ascii_lowercase();
+    let about = |m: &String| {
+        m.lines()
+            .map(str::to_ascii_lowercase)
+            .any(|l| l.starts_with("subject:") && l.contains(&wanted))
+    };
     files
         .iter()
         .filter_map(|f| std::fs::read(f).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .filter(|m| m.to_ascii_lowercase().contains(&wanted))
+        .filter(about)
         .collect()
 }
 

@@ -3,5 +3,6 @@
 pub mod boundary;
 pub mod form;
 pub mod load;
+pub mod reauth;
 pub mod shell;
 pub mod widgets;

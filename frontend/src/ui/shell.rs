@@ -124,6 +124,7 @@ pub fn Guard(
             Some(_) => view! {
                 <Header/>
                 <main id="main" class="page"><Outlet/></main>
+                <crate::ui::reauth::ReauthDialog/>
             }
             .into_any(),
         }

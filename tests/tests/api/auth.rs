@@ -21,6 +21,7 @@ on_both_backends!(
     concurrent_refresh_and_failures,
     temporary_passwords_work_once_and_for_a_day,
     a_burst_cannot_outrun_the_lock,
+    sensitive_actions_need_a_recent_password,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -443,4 +444,82 @@ async fn a_burst_cannot_outrun_the_lock(backend: Backend) {
         .filter(|e| e.action == "auth.login_failed" && e.subject == format!("user:{}", d.doctor.id))
         .count();
     assert_eq!(failed, 4, "one ledger entry per evaluated attempt");
+}
+
+/// Approving consent and deactivating an account need the password confirmed in the last few
+/// minutes (one rule, `auth::recent`): a sign-in counts; six minutes later the action is
+/// refused with `reauth_required` until the password is confirmed again, and a wrong password
+/// does not count.
+async fn sensitive_actions_need_a_recent_password(backend: Backend) {
+    use medvault_tests::records::{access_body, reauthenticate, request_access};
+    let app = TestApp::spawn(backend).await;
+    let cast = app.cast().await;
+    let (admin, patient) = (&cast.admin.token, &cast.patient.token);
+    let first = request_access(
+        &app,
+        &cast.doctor.token,
+        &access_body(cast.patient.id, None),
+    )
+    .await;
+    let approve = |id| format!("/api/v1/access-requests/{id}/approve");
+    // Just signed in: recent enough.
+    let ok = app
+        .send(Method::POST, &approve(first.id), Some(patient), None)
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+
+    app.clock.advance(chrono::Duration::minutes(6));
+    let second = request_access(
+        &app,
+        &cast.doctor.token,
+        &access_body(cast.patient.id, None),
+    )
+    .await;
+    let deactivate = format!("/api/v1/admin/users/{}/deactivate", cast.other_patient.id);
+    for (path, token) in [(approve(second.id), patient), (deactivate.clone(), admin)] {
+        let body = expect_error(
+            app.send(Method::POST, &path, Some(token), None).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_eq!(body.error.code, "reauth_required", "{path}");
+    }
+    let wrong = app
+        .post(
+            "/api/v1/auth/reauthenticate",
+            Some(patient),
+            &serde_json::json!({"password": "not the password"}),
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let still = app
+        .send(Method::POST, &approve(second.id), Some(patient), None)
+        .await;
+    assert_eq!(still.status(), StatusCode::FORBIDDEN);
+
+    reauthenticate(&app, patient).await;
+    let approved = app
+        .send(Method::POST, &approve(second.id), Some(patient), None)
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let admin_login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let done = app
+        .send(
+            Method::POST,
+            &deactivate,
+            Some(&admin_login.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        done.status(),
+        StatusCode::OK,
+        "a fresh sign-in is a recent password"
+    );
+    let reauths = ledger_all(&app, &admin_login.access_token)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "auth.reauthenticate")
+        .count();
+    assert_eq!(reauths, 1);
 }

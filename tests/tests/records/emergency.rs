@@ -441,8 +441,13 @@ async fn emergency_limits_hold(backend: Backend) {
     assert!(refused.headers().contains_key("retry-after"));
 
     // The doctor ends one early: reads stop at once; ending again is harmless.
+    // (One outside the doctor's care: `other_patient` is in it, so stays readable.)
     let open = list(&app, &doctor.token, "").await;
-    let first = &open.items[0];
+    let first = open
+        .items
+        .iter()
+        .find(|a| a.patient_id != cast.other_patient.id)
+        .expect("an emergency access outside the doctor's care");
     let path = format!("/api/v1/emergency-accesses/{}/end", first.id);
     for _ in 0..2 {
         let ended: EmergencyAccess = expect_json(

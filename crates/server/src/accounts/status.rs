@@ -4,7 +4,7 @@ use medvault_types::{TemporaryPassword, User, UserId};
 
 use crate::accounts::users;
 use crate::auth::password::temporary_password;
-use crate::auth::{sessions, throttle};
+use crate::auth::{AuthUser, recent, sessions, throttle};
 use crate::db;
 use crate::error::ApiError;
 use crate::ledger::Action;
@@ -22,10 +22,21 @@ fn not_self(admin: UserId, id: UserId) -> Result<(), ApiError> {
 }
 
 /// Deactivates a user: sign-in refused, every session revoked, effective at their next
-/// request.
-pub async fn deactivate(state: &SharedState, admin: UserId, id: UserId) -> Result<User, ApiError> {
-    not_self(admin, id)?;
+/// request. A sensitive action: the admin's password must be recent (`auth::recent`).
+pub async fn deactivate(
+    state: &SharedState,
+    admin: &AuthUser,
+    id: UserId,
+) -> Result<User, ApiError> {
+    not_self(admin.id, id)?;
+    let (session, now, window) = (
+        admin.session_id,
+        state.clock.now(),
+        state.config.auth.recent_auth_secs,
+    );
+    let admin = admin.id;
     let user = db::write(&state.pool, move |conn| {
+        recent::require(conn, session, now, window)?;
         let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
         users::set_active(conn, &row.id, false)?;
         sessions::revoke_all(conn, &row.id, None)?;

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::accounts::care;
 use crate::accounts::patients::{self, PatientRef};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, recent};
 use crate::consent::{ConsentConfig, codes, grants, rate, totp, totp_lock};
 use crate::db::ids::FreshId;
 use crate::db::ids::StoredId;
@@ -744,16 +744,23 @@ pub async fn redeem_code(
     }
 }
 
-/// The patient approves a request in the app.
+/// The patient approves a request in the app: a sensitive action, so the patient's password
+/// must be recent (`auth::recent`; 403 `reauth_required` otherwise).
 pub async fn approve_request(
     state: &SharedState,
-    patient: UserId,
+    patient: AuthUser,
     id: RequestId,
 ) -> Result<Grant, ApiError> {
     let st = SharedState::clone(state);
     let now = state.clock.now();
     db::write(&state.pool, move |conn| {
-        approve(conn, &st.config.consent, patient, id, now)
+        recent::require(
+            conn,
+            patient.session_id,
+            now,
+            st.config.auth.recent_auth_secs,
+        )?;
+        approve(conn, &st.config.consent, patient.id, id, now)
     })
     .await
 }

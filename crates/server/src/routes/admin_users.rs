@@ -10,7 +10,7 @@ use crate::routes::responses::AuthOrNotFound;
 use crate::state::AppState;
 
 /// Deactivates a user: sign-in refused, every session revoked, effective at their next
-/// request.
+/// request. Needs a recent password (403 `reauth_required`: `POST /api/v1/auth/reauthenticate`).
 #[utoipa::path(tag = "admin", operation_id = "deactivate_user",
     security(("bearer" = [])),
     params(("id" = UserId, Path, description = "User id")),
@@ -26,7 +26,7 @@ pub async fn deactivate_user(
     id: web::Path<UserId>,
 ) -> Result<web::Json<User>, ApiError> {
     Ok(web::Json(
-        status::deactivate(&state, admin.id, id.into_inner()).await?,
+        status::deactivate(&state, &admin, id.into_inner()).await?,
     ))
 }
 

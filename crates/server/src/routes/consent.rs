@@ -100,7 +100,8 @@ pub async fn redeem_access_request(
     ))
 }
 
-/// The patient approves a request in the app.
+/// The patient approves a request in the app. Needs a recent password (403
+/// `reauth_required`: `POST /api/v1/auth/reauthenticate`).
 #[utoipa::path(tag = "consent", operation_id = "approve_access_request",
     security(("bearer" = [])),
     params(("id" = RequestId, Path, description = "Request id")),
@@ -116,7 +117,7 @@ pub async fn approve_access_request(
     id: web::Path<RequestId>,
 ) -> Result<web::Json<Grant>, ApiError> {
     Ok(web::Json(
-        requests::approve_request(&state, patient.id, id.into_inner()).await?,
+        requests::approve_request(&state, patient, id.into_inner()).await?,
     ))
 }
 

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 
 use crate::api::calls;
 use crate::api::dto::UserId;
+use crate::ui::reauth::ReauthGate;
 use crate::ui::widgets::HandedOver;
 
 /// What a list's row buttons report: a new temporary password, or a failure.
@@ -32,13 +33,22 @@ impl AccountActions {
         id: UserId,
         active: bool,
         name: String,
-        reload: impl FnOnce() + 'static,
+        reload: impl Fn() + Copy + Send + Sync + 'static,
     ) {
         self.error.set(None);
+        let gate = ReauthGate::get();
         spawn_local(async move {
             match calls::admin_set_active(id, !active).await {
                 Ok(_) => reload(),
-                Err(e) => self.error.set(Some(format!("{name}: {}", e.message))),
+                Err(e) => {
+                    let again = name.clone();
+                    let retry = Callback::new(move |()| {
+                        self.toggle_active(id, active, again.clone(), reload);
+                    });
+                    if let Some(e) = gate.intercept(e, retry) {
+                        self.error.set(Some(format!("{name}: {}", e.message)));
+                    }
+                }
             }
         });
     }

@@ -10,6 +10,7 @@ use crate::api::dto::{AccessRequest, AccessRequestStatus, RequestId};
 use crate::logic::format;
 use crate::pages::doctor::status_badge;
 use crate::ui::load::{AsyncList, Reload};
+use crate::ui::reauth::ReauthGate;
 use crate::ui::widgets::{Clock, ErrorSlot, ticking_now};
 
 /// `/patient/requests`.
@@ -20,25 +21,13 @@ pub fn Requests() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let now = ticking_now();
-    let decide = Callback::new(move |(id, approve): (RequestId, bool)| {
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let r = if approve {
-                calls::approve(id).await
-            } else {
-                calls::deny(id).await
-            };
-            busy.set(false);
-            match r {
-                Ok(_) => reload.reload(),
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    });
+    let decision = Decision {
+        busy,
+        error,
+        reload,
+        gate: ReauthGate::get(),
+    };
+    let decide = Callback::new(move |(id, approve): (RequestId, bool)| decision.run(id, approve));
     view! {
         <div class="title-row">
             <h1>"Access requests"</h1>
@@ -49,6 +38,42 @@ pub fn Requests() -> impl IntoView {
         <AsyncList resource=requests what="requests" empty="No requests." let:list>
             {list.into_iter().map(|q| view! { <RequestCard request=q now=now busy=busy decide=decide/> }).collect_view()}
         </AsyncList>
+    }
+}
+
+/// What approving or denying a request touches on the inbox screen.
+#[derive(Clone, Copy)]
+struct Decision {
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    reload: Reload,
+    gate: ReauthGate,
+}
+
+impl Decision {
+    /// Approves (or denies) request `id`; when the server wants the password again first, the
+    /// password dialog opens and the decision is retried after it.
+    fn run(self, id: RequestId, approve: bool) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        self.error.set(None);
+        spawn_local(async move {
+            let r = if approve {
+                calls::approve(id).await
+            } else {
+                calls::deny(id).await
+            };
+            self.busy.set(false);
+            let retry = Callback::new(move |()| self.run(id, approve));
+            match r {
+                Ok(_) => self.reload.reload(),
+                Err(e) => self
+                    .error
+                    .set(self.gate.intercept(e, retry).map(|e| e.message)),
+            }
+        });
     }
 }
 
