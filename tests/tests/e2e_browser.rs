@@ -640,8 +640,8 @@ async fn emergency_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
             "Confirmed with the emergency department",
         )
         .await?;
-    admin.click(".emergency-row .review-submit").await?;
     admin.screenshot("admin-emergency-review").await?;
+    admin.click(".emergency-row .review-submit").await?;
     admin.click("#emergency-unreviewed-only").await?;
     admin
         .find_text(

@@ -467,12 +467,16 @@ async fn emergency_limits_hold(backend: Backend) {
     assert_eq!(ends.len(), 1);
     assert_eq!(ends[0]["by"], json!("doctor"));
 
-    // Ended or not, both count for the day; a day later the doctor may open again.
-    let mrn = mrns.last().expect("3");
+    // Ended or not, both count for the day; a day later the doctor may open again (naming
+    // the patient by id this time).
     app.clock
         .advance(Duration::hours(24) + Duration::minutes(1));
     reauthenticate(&app, &doctor.token).await;
-    open_emergency(&app, &doctor.token, &emergency_body(mrn, 60)).await;
+    let mut by_id = emergency_body("unused", 60);
+    by_id["mrn"] = Value::Null;
+    by_id["patient_id"] = json!(third.patient.id);
+    let reopened = open_emergency(&app, &doctor.token, &by_id).await;
+    assert_eq!(reopened.patient_id, third.patient.id);
     assert_ledger_ok(&app, &admin).await;
 
     // Switched off in configuration: 403 emergency_disabled.

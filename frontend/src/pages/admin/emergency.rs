@@ -29,9 +29,9 @@ pub fn EmergencyReviews() -> impl IntoView {
     let saved = RwSignal::new(None::<String>);
     let on_reviewed = Callback::new(move |a: EmergencyAccess| {
         saved.set(Some(format!(
-            "Review saved: {} for {}.",
+            "Review of the emergency access to {} saved. {}",
+            a.patient_name,
             emergency::review_text(a.review.as_ref()),
-            a.patient_name
         )));
         reload.reload();
     });
