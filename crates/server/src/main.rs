@@ -56,6 +56,11 @@ enum AdminAction {
         #[arg(long)]
         email: String,
     },
+    /// Lift the sign-in lock of an account (any role) and forget its failed attempts.
+    Unlock {
+        /// The account's login email.
+        email: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -79,6 +84,9 @@ fn main() -> anyhow::Result<()> {
             eprintln!("admin {} created", email.trim().to_lowercase());
             Ok(())
         }
+        Command::Admin {
+            action: AdminAction::Unlock { email },
+        } => unlock(&email),
         Command::Ledger {
             action: LedgerAction::Verify,
         } => verify_ledger(),
@@ -109,6 +117,31 @@ fn serve() -> anyhow::Result<()> {
     tracing::info!(address = %bind, "medvault listening");
     actix_web::rt::System::new()
         .block_on(async move { run(listener, web::Data::new(state))?.await })?;
+    Ok(())
+}
+
+/// `medvault admin unlock EMAIL`: the operator's way to lift a sign-in lock (ledgered with no
+/// actor). Exit status 1 when no account has that e-mail.
+fn unlock(email: &str) -> anyhow::Result<()> {
+    let config = Config::load()?;
+    let pool = medvault_server::db::connect(&config.effective_database_url(), 1)?;
+    let mut conn = pool.get().context("connecting to the database")?;
+    let email = email.trim().to_lowercase();
+    let outcome = medvault_server::db::write_transaction(&mut conn, |c| {
+        let Some(user) = medvault_server::accounts::users::find_by_email(c, &email)? else {
+            return Ok(None);
+        };
+        medvault_server::accounts::status::unlock(c, None, &user).map(Some)
+    })
+    .map_err(|e| anyhow::anyhow!("unlocking: {e}"))?;
+    match outcome {
+        Some(true) => println!("{email}: sign-in lock lifted"),
+        Some(false) => println!("{email}: was not locked; failed attempts forgotten"),
+        None => {
+            eprintln!("no account has the e-mail {email}");
+            std::process::exit(1)
+        }
+    }
     Ok(())
 }
 

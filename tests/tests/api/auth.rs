@@ -22,6 +22,7 @@ on_both_backends!(
     temporary_passwords_work_once_and_for_a_day,
     a_burst_cannot_outrun_the_lock,
     sensitive_actions_need_a_recent_password,
+    an_admin_lifts_a_sign_in_lock,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -522,4 +523,53 @@ async fn sensitive_actions_need_a_recent_password(backend: Backend) {
         .filter(|e| e.action == "auth.reauthenticate")
         .count();
     assert_eq!(reauths, 1);
+}
+
+/// A locked account (right password refused) is unlocked by an administrator: the right
+/// password works again at once, the lift is ledgered, and only admins may do it.
+async fn an_admin_lifts_a_sign_in_lock(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.slowdown_after = 3;
+        c.auth.lock_after = 3;
+    })
+    .await;
+    let cast = app.cast().await;
+    let doctor = &cast.doctor;
+    for _ in 0..3 {
+        let wrong = app
+            .try_login(&doctor.email, "not the right password")
+            .await
+            .expect_err("wrong password");
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = app
+        .try_login(&doctor.email, USER_PASSWORD)
+        .await
+        .expect_err("locked");
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let path = format!("/api/v1/admin/users/{}/unlock", doctor.id);
+    let by_doctor = app
+        .send(Method::POST, &path, Some(&cast.other_doctor.token), None)
+        .await;
+    assert_eq!(by_doctor.status(), StatusCode::FORBIDDEN);
+    let unknown = format!("/api/v1/admin/users/{}/unlock", uuid::Uuid::new_v4());
+    let none = app
+        .send(Method::POST, &unknown, Some(&cast.admin.token), None)
+        .await;
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    let lifted = app
+        .send(Method::POST, &path, Some(&cast.admin.token), None)
+        .await;
+    assert_eq!(lifted.status(), StatusCode::NO_CONTENT);
+    app.login(&doctor.email, USER_PASSWORD).await;
+
+    let unlocks: Vec<_> = ledger_all(&app, &cast.admin.token)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "user.unlock")
+        .collect();
+    assert_eq!(unlocks.len(), 1, "{unlocks:?}");
+    assert_eq!(unlocks[0].actor, Some(cast.admin.id));
+    assert_eq!(unlocks[0].payload["was_blocked"], serde_json::json!(true));
 }

@@ -1,14 +1,47 @@
-//! An account's state as admins change it: deactivate, reactivate, reset the password.
+//! An account's state as admins change it: deactivate, reactivate, reset the password, lift a
+//! sign-in lock (also from the operator's CLI, `medvault admin unlock EMAIL`).
 
 use medvault_types::{TemporaryPassword, User, UserId};
 
-use crate::accounts::users;
+use crate::accounts::users::{self, UserRow};
 use crate::auth::password::temporary_password;
 use crate::auth::{AuthUser, recent, sessions, throttle};
-use crate::db;
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::ledger::Action;
 use crate::state::SharedState;
+use crate::time;
+
+/// Lifts the sign-in lock (and forgets the failures) of `user`, with its `user.unlock` entry
+/// by `actor` (`None`: the operator's CLI). Returns whether the account was blocked.
+pub fn unlock(conn: &mut DbConn, actor: Option<UserId>, user: &UserRow) -> Result<bool, ApiError> {
+    let key = throttle::email_key(&user.email);
+    let was_blocked = throttle::is_blocked(conn, &key, time::now())?;
+    throttle::clear(conn, &key)?;
+    crate::ledger::append(
+        conn,
+        &crate::ledger::NewEntry::new(actor, Action::UserUnlock, format!("user:{}", user.id))
+            .payload(serde_json::json!({ "user_id": user.id, "was_blocked": was_blocked })),
+    )?;
+    Ok(was_blocked)
+}
+
+/// An administrator lifts an account's sign-in lock (after checking who asks); 404 for an
+/// unknown id.
+pub async fn unlock_by_admin(
+    state: &SharedState,
+    admin: UserId,
+    id: UserId,
+) -> Result<(), ApiError> {
+    db::write(&state.pool, move |conn| {
+        let row = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        unlock(conn, Some(admin), &row)?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(user = %id, "sign-in lock lifted");
+    Ok(())
+}
 
 /// Admins cannot lock themselves out.
 fn not_self(admin: UserId, id: UserId) -> Result<(), ApiError> {

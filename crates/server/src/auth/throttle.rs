@@ -238,6 +238,14 @@ pub fn clear(conn: &mut DbConn, key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Whether `key` is blocked at `now` (locked or slowed down).
+pub fn is_blocked(conn: &mut DbConn, key: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
+    Ok(matches!(
+        check(conn, key, now),
+        Err(ApiError::TooManyAttempts { .. })
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

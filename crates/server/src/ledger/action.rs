@@ -87,11 +87,13 @@ pub enum Action {
     EmergencyEnd,
     /// An administrator reviewed an emergency access.
     EmergencyReview,
+    /// An account's sign-in lock was lifted (an administrator, or the operator's CLI).
+    UserUnlock,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 41] = [
+    pub const ALL: [Self; 42] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -133,6 +135,7 @@ impl Action {
         Self::EmergencyStart,
         Self::EmergencyEnd,
         Self::EmergencyReview,
+        Self::UserUnlock,
     ];
 
     /// The stored name (part of the entry hash, so it never changes for an action).
@@ -179,6 +182,7 @@ impl Action {
             Self::EmergencyStart => "emergency.start",
             Self::EmergencyEnd => "emergency.end",
             Self::EmergencyReview => "emergency.review",
+            Self::UserUnlock => "user.unlock",
         }
     }
 

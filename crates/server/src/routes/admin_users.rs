@@ -1,6 +1,6 @@
 //! Admin: account state of any user (deactivate, reactivate, reset password).
 
-use actix_web::{post, web};
+use actix_web::{HttpResponse, post, web};
 use medvault_types::{ErrorBody, TemporaryPassword, User, UserId};
 
 use crate::accounts::status;
@@ -65,4 +65,19 @@ pub async fn reset_password(
     Ok(web::Json(
         status::reset_password(&state, admin.id, id.into_inner()).await?,
     ))
+}
+
+/// Lifts a user's sign-in lock and forgets their failed attempts (ledgered as `user.unlock`).
+#[utoipa::path(tag = "admin", operation_id = "unlock_user",
+    security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "User id")),
+    responses((status = 204, description = "Unlocked"), AuthOrNotFound))]
+#[post("/api/v1/admin/users/{id}/unlock")]
+pub async fn unlock_user(
+    state: web::Data<AppState>,
+    AdminUser(admin): AdminUser,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    status::unlock_by_admin(&state, admin.id, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -91,6 +91,7 @@ api! {
     admin_users::deactivate_user,
     admin_users::reactivate_user,
     admin_users::reset_password,
+    admin_users::unlock_user,
     doctor_patients::list_my_patients,
     doctor_patients::create_my_patient,
     doctor_patients::get_my_patient,
