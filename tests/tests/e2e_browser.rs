@@ -435,7 +435,8 @@ async fn session_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
 }
 
 /// The screens the journey does not pass through: the admin puts a patient in a doctor's
-/// care, deactivates and reactivates the doctor and resets the doctor's password; the patient
+/// care, deactivates and reactivates the doctor, resets the doctor's password and lifts their
+/// sign-in lock; the patient
 /// sets up an authenticator app from the QR screen, uploads a text file and deletes it after
 /// confirming.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,6 +493,8 @@ async fn other_screens(app: &TestApp, chrome: &Browser) -> Result<()> {
     admin.click("table .reset-password").await?;
     let temporary = admin.text(".temp-password").await?;
     ensure!(temporary.len() >= 12, "reset password shown: {temporary:?}");
+    admin.click("table .unlock").await?;
+    admin.find_text("#row-done", "lock is lifted").await?;
 
     let patient = chrome.session(1280, 900).await?;
     sign_in(

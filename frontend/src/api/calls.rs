@@ -164,6 +164,11 @@ pub async fn admin_set_active(user: UserId, active: bool) -> R<serde_json::Value
     call(Method::POST, &format!("/admin/users/{user}/{verb}"), NONE).await
 }
 
+/// Lifts a user's sign-in lock and forgets their failed attempts.
+pub async fn admin_unlock(user: UserId) -> R<serde_json::Value> {
+    call(Method::POST, &format!("/admin/users/{user}/unlock"), NONE).await
+}
+
 /// Resets a user's password; the answer carries the temporary password.
 pub async fn admin_reset_password(user: UserId) -> R<TemporaryPassword> {
     call(

@@ -16,6 +16,8 @@ pub struct AccountActions {
     pub temp: RwSignal<Option<HandedOver>>,
     /// The last row action's failure, as "name: message".
     pub error: RwSignal<Option<String>>,
+    /// The last row action's success, when it has no other sign (an unlock).
+    pub done: RwSignal<Option<String>>,
 }
 
 impl AccountActions {
@@ -24,6 +26,7 @@ impl AccountActions {
         Self {
             temp: RwSignal::new(None),
             error: RwSignal::new(None),
+            done: RwSignal::new(None),
         }
     }
 
@@ -49,6 +52,20 @@ impl AccountActions {
                         self.error.set(Some(format!("{name}: {}", e.message)));
                     }
                 }
+            }
+        });
+    }
+
+    /// Lifts the sign-in lock of the account `id` of `name` (and forgets its failed attempts).
+    pub fn unlock(self, id: UserId, name: String) {
+        self.error.set(None);
+        self.done.set(None);
+        spawn_local(async move {
+            match calls::admin_unlock(id).await {
+                Ok(_) => self.done.set(Some(format!(
+                    "{name} can sign in again: the lock is lifted."
+                ))),
+                Err(e) => self.error.set(Some(format!("{name}: {}", e.message))),
             }
         });
     }

@@ -38,6 +38,8 @@ pub fn Doctors() -> impl IntoView {
     let reset = Callback::new(move |d: Doctor| {
         actions.reset_password(d.id, d.email, d.full_name);
     });
+    let unlock = Callback::new(move |d: Doctor| actions.unlock(d.id, d.full_name));
+    let done = actions.done;
 
     view! {
         <div class="title-row">
@@ -47,12 +49,13 @@ pub fn Doctors() -> impl IntoView {
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
         <SearchForm search=search id="doctor-search"/>
         <ErrorSlot error=row_error/>
+        {move || done.get().map(|m| view! { <p class="notice success" role="status" id="row-done">{m}</p> })}
         <AsyncList resource=list what="doctors" empty="No doctors found." let:p>
             <div class="table-wrap">
             <table>
                 <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Specialty"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                 <tbody>
-                    {p.items.into_iter().map(|d| view! { <DoctorRow doctor=d edit=edit toggle=toggle reset=reset/> }).collect_view()}
+                    {p.items.into_iter().map(|d| view! { <DoctorRow doctor=d edit=edit toggle=toggle reset=reset unlock=unlock/> }).collect_view()}
                 </tbody>
             </table>
             </div>
@@ -65,16 +68,18 @@ pub fn Doctors() -> impl IntoView {
     }
 }
 
-/// One doctor with the row's buttons: edit, deactivate or reactivate, reset the password.
+/// One doctor with the row's buttons: edit, deactivate or reactivate, reset the password,
+/// lift a sign-in lock.
 #[component]
 fn DoctorRow(
     doctor: Doctor,
     edit: Callback<Doctor>,
     toggle: Callback<Doctor>,
     reset: Callback<Doctor>,
+    unlock: Callback<Doctor>,
 ) -> impl IntoView {
     let d = doctor;
-    let (d1, d2, d3) = (d.clone(), d.clone(), d.clone());
+    let (d1, d2, d3, d4) = (d.clone(), d.clone(), d.clone(), d.clone());
     view! {
         <tr>
             <td>{d.full_name.clone()}</td>
@@ -85,6 +90,7 @@ fn DoctorRow(
                 <button type="button" class="secondary edit" on:click=move |_| edit.run(d1.clone())>"Edit"</button>
                 <button type="button" class="secondary toggle-active" on:click=move |_| toggle.run(d2.clone())>{if d.active { "Deactivate" } else { "Reactivate" }}</button>
                 <button type="button" class="secondary reset-password" on:click=move |_| reset.run(d3.clone())>"Reset password"</button>
+                <button type="button" class="secondary unlock" on:click=move |_| unlock.run(d4.clone())>"Unlock sign-in"</button>
             </td>
         </tr>
     }

@@ -36,6 +36,8 @@ pub fn Patients() -> impl IntoView {
         let name = patient_name(&p);
         actions.reset_password(p.id, p.email, name);
     });
+    let unlock = Callback::new(move |p: Patient| actions.unlock(p.id, patient_name(&p)));
+    let done = actions.done;
 
     view! {
         <div class="title-row">
@@ -45,12 +47,13 @@ pub fn Patients() -> impl IntoView {
         {move || temp.get().map(|(who, pw)| view! { <TemporaryPasswordNotice who=who password=pw/> })}
         <SearchForm search=search id="patient-search"/>
         <ErrorSlot error=row_error/>
+        {move || done.get().map(|m| view! { <p class="notice success" role="status" id="row-done">{m}</p> })}
         <AsyncList resource=list what="patients" empty="No patients found." let:pg>
             <div class="table-wrap">
             <table>
                 <thead><tr><th>"Name"</th><th>"MRN"</th><th>"E-mail"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                 <tbody>
-                    {pg.items.into_iter().map(|p| view! { <PatientRow patient=p open=open temp=temp toggle=toggle reset=reset/> }).collect_view()}
+                    {pg.items.into_iter().map(|p| view! { <PatientRow patient=p open=open temp=temp toggle=toggle reset=reset unlock=unlock/> }).collect_view()}
                 </tbody>
             </table>
             </div>
@@ -70,7 +73,7 @@ pub fn Patients() -> impl IntoView {
 }
 
 /// One patient with the row's buttons: edit, the doctors in care, deactivate or reactivate,
-/// reset the password.
+/// reset the password, lift a sign-in lock.
 #[component]
 fn PatientRow(
     patient: Patient,
@@ -80,9 +83,10 @@ fn PatientRow(
     temp: RwSignal<Option<HandedOver>>,
     toggle: Callback<Patient>,
     reset: Callback<Patient>,
+    unlock: Callback<Patient>,
 ) -> impl IntoView {
     let p = patient;
-    let (p1, p2, p3, p4) = (p.clone(), p.clone(), p.clone(), p.clone());
+    let (p1, p2, p3, p4, p5) = (p.clone(), p.clone(), p.clone(), p.clone(), p.clone());
     view! {
         <tr>
             <td>{patient_name(&p)}</td>
@@ -94,6 +98,7 @@ fn PatientRow(
                 <button type="button" class="secondary care" on:click=move |_| open.set(Some(Open::Care(p4.clone())))>"Doctors"</button>
                 <button type="button" class="secondary toggle-active" on:click=move |_| toggle.run(p2.clone())>{if p.active { "Deactivate" } else { "Reactivate" }}</button>
                 <button type="button" class="secondary reset-password" on:click=move |_| reset.run(p3.clone())>"Reset password"</button>
+                <button type="button" class="secondary unlock" on:click=move |_| unlock.run(p5.clone())>"Unlock sign-in"</button>
             </td>
         </tr>
     }
