@@ -73,6 +73,30 @@ pub async fn spawn_recording(
     )
 }
 
+/// Spawns an app ([`spawn_recording`]) that e-mails through a fresh [`SmtpSink`] (`tweak`
+/// runs after the SMTP settings), with its [`TestApp::mailbox`] pointing at the sink.
+pub async fn spawn_mailing(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Config),
+) -> (SmtpSink, TestApp) {
+    let sink = SmtpSink::start();
+    let smtp = medvault_server::mail::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: "none".into(),
+        from: "medvault <no-reply@hospital.example>".into(),
+        username: None,
+        password: None,
+    };
+    let (mut app, _) = spawn_recording(backend, |c| {
+        c.smtp = Some(smtp);
+        tweak(c);
+    })
+    .await;
+    app.mailbox = Some(sink.maildir());
+    (sink, app)
+}
+
 /// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

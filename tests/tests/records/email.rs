@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use medvault_server::mail::SmtpConfig;
 use medvault_tests::records::{
     SmtpSink, TEMPORARY_PASSWORD_SUBJECT, access_body, assert_ledger_ok, code_in_email,
     expect_code, message_body, patient_view, pending_code, redeem, redeem_ok, request_access,
-    spawn_recording, temporary_password_in,
+    spawn_mailing, temporary_password_in,
 };
 use medvault_tests::{Backend, expect_json, on_both_backends};
 use medvault_types::{AccessLogEntry, Page, TemporaryPassword, User};
@@ -22,17 +21,6 @@ on_both_backends!(
     an_authenticator_lock_is_emailed,
     temporary_passwords_go_by_email
 );
-
-fn smtp(sink: &SmtpSink) -> SmtpConfig {
-    SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
-        security: "none".into(),
-        from: "medvault <no-reply@hospital.example>".into(),
-        username: None,
-        password: None,
-    }
-}
 
 const CODE_SUBJECT: &str = "Your medvault consent code";
 
@@ -61,10 +49,7 @@ async fn code_for(sink: &SmtpSink, earlier: &[String], email: &str) -> (String, 
 }
 
 async fn code_arrives_by_email_and_redeems(backend: Backend) {
-    let sink = SmtpSink::start();
-    let cfg = smtp(&sink);
-    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
-    app.mailbox = Some(sink.maildir());
+    let (sink, app) = spawn_mailing(backend, |_| {}).await;
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
@@ -96,14 +81,7 @@ async fn code_arrives_by_email_and_redeems(backend: Backend) {
 }
 
 async fn emailed_code_expires(backend: Backend) {
-    let sink = SmtpSink::start();
-    let cfg = smtp(&sink);
-    let (mut app, _) = spawn_recording(backend, |c| {
-        c.smtp = Some(cfg);
-        c.consent.code_ttl_minutes = 0;
-    })
-    .await;
-    app.mailbox = Some(sink.maildir());
+    let (sink, app) = spawn_mailing(backend, |c| c.consent.code_ttl_minutes = 0).await;
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let req = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
@@ -126,10 +104,7 @@ async fn emailed_code_expires(backend: Backend) {
 /// access log, and consent codes are not e-mailed to the new address until the patient
 /// confirms it (they stay in the app inbox).
 async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
-    let sink = SmtpSink::start();
-    let cfg = smtp(&sink);
-    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
-    app.mailbox = Some(sink.maildir());
+    let (sink, app) = spawn_mailing(backend, |_| {}).await;
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let new_email = "amara.elsewhere@home.example";
@@ -206,10 +181,7 @@ async fn a_staff_email_change_is_told_and_holds_codes_back(backend: Backend) {
 /// When a doctor's wrong authenticator codes lock them out of a patient's codes, the patient is
 /// told by e-mail (besides the access log and the Security page).
 async fn an_authenticator_lock_is_emailed(backend: Backend) {
-    let sink = SmtpSink::start();
-    let cfg = smtp(&sink);
-    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
-    app.mailbox = Some(sink.maildir());
+    let (sink, app) = spawn_mailing(backend, |_| {}).await;
     let cast = app.cast().await;
     let (doctor, patient) = (&cast.doctor, &cast.patient);
     let r1 = request_access(&app, &doctor.token, &access_body(patient.id, None)).await;
@@ -249,10 +221,7 @@ async fn an_authenticator_lock_is_emailed(backend: Backend) {
 /// With SMTP, staff never see a temporary password: the answer carries none, the user's e-mail
 /// does (new account and reset alike), and it signs in once.
 async fn temporary_passwords_go_by_email(backend: Backend) {
-    let sink = SmtpSink::start();
-    let cfg = smtp(&sink);
-    let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
-    app.mailbox = Some(sink.maildir());
+    let (sink, app) = spawn_mailing(backend, |_| {}).await;
     let admin = app.admin_token().await;
     let created = app.create_doctor(&admin, "dr.mail@clinic.example").await;
     assert_eq!(created.temporary_password, None, "staff never see it");

@@ -8,10 +8,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use futures_util::future::join_all;
-use medvault_server::mail::SmtpConfig;
 use medvault_tests::records::{
     SmtpSink, Upload, assert_ledger_ok, download_ok, emergency_body, expect_code, ledger_all,
-    message_body, mrn_of, open_emergency, pdf_bytes, reauthenticate, sha256_hex, spawn_recording,
+    message_body, mrn_of, open_emergency, pdf_bytes, reauthenticate, sha256_hex, spawn_mailing,
     upload_ok,
 };
 use medvault_tests::{Actor, Backend, Cast, TestApp, expect_json, on_both_backends};
@@ -22,17 +21,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 on_both_backends!(emergency_access_from_open_to_review, emergency_limits_hold);
-
-fn smtp(sink: &SmtpSink) -> SmtpConfig {
-    SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
-        security: "none".into(),
-        from: "medvault <no-reply@hospital.example>".into(),
-        username: None,
-        password: None,
-    }
-}
 
 async fn list(app: &TestApp, token: &str, query: &str) -> Page<EmergencyAccess> {
     expect_json(
@@ -72,10 +60,7 @@ struct Scene {
 
 impl Scene {
     async fn new(backend: Backend) -> Self {
-        let sink = SmtpSink::start();
-        let cfg = smtp(&sink);
-        let (mut app, _) = spawn_recording(backend, |c| c.smtp = Some(cfg)).await;
-        app.mailbox = Some(sink.maildir());
+        let (sink, app) = spawn_mailing(backend, |_| {}).await;
         let cast = app.cast().await;
         let mut upload = Upload::pdf(pdf_bytes(5_000));
         upload.notes = Some("fasting sample".into());

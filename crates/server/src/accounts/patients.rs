@@ -37,6 +37,28 @@ pub enum PatientRef<'a> {
     Mrn(&'a str),
 }
 
+impl<'a> PatientRef<'a> {
+    /// The patient a request names by exactly one of `patient_id` and `mrn`; otherwise the
+    /// field error goes into `f` and there is none.
+    pub fn named(f: &mut Fields, patient_id: Option<UserId>, mrn: Option<&'a str>) -> Option<Self> {
+        match (patient_id, mrn) {
+            (Some(id), None) => Some(Self::Id(id)),
+            (None, Some(mrn)) if !mrn.trim().is_empty() && mrn.len() <= 32 => Some(Self::Mrn(mrn)),
+            (None, Some(_)) => {
+                f.take::<()>("mrn", Err("must be a medical record number".into()));
+                None
+            }
+            _ => {
+                f.take::<()>(
+                    "patient_id",
+                    Err("give exactly one of patient_id and mrn".into()),
+                );
+                None
+            }
+        }
+    }
+}
+
 /// The active patient `by` names; anything else (unknown id or MRN, another role, a
 /// deactivated account) is 404.
 pub fn active_patient(conn: &mut DbConn, by: PatientRef<'_>) -> Result<UserId, ApiError> {

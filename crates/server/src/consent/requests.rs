@@ -154,18 +154,7 @@ fn validate(cfg: &ConsentConfig, req: &CreateAccessRequest) -> Result<String, Ap
             Err(format!("must be between 1 and {}", cfg.max_grant_hours))
         },
     );
-    match (&req.patient_id, &req.mrn) {
-        (Some(_), Some(_)) | (None, None) => {
-            f.take::<()>(
-                "patient_id",
-                Err("give exactly one of patient_id and mrn".into()),
-            );
-        }
-        (None, Some(mrn)) if mrn.trim().is_empty() || mrn.len() > 32 => {
-            f.take::<()>("mrn", Err("must be a medical record number".into()));
-        }
-        _ => {}
-    }
+    PatientRef::named(&mut f, req.patient_id, req.mrn.as_deref());
     f.finish()?;
     Ok(reason)
 }

@@ -161,11 +161,11 @@ pub fn close_expired(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, Api
     Ok(due.len())
 }
 
-/// The checked fields of an opening: who, the reason, the justification, how long.
-fn validate(
+/// The checked fields of an opening: the justification, how long, and who.
+fn validate<'a>(
     cfg: &EmergencyConfig,
-    req: &OpenEmergencyAccess,
-) -> Result<(String, Duration), ApiError> {
+    req: &'a OpenEmergencyAccess,
+) -> Result<(String, Duration, PatientRef<'a>), ApiError> {
     let mut f = Fields::default();
     let justification = f.take(
         "justification",
@@ -180,20 +180,10 @@ fn validate(
             Err(format!("must be between 1 and {}", cfg.max_minutes))
         },
     );
-    match (&req.patient_id, &req.mrn) {
-        (Some(_), Some(_)) | (None, None) => {
-            f.take::<()>(
-                "patient_id",
-                Err("give exactly one of patient_id and mrn".into()),
-            );
-        }
-        (None, Some(mrn)) if mrn.trim().is_empty() || mrn.len() > 32 => {
-            f.take::<()>("mrn", Err("must be a medical record number".into()));
-        }
-        _ => {}
-    }
+    let by = PatientRef::named(&mut f, req.patient_id, req.mrn.as_deref());
     f.finish()?;
-    Ok((justification, Duration::minutes(i64::from(minutes))))
+    let by = by.ok_or_else(|| ApiError::internal("a named patient after validation"))?;
+    Ok((justification, Duration::minutes(i64::from(minutes)), by))
 }
 
 /// Refuses with 429 when `doctor` opened `per_day` emergency accesses in the 24 hours before
@@ -236,11 +226,7 @@ fn open(
         return Err(ApiError::EmergencyDisabled);
     }
     recent::require(conn, doctor.session_id, now, recent_secs)?;
-    let (justification, duration) = validate(cfg, req)?;
-    let by = match (req.patient_id, req.mrn.as_deref()) {
-        (Some(id), _) => PatientRef::Id(id),
-        (None, mrn) => PatientRef::Mrn(mrn.unwrap_or("")),
-    };
+    let (justification, duration, by) = validate(cfg, req)?;
     let patient = patients::active_patient(conn, by)?;
     // Serialises this doctor's openings (a row lock on PostgreSQL; SQLite writers are already
     // serial), so the daily count below cannot be outrun by concurrent requests.
