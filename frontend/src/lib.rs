@@ -17,20 +17,21 @@ use leptos_router::path;
 
 use crate::api::dto::Role;
 use crate::api::transport;
-use crate::pages::{account, admin, doctor, patient};
+use crate::pages::{account, admin, doctor, mfa, patient, sign_in};
 use crate::state::Auth;
 use crate::ui::boundary::bounded;
 use crate::ui::shell::Guard;
 
-/// The root: restores this tab's session, wires session expiry to the sign-in screen, and
-/// routes every screen behind its role guard, each page inside its own error boundary.
+/// The root: restores this tab's session, wires session expiry and the idle sign-out to the
+/// sign-in screen, and routes every screen behind its role guard, each page inside its own
+/// error boundary.
 #[component]
 pub fn App() -> impl IntoView {
-    let restored = transport::restore_session().map(|t| t.user);
     let auth = Auth {
-        user: RwSignal::new(restored),
+        user: RwSignal::new(None),
         flash: RwSignal::new(None),
     };
+    crate::ui::idle::restore_session(auth);
     provide_context(auth);
     crate::ui::reauth::ReauthGate::provide();
     transport::on_session_expired(move || {
@@ -50,14 +51,26 @@ pub fn App() -> impl IntoView {
             }
         });
     });
+    transport::on_mfa_setup_required(move || {
+        auth.user.maybe_update(|u| match u.as_mut() {
+            Some(u) if !u.mfa_setup_required => {
+                u.mfa_setup_required = true;
+                transport::set_user(u);
+                true
+            }
+            _ => false,
+        });
+    });
     view! {
         <Router>
+            <crate::ui::idle::IdleWatch auth=auth/>
             <Routes fallback=|| view! { <main id="main" class="page"><h1>"Page not found"</h1><a href="/">"Go to the start page"</a></main> }>
                 <Route path=path!("/") view=bounded(account::Home)/>
-                <Route path=path!("/login") view=bounded(account::Login)/>
+                <Route path=path!("/login") view=bounded(sign_in::Login)/>
                 <Route path=path!("/change-password") view=bounded(account::ForcedPasswordChange)/>
                 <ParentRoute path=path!("/account") view=|| view! { <Guard/> }>
                     <Route path=path!("password") view=bounded(account::PasswordPage)/>
+                    <Route path=path!("mfa") view=bounded(mfa::SignInSecurity)/>
                 </ParentRoute>
                 <ParentRoute path=path!("/admin") view=|| view! { <Guard role=Role::Admin/> }>
                     <Route path=path!("") view=bounded(admin::Overview)/>

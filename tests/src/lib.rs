@@ -15,7 +15,12 @@ use actix_web::web;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use medvault_server::config::Config;
 use medvault_server::state::AppState;
-use medvault_types::{CreateDoctor, CreatePatient, CreatedDoctor, CreatedPatient, TokenResponse};
+use medvault_types::{
+    CreateDoctor, CreatePatient, CreatedDoctor, CreatedPatient, MfaChallenge, RecoveryCodes,
+    TokenResponse, TotpEnrollment,
+};
+
+use crate::records::Authenticator;
 use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -177,6 +182,11 @@ impl TestApp {
         config.http.workers = Some(2);
         // Test apps share the S3 buckets: no collector unless a test asks for one.
         config.records.collector_interval_secs = 0;
+        // Staff sign in with a password alone unless a test asks for the second factor (the
+        // production default): signing the same account in twice within one 30-second TOTP
+        // step would need the clock moved, which tests about other expiries must not do. The
+        // `mfa` tests and the browser journey run with it on.
+        config.auth.staff_mfa_required = false;
         if backend == Backend::Postgres {
             config.storage = s3_storage();
         }
@@ -268,6 +278,96 @@ impl TestApp {
         }
     }
 
+    /// A client whose requests come from `ip` (any 127.x.y.z address reaches the app on
+    /// Linux), to act as another machine towards the sign-in throttle.
+    pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .expect("client")
+    }
+
+    /// A sign-in attempt sent by `client` (see [`TestApp::client_from`]).
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        client
+            .post(format!("{}/api/v1/auth/login", self.address))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The password step of sign-in for an account with a second factor: the challenge.
+    pub async fn mfa_challenge(&self, email: &str, password: &str) -> MfaChallenge {
+        let resp = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        expect_json(resp, StatusCode::ACCEPTED).await
+    }
+
+    /// The second step of sign-in with `code`.
+    pub async fn login_second_step(&self, challenge: &MfaChallenge, code: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login/mfa",
+            None,
+            &serde_json::json!({"mfa_token": challenge.mfa_token, "code": code}),
+        )
+        .await
+    }
+
+    /// Signs in with the password and then a fresh code from `app` (the clock is moved to
+    /// the next time step, so a code is never a replay of an earlier one).
+    pub async fn login_with_app(
+        &self,
+        email: &str,
+        password: &str,
+        app: &Authenticator,
+    ) -> TokenResponse {
+        let challenge = self.mfa_challenge(email, password).await;
+        let code = self.fresh_code(app);
+        expect_json(
+            self.login_second_step(&challenge, &code).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// The code `app` shows after the app's clock moved on to the next 30-second step.
+    pub fn fresh_code(&self, app: &Authenticator) -> String {
+        self.clock.advance(chrono::Duration::seconds(30));
+        app.code_at_time(self.clock.unix_secs())
+    }
+
+    /// Sets up the sign-in authenticator for the session of `token`: the app and the ten
+    /// recovery codes.
+    pub async fn enrol_mfa(&self, token: &str) -> (Authenticator, Vec<String>) {
+        let resp = self
+            .send(Method::POST, "/api/v1/me/mfa/enrollment", Some(token), None)
+            .await;
+        let enrollment: TotpEnrollment = expect_json(resp, StatusCode::OK).await;
+        let app = Authenticator::from_base32(&enrollment.secret_base32);
+        let code = self.fresh_code(&app);
+        let resp = self
+            .post(
+                "/api/v1/me/mfa/enrollment/confirm",
+                Some(token),
+                &serde_json::json!({ "code": code }),
+            )
+            .await;
+        let codes: RecoveryCodes = expect_json(resp, StatusCode::OK).await;
+        (app, codes.recovery_codes)
+    }
+
     /// Signs in, panicking on failure.
     pub async fn login(&self, email: &str, password: &str) -> TokenResponse {
         match self.try_login(email, password).await {
@@ -316,6 +416,13 @@ impl TestApp {
         let resp = self.post(path, Some(token), &body).await;
         expect_json(resp, StatusCode::CREATED).await
     }
+}
+
+/// Sessions that stay open for a day without a request: for tests that move the clock hours
+/// ahead to reach another expiry (grants, emergency access) and keep using their tokens.
+pub fn day_long_sessions(config: &mut Config) {
+    config.auth.staff_idle_secs = 24 * 3600;
+    config.auth.patient_idle_secs = 24 * 3600;
 }
 
 /// A valid doctor creation body.

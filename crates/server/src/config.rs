@@ -77,15 +77,56 @@ pub struct AuthConfig {
     pub argon2_iterations: u32,
     /// Password hashes computed at once; further requests wait (bounds CPU and memory).
     pub max_concurrent_hashes: usize,
-    /// Failed logins on one email before each further failure imposes a wait.
+    /// Failed sign-ins on one account from one address before each further failure imposes a
+    /// wait.
     pub slowdown_after: u32,
-    /// Failed logins on one email before it is locked for `lock_secs`.
+    /// Failed sign-ins on one account from one address before that pair is locked for
+    /// `lock_secs` (the owner signing in from elsewhere is not affected).
     pub lock_after: u32,
     /// Lock duration in seconds.
     pub lock_secs: u64,
+    /// Failed sign-ins from one address, across all accounts, before that address is locked
+    /// for `address_lock_secs` (stops password spraying). Forgotten after an hour without one.
+    pub address_lock_after: u32,
+    /// Address lock duration in seconds.
+    pub address_lock_secs: u64,
+    /// Failed sign-ins in one minute across the whole server above which every attempt waits
+    /// a moment first: a global limit only slows down, it never locks anyone out.
+    pub global_slowdown_per_minute: u32,
     /// How long a password confirmation counts as recent for sensitive actions (emergency
     /// access), in seconds.
     pub recent_auth_secs: u64,
+    /// A staff (admin, doctor) session ends after this many seconds without a request.
+    pub staff_idle_secs: u64,
+    /// A patient's session ends after this many seconds without a request.
+    pub patient_idle_secs: u64,
+    /// A staff session ends this long after sign-in whatever the activity (patients:
+    /// `refresh_ttl_secs`).
+    pub staff_session_secs: u64,
+    /// Admins and doctors must set up a sign-in second factor (an authenticator app) before
+    /// they can use anything but their own account page. Off only for a staged roll-out; a
+    /// warning is logged at start when off.
+    pub staff_mfa_required: bool,
+}
+
+impl AuthConfig {
+    /// Seconds without a request after which a session of `role` ends.
+    pub fn idle_secs(&self, role: medvault_types::Role) -> u64 {
+        match role {
+            medvault_types::Role::Patient => self.patient_idle_secs,
+            medvault_types::Role::Admin | medvault_types::Role::Doctor => self.staff_idle_secs,
+        }
+    }
+
+    /// Seconds after sign-in at which a session of `role` ends whatever the activity.
+    pub fn session_secs(&self, role: medvault_types::Role) -> u64 {
+        match role {
+            medvault_types::Role::Patient => self.refresh_ttl_secs,
+            medvault_types::Role::Admin | medvault_types::Role::Doctor => {
+                self.staff_session_secs.min(self.refresh_ttl_secs)
+            }
+        }
+    }
 }
 
 /// Request limits.
@@ -96,6 +137,9 @@ pub struct HttpConfig {
     pub json_limit_bytes: usize,
     /// Server workers (default: available cores).
     pub workers: Option<usize>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling);
+    /// from any other peer the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Who the first admin is when the database has none.
@@ -142,7 +186,14 @@ impl Default for AuthConfig {
             slowdown_after: 3,
             lock_after: 8,
             lock_secs: 15 * 60,
+            address_lock_after: 30,
+            address_lock_secs: 15 * 60,
+            global_slowdown_per_minute: 600,
             recent_auth_secs: 5 * 60,
+            staff_idle_secs: 15 * 60,
+            patient_idle_secs: 30 * 60,
+            staff_session_secs: 12 * 3600,
+            staff_mfa_required: true,
         }
     }
 }
@@ -152,6 +203,7 @@ impl Default for HttpConfig {
         Self {
             json_limit_bytes: 64 * 1024,
             workers: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -262,6 +314,19 @@ impl Config {
         anyhow::ensure!(
             (30..=3600).contains(&self.auth.recent_auth_secs),
             "auth.recent_auth_secs must be between 30 and 3600"
+        );
+        for (name, value) in [
+            ("auth.staff_idle_secs", self.auth.staff_idle_secs),
+            ("auth.patient_idle_secs", self.auth.patient_idle_secs),
+        ] {
+            anyhow::ensure!(
+                (10..=24 * 3600).contains(&value),
+                "{name} must be between 10 and 86400"
+            );
+        }
+        anyhow::ensure!(
+            (60..=30 * 24 * 3600).contains(&self.auth.staff_session_secs),
+            "auth.staff_session_secs must be between 60 and 2592000"
         );
         self.effective_storage().validate().context("storage")?;
         Ok(())

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 403: the temporary password must be changed first.
     #[error("password change required")]
     PasswordChangeRequired,
+    /// 403: the account must set up a sign-in second factor first (staff).
+    #[error("second factor set-up required")]
+    MfaSetupRequired,
     /// 403: a sensitive action needs the password again (`POST /api/v1/auth/reauthenticate`)
     /// within the last few minutes (`auth::recent`).
     #[error("recent authentication required")]
@@ -128,6 +131,7 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
             Self::PasswordChangeRequired => "password_change_required",
+            Self::MfaSetupRequired => "mfa_setup_required",
             Self::ReauthRequired => "reauth_required",
             Self::EmergencyDisabled => "emergency_disabled",
             Self::NotFound => "not_found",
@@ -155,6 +159,9 @@ impl ApiError {
             Self::InvalidCredentials => "invalid email or password".into(),
             Self::Forbidden => "not allowed for this role".into(),
             Self::PasswordChangeRequired => "change your temporary password first".into(),
+            Self::MfaSetupRequired => {
+                "set up your sign-in authenticator app first (required for staff)".into()
+            }
             Self::ReauthRequired => {
                 "confirm your password first (it is asked again before sensitive actions)".into()
             }
@@ -207,6 +214,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden
             | Self::PasswordChangeRequired
+            | Self::MfaSetupRequired
             | Self::NoGrant
             | Self::ReauthRequired
             | Self::EmergencyDisabled => StatusCode::FORBIDDEN,

@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod bootstrap;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod consent;

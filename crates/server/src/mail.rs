@@ -129,6 +129,20 @@ impl Mailer {
         );
     }
 
+    /// Tells a user that an administrator removed their sign-in authenticator app.
+    pub fn send_mfa_reset(&self, to: &str) {
+        self.send(
+            to,
+            "Your medvault sign-in authenticator was reset",
+            "An administrator removed the authenticator app that guarded your medvault sign-in,              and signed out your sessions. Staff accounts set up a new one at the next sign-in.
+
+             If you did not ask for this, tell your clinic's administrator at once.
+"
+                .to_owned(),
+            "second factor reset notice",
+        );
+    }
+
     /// Tells the patient at once that a doctor opened emergency access to their records.
     pub fn send_emergency_notice(
         &self,

@@ -61,6 +61,12 @@ enum AdminAction {
         /// The account's login email.
         email: String,
     },
+    /// Remove the sign-in authenticator of an account (a lost phone and no recovery code left,
+    /// e.g. the only admin's) and sign out its sessions; staff set up a new one at next sign-in.
+    ResetMfa {
+        /// The account's login email.
+        email: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -86,7 +92,27 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Admin {
             action: AdminAction::Unlock { email },
-        } => unlock(&email),
+        } => {
+            let (email, was_blocked) =
+                on_account(&email, medvault_server::accounts::status::unlock)?;
+            if was_blocked {
+                println!("{email}: sign-in lock lifted");
+            } else {
+                println!("{email}: was not locked; failed attempts forgotten");
+            }
+            Ok(())
+        }
+        Command::Admin {
+            action: AdminAction::ResetMfa { email },
+        } => {
+            let (email, had_one) = on_account(&email, medvault_server::auth::second_factor::reset)?;
+            if had_one {
+                println!("{email}: sign-in authenticator removed; sessions signed out");
+            } else {
+                println!("{email}: had no sign-in authenticator");
+            }
+            Ok(())
+        }
         Command::Ledger {
             action: LedgerAction::Verify,
         } => verify_ledger(),
@@ -98,6 +124,11 @@ fn serve() -> anyhow::Result<()> {
     telemetry::init();
     let config = Config::load()?;
     let bind = config.bind;
+    if !config.auth.staff_mfa_required {
+        tracing::warn!(
+            "auth.staff_mfa_required is off: admins and doctors can sign in with a password alone"
+        );
+    }
     let state = AppState::from_config(config)?;
     match bootstrap::ensure_admin(&state)? {
         Bootstrap::Existing => {}
@@ -120,9 +151,17 @@ fn serve() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `medvault admin unlock EMAIL`: the operator's way to lift a sign-in lock (ledgered with no
-/// actor). Exit status 1 when no account has that e-mail.
-fn unlock(email: &str) -> anyhow::Result<()> {
+/// An operator's change to the account with `email` (`medvault admin unlock`, `reset-mfa`):
+/// `op` runs in one write transaction and is ledgered with no actor. Exit status 1 when no
+/// account has that e-mail. Returns the normalised e-mail and what `op` returned.
+fn on_account<T>(
+    email: &str,
+    op: impl FnOnce(
+        &mut medvault_server::db::DbConn,
+        Option<medvault_types::UserId>,
+        &medvault_server::accounts::users::UserRow,
+    ) -> Result<T, medvault_server::error::ApiError>,
+) -> anyhow::Result<(String, T)> {
     let config = Config::load()?;
     let pool = medvault_server::db::connect(&config.effective_database_url(), 1)?;
     let mut conn = pool.get().context("connecting to the database")?;
@@ -131,18 +170,14 @@ fn unlock(email: &str) -> anyhow::Result<()> {
         let Some(user) = medvault_server::accounts::users::find_by_email(c, &email)? else {
             return Ok(None);
         };
-        medvault_server::accounts::status::unlock(c, None, &user).map(Some)
+        op(c, None, &user).map(Some)
     })
-    .map_err(|e| anyhow::anyhow!("unlocking: {e}"))?;
-    match outcome {
-        Some(true) => println!("{email}: sign-in lock lifted"),
-        Some(false) => println!("{email}: was not locked; failed attempts forgotten"),
-        None => {
-            eprintln!("no account has the e-mail {email}");
-            std::process::exit(1)
-        }
-    }
-    Ok(())
+    .map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
+    let Some(outcome) = outcome else {
+        eprintln!("no account has the e-mail {email}");
+        std::process::exit(1)
+    };
+    Ok((email, outcome))
 }
 
 fn verify_ledger() -> anyhow::Result<()> {

@@ -39,6 +39,7 @@ mod tests {
                 let public = path.starts_with("/healthz")
                     || path.starts_with("/readyz")
                     || path == "/api/v1/auth/login"
+                    || path == "/api/v1/auth/login/mfa"
                     || path == "/api/v1/auth/refresh";
                 assert_eq!(op.security.is_some(), !public, "{path} security");
             }

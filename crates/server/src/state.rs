@@ -30,6 +30,8 @@ pub struct AppState {
     pub mailer: Option<crate::mail::Mailer>,
     /// The clock every expiry decision reads (tests move a clone of it).
     pub clock: crate::clock::Clock,
+    /// The global sign-in failure rate of this instance (`auth::throttle`).
+    pub pace: crate::auth::throttle::Pace,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             engine,
             mailer,
             clock: crate::clock::Clock::system(),
+            pace: crate::auth::throttle::Pace::default(),
         })
     }
 }

@@ -1,5 +1,6 @@
-//! `medvault admin unlock EMAIL`: the operator lifts a sign-in lock from the command line; the
-//! lift is ledgered (no actor: the operator is not an account), and an unknown e-mail is exit 1.
+//! `medvault admin unlock EMAIL` and `medvault admin reset-mfa EMAIL`: the operator lifts a
+//! sign-in lock, or removes a lost sign-in authenticator, from the command line; each is
+//! ledgered (no actor: the operator is not an account), and an unknown e-mail is exit 1.
 
 use std::process::Command;
 
@@ -11,8 +12,12 @@ use medvault_types::Role;
 use secrecy::SecretString;
 
 fn unlock(data_dir: &std::path::Path, email: &str) -> (i32, String) {
+    admin(data_dir, "unlock", email)
+}
+
+fn admin(data_dir: &std::path::Path, action: &str, email: &str) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_medvault"))
-        .args(["admin", "unlock", email])
+        .args(["admin", action, email])
         .env("MEDVAULT_DATA_DIR", data_dir)
         .env_remove("MEDVAULT_DATABASE_URL")
         .env_remove("MEDVAULT_CONFIG")
@@ -43,7 +48,7 @@ fn cli_lifts_a_sign_in_lock() {
         "x".into(),
         false,
     );
-    let key = throttle::email_key(&user.email);
+    let key = throttle::Keys::new(&user.email, "192.0.2.7".parse().expect("ip")).lock;
     let until = chrono::Utc::now().naive_utc() + chrono::Duration::hours(1);
     db::write_transaction(&mut conn, |c| {
         users::insert(c, &user)?;
@@ -58,25 +63,107 @@ fn cli_lifts_a_sign_in_lock() {
         Ok(())
     })
     .expect("a locked account");
-    assert!(throttle::is_blocked(&mut conn, &key, chrono::Utc::now().naive_utc()).expect("read"));
+    let blocked = |conn: &mut db::DbConn| {
+        throttle::is_account_blocked(
+            conn,
+            "locked@clinic.example",
+            chrono::Utc::now().naive_utc(),
+        )
+        .expect("read")
+    };
+    assert!(blocked(&mut conn));
 
     let (code, text) = unlock(dir.path(), "Locked@Clinic.example ");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("lock lifted"), "{text}");
-    assert!(!throttle::is_blocked(&mut conn, &key, chrono::Utc::now().naive_utc()).expect("read"));
-    let entries: Vec<(Option<String>, String)> = medvault_server::db::schema::ledger::table
-        .filter(medvault_server::db::schema::ledger::action.eq("user.unlock"))
-        .select((
-            medvault_server::db::schema::ledger::actor,
-            medvault_server::db::schema::ledger::payload,
-        ))
-        .load(&mut conn)
-        .expect("ledger");
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    assert_eq!(entries[0].0, None, "the operator is no account");
-    assert!(entries[0].1.contains("\"was_blocked\":true"), "{entries:?}");
+    assert!(!blocked(&mut conn));
+    let unlocks = entries(&mut conn, "user.unlock");
+    assert_eq!(unlocks.len(), 1, "{unlocks:?}");
+    assert_eq!(unlocks[0].0, None, "the operator is no account");
+    assert!(unlocks[0].1.contains("\"was_blocked\":true"), "{unlocks:?}");
 
     let (code, text) = unlock(dir.path(), "nobody@clinic.example");
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("no account"), "{text}");
+}
+
+/// The entries of `action` as (actor, payload).
+fn entries(conn: &mut db::DbConn, action: &str) -> Vec<(Option<String>, String)> {
+    use medvault_server::db::schema::ledger;
+    ledger::table
+        .filter(ledger::action.eq(action))
+        .select((ledger::actor, ledger::payload))
+        .load(conn)
+        .expect("ledger")
+}
+
+#[test]
+fn cli_resets_a_lost_authenticator() {
+    use medvault_server::db::schema::{mfa_factors, sessions};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url: SecretString = dir
+        .path()
+        .join("medvault.db")
+        .to_string_lossy()
+        .into_owned()
+        .into();
+    let pool = db::connect(&url, 1).expect("database");
+    let mut conn = pool.get().expect("connection");
+    let user = UserRow::new(
+        "only.admin@clinic.example".into(),
+        Role::Admin,
+        "x".into(),
+        false,
+    );
+    let now = chrono::Utc::now().naive_utc();
+    db::write_transaction(&mut conn, |c| {
+        users::insert(c, &user)?;
+        diesel::insert_into(mfa_factors::table)
+            .values((
+                mfa_factors::user_id.eq(&user.id),
+                mfa_factors::secret_enc.eq(vec![1_u8; 48]),
+                mfa_factors::confirmed_at.eq(Some(now)),
+                mfa_factors::created_at.eq(now),
+            ))
+            .execute(c)?;
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq("s-1"),
+                sessions::user_id.eq(&user.id),
+                sessions::created_at.eq(now),
+                sessions::expires_at.eq(now + chrono::Duration::hours(1)),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
+    .expect("an admin with an authenticator");
+
+    let (code, text) = admin(dir.path(), "reset-mfa", "Only.Admin@clinic.example");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("authenticator removed"), "{text}");
+    let left: i64 = mfa_factors::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(left, 0);
+    let revoked: Option<chrono::NaiveDateTime> = sessions::table
+        .find("s-1")
+        .select(sessions::revoked_at)
+        .first(&mut conn)
+        .expect("session");
+    assert!(revoked.is_some(), "its sessions are signed out");
+    let resets = entries(&mut conn, "mfa.reset");
+    assert_eq!(resets.len(), 1, "{resets:?}");
+    assert_eq!(resets[0].0, None, "the operator is no account");
+
+    let (code, text) = admin(dir.path(), "reset-mfa", "only.admin@clinic.example");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("had no sign-in authenticator"), "{text}");
+    assert_eq!(
+        entries(&mut conn, "mfa.reset").len(),
+        1,
+        "nothing to ledger the second time"
+    );
+    let (code, text) = admin(dir.path(), "reset-mfa", "nobody@clinic.example");
+    assert_eq!(code, 1, "{text}");
 }

@@ -36,8 +36,57 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Lifetime of the access token in seconds.
     pub expires_in: u64,
+    /// The session ends after this many seconds without a request (refreshing tokens does not
+    /// count as activity); the browser app warns a minute before.
+    pub idle_timeout_secs: u64,
+    /// The session ends at this time whatever the activity (UTC).
+    pub session_expires_at: DateTime<Utc>,
     /// Who signed in.
     pub user: UserSummary,
+}
+
+/// `202` answer to the password step of `POST /api/v1/auth/login` when the account has a
+/// second factor: send a code from the authenticator app (or a recovery code) with this
+/// challenge to `POST /api/v1/auth/login/mfa`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MfaChallenge {
+    /// Opaque, single-use token naming this sign-in attempt.
+    pub mfa_token: String,
+    /// Seconds the challenge stays valid.
+    pub expires_in: u64,
+}
+
+/// `POST /api/v1/auth/login/mfa`: the second step of sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaLoginRequest {
+    /// The `mfa_token` of the password step's answer.
+    pub mfa_token: String,
+    /// Six digits from the authenticator app, or one unused recovery code
+    /// (`xxxx-xxxx-xxxx-xxxx`).
+    #[schema(min_length = 6, max_length = 64)]
+    pub code: String,
+}
+
+/// The caller's sign-in second factor (`GET /api/v1/me/mfa`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MfaStatus {
+    /// A confirmed authenticator app guards sign-in.
+    pub enabled: bool,
+    /// This account must have one (staff): until it is set up only `/me`, sign-out and the
+    /// set-up endpoints answer.
+    pub required: bool,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: u32,
+    /// When the authenticator was confirmed (UTC).
+    pub enabled_at: Option<DateTime<Utc>>,
+}
+
+/// Ten single-use recovery codes, shown exactly once; only their hashes are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Each signs in once in place of an authenticator code.
+    pub recovery_codes: Vec<String>,
 }
 
 /// The minimum a client needs to route a user: identity and role.
@@ -51,6 +100,10 @@ pub struct UserSummary {
     pub role: Role,
     /// When true the user must change their password before anything else.
     pub must_change_password: bool,
+    /// When true the user must set up a sign-in second factor (after any password change)
+    /// before anything else.
+    #[serde(default)]
+    pub mfa_setup_required: bool,
 }
 
 /// A user account as the API shows it (never the password hash).
@@ -108,6 +161,10 @@ pub struct TemporaryPassword {
 pub struct ReauthenticateRequest {
     /// The account's current password.
     pub password: String,
+    /// A code from the sign-in authenticator app (or a recovery code); required when the
+    /// account has a second factor.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// The session counts as recently authenticated until `valid_until`.

@@ -204,7 +204,8 @@ pub struct Grant {
     pub active: bool,
 }
 
-/// `POST /api/v1/me/totp`: a fresh, not yet confirmed authenticator secret.
+/// A fresh, not yet confirmed authenticator secret (`POST /api/v1/me/totp` for consent,
+/// `POST /api/v1/me/mfa/enrollment` for sign-in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TotpEnrollment {
     /// `otpauth://totp/...` URI for authenticator apps.
@@ -215,7 +216,8 @@ pub struct TotpEnrollment {
     pub secret_base32: String,
 }
 
-/// A TOTP code from the patient's authenticator (confirm enrolment, or remove it).
+/// A TOTP code from an authenticator app: confirming the set-up of a patient's consent
+/// authenticator or of a sign-in second factor, or removing the consent authenticator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TotpCode {
     /// Six digits.

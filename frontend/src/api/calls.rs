@@ -7,11 +7,11 @@ use super::dto::{
     AccessLogEntry, AccessRequest, AddCareDoctor, AdminOverview, CareDoctor, ChangePasswordRequest,
     ConsentLocks, CreateAccessRequest, CreateDoctor, CreatePatient, CreateVisitNote, CreatedDoctor,
     CreatedPatient, Doctor, EmergencyAccess, EmergencyAccessId, Grant, GrantId, History,
-    LedgerPage, LedgerVerification, LoginRequest, OpenEmergencyAccess, Page, Patient,
-    ReauthenticateRequest, Reauthenticated, RecordId, RecordMeta, RedeemCode, RefreshRequest,
-    RequestId, ReviewEmergencyAccess, StorageUsage, TemporaryPassword, TokenResponse, TotpCode,
-    TotpEnrollment, TotpStatus, UpdateContact, UpdateDoctor, UpdatePatient, User, UserId,
-    VisitNote,
+    LedgerPage, LedgerVerification, LoginRequest, MfaChallenge, MfaLoginRequest, MfaStatus,
+    OpenEmergencyAccess, Page, Patient, ReauthenticateRequest, Reauthenticated, RecordId,
+    RecordMeta, RecoveryCodes, RedeemCode, RefreshRequest, RequestId, ReviewEmergencyAccess,
+    StorageUsage, TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus,
+    UpdateContact, UpdateDoctor, UpdatePatient, User, UserId, VisitNote,
 };
 use super::transport::{self, call};
 
@@ -35,13 +35,49 @@ fn list_query(search: &str, page: u32, per_page: u32) -> String {
 
 // ---- auth -------------------------------------------------------------------------------
 
-/// Signs in and starts the session.
-pub async fn login(email: &str, password: &str) -> R<TokenResponse> {
+/// What the password step of sign-in led to.
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    /// Signed in: the session has started.
+    Done(TokenResponse),
+    /// The account has an authenticator app: send a code with this challenge
+    /// ([`login_mfa`]).
+    SecondFactor(MfaChallenge),
+}
+
+/// The password step of sign-in: starts the session (200), or hands back the challenge of the
+/// second step (202) for an account with an authenticator app.
+pub async fn login(email: &str, password: &str) -> R<SignIn> {
     let body = LoginRequest {
         email: email.trim().to_string(),
         password: password.to_string(),
     };
-    let resp: TokenResponse = transport::public(Method::POST, "/auth/login", &body).await?;
+    let (status, answer) =
+        transport::public_with_status(Method::POST, "/auth/login", &body).await?;
+    let unreadable = |_| {
+        ApiError::local(
+            status,
+            "decode",
+            "medvault answered in an unexpected way. Reload the page and try again.",
+        )
+    };
+    if status == 202 {
+        let challenge: MfaChallenge = serde_json::from_value(answer).map_err(unreadable)?;
+        return Ok(SignIn::SecondFactor(challenge));
+    }
+    let resp: TokenResponse = serde_json::from_value(answer).map_err(unreadable)?;
+    transport::set_session(&resp);
+    Ok(SignIn::Done(resp))
+}
+
+/// The second step of sign-in: a code from the authenticator app or a recovery code for the
+/// challenge of [`login`]; starts the session. A wrong code or a stale challenge is a 401.
+pub async fn login_mfa(mfa_token: &str, code: &str) -> R<TokenResponse> {
+    let body = MfaLoginRequest {
+        mfa_token: mfa_token.to_string(),
+        code: code.trim().to_string(),
+    };
+    let resp: TokenResponse = transport::public(Method::POST, "/auth/login/mfa", &body).await?;
     transport::set_session(&resp);
     Ok(resp)
 }
@@ -53,6 +89,21 @@ pub async fn logout() {
         let _ = call::<_, serde_json::Value>(Method::POST, "/auth/logout", Some(&body)).await;
     }
     transport::clear_session();
+}
+
+/// Ends the session here at once, then tells the server without renewing or retrying: after
+/// an idle sign-out the server has usually ended the session already, and a refused renewal
+/// must not turn this into "your session has ended".
+pub async fn logout_quietly() {
+    if let Some(token) = transport::end_session() {
+        let _ = transport::send_with::<(), serde_json::Value>(
+            Method::POST,
+            "/auth/logout",
+            None,
+            &token,
+        )
+        .await;
+    }
 }
 
 /// The signed-in user.
@@ -69,13 +120,51 @@ pub async fn change_password(current: &str, new: &str) -> R<serde_json::Value> {
     call(Method::POST, "/me/password", Some(&body)).await
 }
 
-/// Confirms the password again: for the next few minutes the session may take sensitive
-/// actions (opening emergency access). A wrong password is a 422 on `password`.
-pub async fn reauthenticate(password: &str) -> R<Reauthenticated> {
+/// Confirms the password again, with a code from the sign-in authenticator app when the
+/// account has one: for the next few minutes the session may take sensitive actions (opening
+/// emergency access). A wrong password is a 422 on `password`; a missing or wrong code, on
+/// `code`. An empty `code` is not sent.
+pub async fn reauthenticate(password: &str, code: Option<&str>) -> R<Reauthenticated> {
     let body = ReauthenticateRequest {
         password: password.to_string(),
+        code: code
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
     };
     call(Method::POST, "/auth/reauthenticate", Some(&body)).await
+}
+
+// ---- sign-in second factor --------------------------------------------------------------
+
+/// Whether the caller's sign-in authenticator app is set up, required, and how many recovery
+/// codes are left (allowed while the set-up is pending).
+pub async fn mfa_status() -> R<MfaStatus> {
+    call(Method::GET, "/me/mfa", NONE).await
+}
+
+/// Starts setting up a sign-in authenticator app: a fresh secret (409 once one is set up).
+pub async fn mfa_enroll() -> R<TotpEnrollment> {
+    call(Method::POST, "/me/mfa/enrollment", NONE).await
+}
+
+/// Confirms the set-up with a first code; the answer holds the ten recovery codes, shown
+/// once. A wrong code is a 422 on `code`.
+pub async fn mfa_confirm(code: &str) -> R<RecoveryCodes> {
+    let body = TotpCode {
+        code: code.to_string(),
+    };
+    call(Method::POST, "/me/mfa/enrollment/confirm", Some(&body)).await
+}
+
+/// Turns the sign-in authenticator off (accounts that need none; recent authentication).
+pub async fn mfa_disable() -> R<MfaStatus> {
+    call(Method::DELETE, "/me/mfa", NONE).await
+}
+
+/// Replaces the recovery codes with ten new ones, shown once (recent authentication).
+pub async fn mfa_renew_codes() -> R<RecoveryCodes> {
+    call(Method::POST, "/me/mfa/recovery-codes", NONE).await
 }
 
 // ---- admin ------------------------------------------------------------------------------
@@ -167,6 +256,17 @@ pub async fn admin_set_active(user: UserId, active: bool) -> R<serde_json::Value
 /// Lifts a user's sign-in lock and forgets their failed attempts.
 pub async fn admin_unlock(user: UserId) -> R<serde_json::Value> {
     call(Method::POST, &format!("/admin/users/{user}/unlock"), NONE).await
+}
+
+/// Removes a user's sign-in authenticator app (recent authentication); they set up a new one
+/// at their next sign-in. 404 when they have none.
+pub async fn admin_reset_mfa(user: UserId) -> R<serde_json::Value> {
+    call(
+        Method::POST,
+        &format!("/admin/users/{user}/mfa/reset"),
+        NONE,
+    )
+    .await
 }
 
 /// Resets a user's password; the answer carries the temporary password.

@@ -5,6 +5,9 @@
 //!
 //! Renewal is single-flight: refresh tokens rotate and the server revokes the whole session when
 //! a spent one is reused, so two requests meeting a 401 together must not both renew.
+//!
+//! Every signed-in request (never a renewal, which the server does not count either) is
+//! recorded as the session's last activity, for the idle sign-out (`crate::ui::idle`).
 
 use std::cell::{Cell, RefCell};
 
@@ -30,6 +33,13 @@ pub struct Tokens {
     pub expires_in: u64,
     /// When the access token was received (ms since the epoch).
     pub issued_at_ms: f64,
+    /// The server ends the session after this many seconds without a request (0: unknown, a
+    /// session stored by an older version of the app).
+    #[serde(default)]
+    pub idle_timeout_secs: u64,
+    /// When the last signed-in request was sent (ms since the epoch).
+    #[serde(default)]
+    pub last_activity_ms: f64,
     /// The signed-in user, as last told by the server.
     pub user: UserSummary,
 }
@@ -44,6 +54,18 @@ thread_local! {
     static ON_EXPIRED: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
     static ON_RENEWED: RefCell<Option<RenewedHook>> = RefCell::new(None);
     static ON_MUST_CHANGE: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
+    static ON_MFA_SETUP: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
+}
+
+/// A hook registered by the app, run when its moment comes.
+type Hook = std::thread::LocalKey<RefCell<Option<Box<dyn Fn()>>>>;
+
+fn fire(hook: &'static Hook) {
+    hook.with(|cb| {
+        if let Some(cb) = cb.borrow().as_ref() {
+            cb();
+        }
+    });
 }
 
 fn now_ms() -> f64 {
@@ -71,13 +93,34 @@ pub fn on_password_change_required(f: impl Fn() + 'static) {
     ON_MUST_CHANGE.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
 }
 
-/// Starts a session from a sign-in or renewal answer.
+/// Registers what to do when the server says a sign-in authenticator app must be set up
+/// first (a staff account without one): the app sends the user to the set-up screen.
+pub fn on_mfa_setup_required(f: impl Fn() + 'static) {
+    ON_MFA_SETUP.with(|cell| *cell.borrow_mut() = Some(Box::new(f)));
+}
+
+/// Starts a session from a sign-in answer; signing in counts as activity.
 pub fn set_session(resp: &TokenResponse) {
+    install(resp, now_ms());
+}
+
+/// Keeps the session going with a renewal's answer; the idle clock goes on from the last
+/// request (a renewal is not activity).
+fn renewed(resp: &TokenResponse) {
+    let last = TOKENS
+        .with(|t| t.borrow().as_ref().map(|t| t.last_activity_ms))
+        .unwrap_or_else(now_ms);
+    install(resp, last);
+}
+
+fn install(resp: &TokenResponse, last_activity_ms: f64) {
     let tokens = Tokens {
         access_token: resp.access_token.clone(),
         refresh_token: resp.refresh_token.clone(),
         expires_in: resp.expires_in,
         issued_at_ms: now_ms(),
+        idle_timeout_secs: resp.idle_timeout_secs,
+        last_activity_ms,
         user: resp.user.clone(),
     };
     store(&tokens);
@@ -99,6 +142,34 @@ pub fn set_user(user: &UserSummary) {
             store(tokens);
         }
     });
+}
+
+/// Records a signed-in request as the session's last activity.
+fn record_activity() {
+    TOKENS.with(|t| {
+        if let Some(tokens) = t.borrow_mut().as_mut() {
+            tokens.last_activity_ms = now_ms();
+            store(tokens);
+        }
+    });
+}
+
+/// The idle clock of the current session: (last activity in ms since the epoch, idle limit in
+/// seconds); `None` when signed out.
+pub fn idle_clock() -> Option<(f64, u64)> {
+    TOKENS.with(|t| {
+        t.borrow()
+            .as_ref()
+            .map(|t| (t.last_activity_ms, t.idle_timeout_secs))
+    })
+}
+
+/// Ends the session on this side at once and hands back its access token, so one last call
+/// ([`send_with`]) can still tell the server.
+pub fn end_session() -> Option<String> {
+    let token = access_token();
+    clear_session();
+    token
 }
 
 /// Ends the session on this side (tokens forgotten, timer stopped).
@@ -172,7 +243,7 @@ async fn renew() -> Result<(), ApiError> {
     REFRESHING.with(|r| r.set(false));
     match result {
         Ok(resp) => {
-            set_session(&resp);
+            renewed(&resp);
             ON_RENEWED.with(|cb| {
                 if let Some(cb) = cb.borrow().as_ref() {
                     cb(&resp);
@@ -190,11 +261,7 @@ async fn renew() -> Result<(), ApiError> {
 
 fn expire() {
     clear_session();
-    ON_EXPIRED.with(|cb| {
-        if let Some(cb) = cb.borrow().as_ref() {
-            cb();
-        }
-    });
+    fire(&ON_EXPIRED);
 }
 
 /// Renews now if the token is close to expiry (before a long upload).
@@ -282,6 +349,7 @@ async fn authed(
     body: Option<&serde_json::Value>,
 ) -> Result<gloo_net::http::Response, ApiError> {
     let token = access_token().ok_or_else(ApiError::session_expired)?;
+    record_activity();
     let resp = raw_send(method.clone(), path, body, Some(&token)).await?;
     if resp.status() != 401 {
         return Ok(resp);
@@ -308,6 +376,30 @@ pub async fn public<B: Serialize, T: DeserializeOwned>(
     send_json(method, path, Some(body), None).await
 }
 
+/// An anonymous JSON call whose answer's shape depends on its success status (sign-in: 200
+/// with tokens, or 202 with a second-factor challenge): the status and the answer as JSON.
+pub async fn public_with_status<B: Serialize>(
+    method: Method,
+    path: &str,
+    body: &B,
+) -> Result<(u16, serde_json::Value), ApiError> {
+    let resp = raw_send(method, path, Some(body), None).await?;
+    let status = resp.status();
+    let value = decode(resp).await?;
+    Ok((status, value))
+}
+
+/// One JSON call with a given access token: no renewal, no retry, not counted as activity
+/// (the last word of a session that already ended here).
+pub async fn send_with<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    token: &str,
+) -> Result<T, ApiError> {
+    send_json(method, path, body, Some(token)).await
+}
+
 /// An authenticated JSON call: `body` serialised as JSON when given, the answer decoded as `T`.
 pub async fn call<B: Serialize, T: DeserializeOwned>(
     method: Method,
@@ -322,14 +414,12 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
         None => None,
     };
     let result = decode(authed(method, path, value.as_ref()).await?).await;
-    if let Err(e) = &result
-        && e.code == "password_change_required"
-    {
-        ON_MUST_CHANGE.with(|cb| {
-            if let Some(cb) = cb.borrow().as_ref() {
-                cb();
-            }
-        });
+    if let Err(e) = &result {
+        match e.code.as_str() {
+            "password_change_required" => fire(&ON_MUST_CHANGE),
+            "mfa_setup_required" => fire(&ON_MFA_SETUP),
+            _ => {}
+        }
     }
     result
 }
@@ -395,6 +485,7 @@ pub async fn upload<T: DeserializeOwned>(
 ) -> Result<T, ApiError> {
     ensure_fresh().await?;
     let token = access_token().ok_or_else(ApiError::session_expired)?;
+    record_activity();
     let (mut status, mut text) = xhr_send(path, form, &token, on_progress.clone()).await?;
     if status == 401 {
         renew().await?;

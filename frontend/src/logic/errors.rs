@@ -105,6 +105,9 @@ fn friendly_message(code: &str) -> Option<&'static str> {
         "unauthorized" => "Your session has ended. Please sign in again.",
         "forbidden" => "You are not allowed to do that.",
         "password_change_required" => "Change your temporary password first.",
+        "mfa_setup_required" => {
+            "Set up your sign-in authenticator app first: staff accounts need one before anything else."
+        }
         "not_found" => default_message(404),
         "payload_too_large" => "The file is too large.",
         "unsupported_media_type" => {
@@ -266,6 +269,19 @@ mod tests {
         let e = ApiError::from_response(413, "");
         assert_eq!(e.code, "too_large");
         assert_eq!(e.message, "The file is too large.");
+    }
+
+    #[test]
+    fn setup_required_gets_its_own_wording() {
+        let e = ApiError::from_response(
+            403,
+            r#"{"error":{"code":"mfa_setup_required","message":"set up your sign-in authenticator app first (required for staff)"}}"#,
+        );
+        assert_eq!(e.code, "mfa_setup_required");
+        assert!(
+            e.message
+                .starts_with("Set up your sign-in authenticator app first")
+        );
     }
 
     #[test]

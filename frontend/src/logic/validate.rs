@@ -147,6 +147,34 @@ pub fn totp_code(value: &str) -> Result<String, String> {
     }
 }
 
+/// A sign-in second-factor code: six digits from the authenticator app, or a recovery code
+/// (16 letters and digits, usually typed in groups of four: `ABCD-EFGH-JKMN-PQRS`). Spaces are
+/// dropped; the server normalises a recovery code's case and dashes itself.
+pub fn sign_in_code(value: &str) -> Result<String, String> {
+    let code: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let is_totp = code.len() == 6 && code.chars().all(|c| c.is_ascii_digit());
+    let plain: Vec<char> = code.chars().filter(|c| *c != '-').collect();
+    let is_recovery = plain.len() == 16 && plain.iter().all(char::is_ascii_alphanumeric);
+    if is_totp || is_recovery {
+        Ok(code)
+    } else {
+        Err(
+            "Enter the 6-digit code from your authenticator app, or a recovery code (XXXX-XXXX-XXXX-XXXX)."
+                .into(),
+        )
+    }
+}
+
+/// [`sign_in_code`] for a field that may stay empty (accounts without an authenticator app):
+/// `None` when empty.
+pub fn optional_sign_in_code(value: &str) -> Result<Option<String>, String> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        sign_in_code(value).map(Some)
+    }
+}
+
 /// Hours a grant should last: 1 to `cap`.
 pub fn duration_hours(value: &str, cap: u32) -> Result<u32, String> {
     match value.trim().parse::<u32>() {
@@ -158,6 +186,27 @@ pub fn duration_hours(value: &str, cap: u32) -> Result<u32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_codes_are_six_digits_or_a_recovery_code() {
+        assert_eq!(sign_in_code(" 123 456 ").as_deref(), Ok("123456"));
+        assert_eq!(
+            sign_in_code("abcd-efgh-jkmn-pqrs").as_deref(),
+            Ok("abcd-efgh-jkmn-pqrs")
+        );
+        assert_eq!(
+            sign_in_code("ABCDEFGHJKMNPQRS").as_deref(),
+            Ok("ABCDEFGHJKMNPQRS")
+        );
+        assert!(sign_in_code("").is_err());
+        assert!(sign_in_code("12345").is_err());
+        assert!(sign_in_code("1234567").is_err());
+        assert!(sign_in_code("ABCD-EFGH-JKMN").is_err());
+        assert!(sign_in_code("ABCD-EFGH-JKMN-PQR!").is_err());
+        assert_eq!(optional_sign_in_code("  "), Ok(None));
+        assert_eq!(optional_sign_in_code("123456"), Ok(Some("123456".into())));
+        assert!(optional_sign_in_code("12").is_err());
+    }
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -1,4 +1,5 @@
-//! Screens every role shares: sign in, change the password (forced or chosen).
+//! Screens every role shares: the start page and changing the password (forced or chosen).
+//! Signing in is [`crate::pages::sign_in`].
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,77 +9,17 @@ use leptos_router::hooks::use_navigate;
 
 use crate::api::calls;
 use crate::logic::validate::{self, Checks};
-use crate::state::{home_of, use_auth};
+use crate::state::{landing_of, use_auth};
 use crate::ui::form::{Field, FormState, Submit};
 use crate::ui::shell::sign_out;
 
-/// `/`: sends people to their start page, or to sign-in.
+/// `/`: sends people where they must go first (see [`landing_of`]), or to sign-in.
 #[component]
 pub fn Home() -> impl IntoView {
     let auth = use_auth();
-    move || match auth.role() {
-        Some(role) => view! { <Redirect path=home_of(role)/> }.into_any(),
-        None => view! { <Redirect path="/login"/> }.into_any(),
-    }
-}
-
-/// The sign-in screen, with the reason the last session ended if there is one.
-#[component]
-pub fn Login() -> impl IntoView {
-    let auth = use_auth();
-    let navigate = use_navigate();
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let form = FormState::new();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let mut c = Checks::new();
-        c.check("email", validate::email(&email.get_untracked()));
-        c.check(
-            "password",
-            validate::required(&password.get_untracked(), 1024),
-        );
-        if let Err(errs) = c.finish() {
-            form.invalid(errs);
-            return;
-        }
-        if !form.start() {
-            return;
-        }
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match calls::login(&email.get_untracked(), &password.get_untracked()).await {
-                Ok(resp) => {
-                    form.done();
-                    auth.flash.set(None);
-                    password.set(String::new());
-                    let target = if resp.user.must_change_password {
-                        "/change-password"
-                    } else {
-                        home_of(resp.user.role)
-                    };
-                    auth.user.set(Some(resp.user));
-                    navigate(target, NavigateOptions::default());
-                }
-                Err(e) => form.fail(&e),
-            }
-        });
-    };
-    let signed_in = move || auth.role().map(|r| view! { <Redirect path=home_of(r)/> });
-    view! {
-        {signed_in}
-        <main id="main" class="auth-page">
-            <h1 class="brand-big">"medvault"</h1>
-            <form class="card narrow" id="login-form" on:submit=submit novalidate=true>
-                <h2>"Sign in"</h2>
-                <Show when=move || auth.flash.get().is_some()>
-                    <p class="notice info" role="status" id="flash">{move || auth.flash.get()}</p>
-                </Show>
-                <Field label="E-mail" name="email" kind="email" autocomplete="username" value=email form=form required=true/>
-                <Field label="Password" name="password" kind="password" autocomplete="current-password" value=password form=form required=true/>
-                <Submit label="Sign in" busy_label="Signing in…" form=form/>
-            </form>
-        </main>
+    move || {
+        let path = auth.user.with(|u| u.as_ref().map_or("/login", landing_of));
+        view! { <Redirect path=path/> }
     }
 }
 
@@ -155,8 +96,8 @@ pub fn ForcedPasswordChange() -> impl IntoView {
     let auth = use_auth();
     let navigate = use_navigate();
     let done = Callback::new(move |()| {
-        if let Some(role) = auth.role() {
-            navigate(home_of(role), NavigateOptions::default());
+        if let Some(path) = auth.user.with_untracked(|u| u.as_ref().map(landing_of)) {
+            navigate(path, NavigateOptions::default());
         }
     });
     move || {

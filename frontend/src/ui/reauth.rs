@@ -2,11 +2,15 @@
 //! password confirmed within the last few minutes; the server answers 403 `reauth_required`
 //! otherwise. [`ReauthGate`] turns that answer into a password dialog: the screen hands the
 //! gate the action to retry, [`ReauthDialog`] (mounted once, in the signed-in frame) asks for
-//! the password, confirms it with the server and runs the action again.
+//! the password (and a code from the sign-in authenticator app, for accounts that have one),
+//! confirms it with the server and runs the action again.
 
 use leptos::prelude::*;
 
+use std::collections::BTreeMap;
+
 use crate::api::{ApiError, calls};
+use crate::logic::validate::{self, Checks};
 use crate::ui::form::{Field, FormState, Submit};
 use crate::ui::widgets::Dialog;
 
@@ -44,41 +48,56 @@ impl ReauthGate {
     }
 }
 
-/// The password dialog of [`ReauthGate`]; nothing while no action waits.
+/// The password and, when given, the authenticator code, checked before sending: both
+/// messages at once, under their fields.
+fn credentials(
+    password: String,
+    code: &str,
+) -> Result<(String, Option<String>), BTreeMap<String, String>> {
+    let mut c = Checks::new();
+    if password.is_empty() {
+        c.check::<()>("password", Err("Enter your password.".into()));
+    }
+    let code = c
+        .check("code", validate::optional_sign_in_code(code))
+        .flatten();
+    c.finish()?;
+    Ok((password, code))
+}
+
+/// The password dialog of [`ReauthGate`]; nothing while no action waits. The server's word on
+/// a wrong password or a missing or wrong code shows under that field.
 #[component]
 pub fn ReauthDialog() -> impl IntoView {
     let gate = ReauthGate::get();
     move || {
         gate.pending.get().map(|retry| {
             let password = RwSignal::new(String::new());
+            let code = RwSignal::new(String::new());
             let form = FormState::new();
             let close = Callback::new(move |()| gate.pending.set(None));
             let submit = move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
-                let typed = password.get_untracked();
-                let body = if typed.is_empty() {
-                    Err(std::collections::BTreeMap::from([(
-                        "password".to_string(),
-                        "Enter your password.".to_string(),
-                    )]))
-                } else {
-                    Ok(typed)
-                };
+                let body = credentials(password.get_untracked(), &code.get_untracked());
                 let done = Callback::new(move |()| {
                     gate.pending.set(None);
                     retry.run(());
                 });
                 form.send(
                     body,
-                    |p: String| async move { calls::reauthenticate(&p).await.map(|_| ()) },
+                    |(p, c): (String, Option<String>)| async move {
+                        calls::reauthenticate(&p, c.as_deref()).await.map(|_| ())
+                    },
                     done,
                 );
             };
             view! {
                 <Dialog title="Confirm your password".to_string() on_close=close>
-                    <p>"This action needs your password again. Confirm it to go on."</p>
+                    <p>"This action needs your password again (and a code from your sign-in authenticator app, if you set one up). Confirm to go on."</p>
                     <form id="reauth-form" on:submit=submit novalidate=true>
                         <Field label="Password" name="password" value=password form=form kind="password" autocomplete="current-password" required=true id="reauth-password"/>
+                        <Field label="Code from your sign-in authenticator app (if you set one up)" name="code" value=code form=form autocomplete="one-time-code" id="reauth-code"
+                            hint="Six digits from the app, or one of your recovery codes."/>
                         <Submit label="Confirm and continue" busy_label="Checking…" form=form/>
                     </form>
                 </Dialog>

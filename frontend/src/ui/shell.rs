@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 
 use crate::api::{calls, dto::Role};
 use crate::logic::emergency;
-use crate::state::{home_of, use_auth};
+use crate::state::{CHANGE_PASSWORD, MFA_PAGE, Pass, home_of, pass, use_auth};
 use crate::ui::widgets::EmergencyBadge;
 
 /// The patient's "Who saw my records": its entry carries the emergency-access badge.
@@ -23,12 +23,14 @@ fn nav_of(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/ledger", "Ledger"),
             ("/admin/emergency", "Emergency reviews"),
             ("/account/password", "Password"),
+            (MFA_PAGE, "Sign-in security"),
         ],
         Role::Doctor => &[
             ("/doctor", "My patients"),
             ("/doctor/access", "Requests & grants"),
             ("/doctor/emergency", "Emergency access"),
             ("/account/password", "Password"),
+            (MFA_PAGE, "Sign-in security"),
         ],
         Role::Patient => &[
             ("/patient", "My details"),
@@ -39,6 +41,7 @@ fn nav_of(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/patient/grants", "Grants"),
             (PATIENT_ACCESS_LOG, "Who saw my records"),
             ("/patient/security", "Security"),
+            (MFA_PAGE, "Sign-in security"),
         ],
     }
 }
@@ -53,12 +56,18 @@ pub fn sign_out() {
     });
 }
 
-/// The header with navigation and the signed-in user.
+/// The header with navigation and the signed-in user. While a staff account still has to set
+/// up its authenticator app, the navigation stays empty (every other screen would send them
+/// back).
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = use_auth();
+    let role = move || {
+        auth.user
+            .with(|u| u.as_ref().filter(|u| !u.mfa_setup_required).map(|u| u.role))
+    };
     let links = move || {
-        auth.role().map(|r| {
+        role().map(|r| {
             nav_of(r)
                 .iter()
                 .map(|(href, label)| {
@@ -96,8 +105,10 @@ fn EmergencyNavBadge() -> impl IntoView {
     move || count.get().map(|n| view! { <EmergencyBadge count=n/> })
 }
 
-/// Lets only `role` through (anyone signed in when `None`): signed-out people go to sign-in,
-/// people who must change their password go there first, other roles see a refusal.
+/// Lets only `role` through (anyone signed in when `None`), in the order of [`pass`]:
+/// signed-out people go to sign-in, people who must change their password go there first,
+/// staff without an authenticator app go to set one up, other roles see a refusal. The frame
+/// is drawn again only when that outcome changes, not on every change of the user.
 #[component]
 pub fn Guard(
     /// The role allowed, or any.
@@ -105,28 +116,29 @@ pub fn Guard(
     role: Option<Role>,
 ) -> impl IntoView {
     let auth = use_auth();
-    move || {
-        let user = auth.user.get();
-        match user {
-            None => view! { <Redirect path="/login"/> }.into_any(),
-            Some(u) if u.must_change_password => {
-                view! { <Redirect path="/change-password"/> }.into_any()
-            }
-            Some(u) if role.is_some_and(|r| r != u.role) => view! {
-                <Header/>
-                <main id="main" class="page">
-                    <h1>"Not available"</h1>
-                    <p>"This part of medvault is not for your account."</p>
-                    <A href=home_of(u.role)>"Go to your start page"</A>
-                </main>
-            }
-            .into_any(),
-            Some(_) => view! {
-                <Header/>
-                <main id="main" class="page"><Outlet/></main>
-                <crate::ui::reauth::ReauthDialog/>
-            }
-            .into_any(),
+    let location = use_location();
+    let outcome = Memo::new(move |_| {
+        let path = location.pathname.get();
+        auth.user.with(|u| pass(u.as_ref(), role, &path))
+    });
+    move || match outcome.get() {
+        Pass::SignIn => view! { <Redirect path="/login"/> }.into_any(),
+        Pass::ChangePassword => view! { <Redirect path=CHANGE_PASSWORD/> }.into_any(),
+        Pass::SetUpMfa => view! { <Redirect path=MFA_PAGE/> }.into_any(),
+        Pass::NotYours(theirs) => view! {
+            <Header/>
+            <main id="main" class="page">
+                <h1>"Not available"</h1>
+                <p>"This part of medvault is not for your account."</p>
+                <A href=home_of(theirs)>"Go to your start page"</A>
+            </main>
         }
+        .into_any(),
+        Pass::Through => view! {
+            <Header/>
+            <main id="main" class="page"><Outlet/></main>
+            <crate::ui::reauth::ReauthDialog/>
+        }
+        .into_any(),
     }
 }

@@ -55,10 +55,13 @@ pub fn Dialog(
     title: String,
     /// Called on Escape or the close button.
     on_close: Callback<()>,
+    /// A fixed element id for the dialog (for browser tests) instead of a generated one.
+    #[prop(optional)]
+    id: Option<&'static str>,
     /// Content.
     children: Children,
 ) -> impl IntoView {
-    let id = crate::ui::form::unique_id("dlg");
+    let id = id.map_or_else(|| crate::ui::form::unique_id("dlg"), str::to_string);
     let title_id = format!("{id}-title");
     let panel: NodeRef<html::Div> = NodeRef::new();
     // Runs before the dialog is in the page, so this is still what opened it.

@@ -4,5 +4,8 @@ mod accounts;
 mod auth;
 mod errors;
 mod jwt;
+mod lockout;
 mod matrix;
+mod mfa;
 mod openapi;
+mod sessions;

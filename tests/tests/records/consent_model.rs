@@ -523,7 +523,7 @@ async fn ledger_reads(app: &TestApp, admin: &str) -> Vec<Seen> {
 }
 
 async fn consent_model_matrix(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, medvault_tests::day_long_sessions).await;
     let w = world(&app).await;
     let mut reads: Vec<Seen> = Vec::new();
     for (who, cells) in TABLE {

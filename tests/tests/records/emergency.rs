@@ -13,7 +13,7 @@ use medvault_tests::records::{
     message_body, mrn_of, open_emergency, pdf_bytes, reauthenticate, sha256_hex, spawn_mailing,
     upload_ok,
 };
-use medvault_tests::{Actor, Backend, Cast, TestApp, expect_json, on_both_backends};
+use medvault_tests::{Actor, Backend, Cast, TestApp, USER_PASSWORD, expect_json, on_both_backends};
 use medvault_types::{
     AccessBasis, AccessLogEntry, AdminOverview, EmergencyAccess, Page, RecordMeta, ReviewOutcome,
 };
@@ -60,7 +60,7 @@ struct Scene {
 
 impl Scene {
     async fn new(backend: Backend) -> Self {
-        let (sink, app) = spawn_mailing(backend, |_| {}).await;
+        let (sink, app) = spawn_mailing(backend, medvault_tests::day_long_sessions).await;
         let cast = app.cast().await;
         let mut upload = Upload::pdf(pdf_bytes(5_000));
         upload.notes = Some("fasting sample".into());
@@ -453,14 +453,16 @@ async fn emergency_limits_hold(backend: Backend) {
     assert_eq!(ends[0]["by"], json!("doctor"));
 
     // Ended or not, both count for the day; a day later the doctor may open again (naming
-    // the patient by id this time).
+    // the patient by id this time). The day's sessions ended long ago: both sign in again
+    // (a fresh sign-in is a recent authentication).
     app.clock
         .advance(Duration::hours(24) + Duration::minutes(1));
-    reauthenticate(&app, &doctor.token).await;
+    let doctor_token = app.login(&doctor.email, USER_PASSWORD).await.access_token;
+    let admin = app.admin_token().await;
     let mut by_id = emergency_body("unused", 60);
     by_id["mrn"] = Value::Null;
     by_id["patient_id"] = json!(third.patient.id);
-    let reopened = open_emergency(&app, &doctor.token, &by_id).await;
+    let reopened = open_emergency(&app, &doctor_token, &by_id).await;
     assert_eq!(reopened.patient_id, third.patient.id);
     assert_ledger_ok(&app, &admin).await;
 

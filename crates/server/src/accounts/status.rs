@@ -15,9 +15,8 @@ use crate::time;
 /// Lifts the sign-in lock (and forgets the failures) of `user`, with its `user.unlock` entry
 /// by `actor` (`None`: the operator's CLI). Returns whether the account was blocked.
 pub fn unlock(conn: &mut DbConn, actor: Option<UserId>, user: &UserRow) -> Result<bool, ApiError> {
-    let key = throttle::email_key(&user.email);
-    let was_blocked = throttle::is_blocked(conn, &key, time::now())?;
-    throttle::clear(conn, &key)?;
+    let was_blocked = throttle::is_account_blocked(conn, &user.email, time::now())?;
+    throttle::clear_account(conn, &user.email)?;
     crate::ledger::append(
         conn,
         &crate::ledger::NewEntry::new(actor, Action::UserUnlock, format!("user:{}", user.id))
@@ -116,7 +115,7 @@ pub async fn reset_password(
         users::set_password(conn, &row.id, &hash, true, now)?;
         sessions::revoke_all(conn, &row.id, None)?;
         crate::ledger::user_event(conn, Some(admin), Action::UserResetPassword, &row.id)?;
-        throttle::clear(conn, &throttle::email_key(&row.email))?;
+        throttle::clear_account(conn, &row.email)?;
         Ok(row.email)
     })
     .await?;

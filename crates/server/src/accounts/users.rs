@@ -121,13 +121,15 @@ impl UserRow {
         })
     }
 
-    /// The short form returned at sign-in.
-    pub fn summary(&self) -> Result<UserSummary, ApiError> {
+    /// The short form returned at sign-in; `mfa_setup_required` as the caller found it
+    /// ([`crate::auth::mfa::setup_required`]).
+    pub fn summary(&self, mfa_setup_required: bool) -> Result<UserSummary, ApiError> {
         Ok(UserSummary {
             id: self.user_id()?,
             email: self.email.clone(),
             role: self.role()?,
             must_change_password: self.must_change_password,
+            mfa_setup_required,
         })
     }
 }

@@ -3,17 +3,18 @@
 //! current-password check.
 
 use medvault_types::{
-    ChangePasswordRequest, LoginRequest, ReauthenticateRequest, Reauthenticated, RefreshRequest,
-    TokenResponse, User,
+    ChangePasswordRequest, LoginRequest, MfaChallenge, MfaLoginRequest, ReauthenticateRequest,
+    Reauthenticated, RefreshRequest, TokenResponse, User,
 };
+use std::net::IpAddr;
+
 use zeroize::Zeroizing;
 
 use crate::accounts::users::{self, UserRow};
 use crate::auth::AuthUser;
-use crate::auth::recent;
-use crate::auth::sessions::{self, Issued};
-use crate::auth::throttle;
-use crate::db;
+use crate::auth::sessions::{self, Issued, Lifetime};
+use crate::auth::{challenge, mfa, recent, throttle};
+use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::ledger::Action;
 use crate::state::{AppState, SharedState};
@@ -22,34 +23,101 @@ use crate::{time, validate};
 /// Longest password worth hashing; longer ones cannot match (new passwords are <= 128).
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-fn token_response(
-    state: &AppState,
-    user: &UserRow,
+/// A session just opened or renewed, with what its answer needs to say.
+struct Opened {
+    user: UserRow,
     issued: Issued,
-) -> Result<TokenResponse, ApiError> {
-    let access_token = state.jwt.issue(
-        user.user_id()?.as_uuid(),
-        user.role()?,
-        issued.session_id.as_uuid(),
-    )?;
+    mfa_setup_required: bool,
+}
+
+fn token_response(state: &AppState, opened: Opened) -> Result<TokenResponse, ApiError> {
+    let Opened {
+        user,
+        issued,
+        mfa_setup_required,
+    } = opened;
+    let role = user.role()?;
+    let access_token =
+        state
+            .jwt
+            .issue(user.user_id()?.as_uuid(), role, issued.session_id.as_uuid())?;
     Ok(TokenResponse {
         access_token,
         refresh_token: issued.refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl_secs(),
-        user: user.summary()?,
+        idle_timeout_secs: state.config.auth.idle_secs(role),
+        session_expires_at: time::utc(issued.expires_at),
+        user: user.summary(mfa_setup_required)?,
     })
 }
 
+/// Opens the session of a completed sign-in (inside its write transaction): forgets the
+/// failures of the (account, address) pair and notes whether a second factor must still be set up.
+fn open_session(
+    conn: &mut DbConn,
+    state: &AppState,
+    user: UserRow,
+    keys: &throttle::Keys,
+    now: chrono::NaiveDateTime,
+) -> Result<Opened, ApiError> {
+    let role = user.role()?;
+    throttle::clear(conn, keys)?;
+    let issued = sessions::open(conn, &user.id, Lifetime::of(&state.config.auth, role), now)?;
+    let mfa_setup_required = mfa::setup_required(conn, &state.config.auth, user.user_id()?, role)?;
+    Ok(Opened {
+        user,
+        issued,
+        mfa_setup_required,
+    })
+}
+
+/// Counts a sign-in attempt before its secret is checked ([`throttle::reserve`]), after the
+/// global limit's pause when the server sees many failures.
+async fn count_attempt(state: &SharedState, keys: &throttle::Keys) -> Result<i64, ApiError> {
+    let per_minute = state.config.auth.global_slowdown_per_minute;
+    state.pace.wait_if_busy(state.clock.now(), per_minute).await;
+    throttle::reserve(&state.pool, keys, &state.config.auth).await
+}
+
+/// Records a failed sign-in step (ledger, global pace) and returns the answer for it: 401, or
+/// the error that stopped the recording.
+async fn failed_attempt(
+    state: &SharedState,
+    keys: &throttle::Keys,
+    failure: throttle::Failure,
+) -> ApiError {
+    state.pace.note_failure(state.clock.now());
+    match throttle::ledger_failure(&state.pool, keys, failure, &state.config.auth).await {
+        Ok(()) => ApiError::InvalidCredentials,
+        Err(e) => e,
+    }
+}
+
+/// What the password step of sign-in leads to.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in (no second factor on the account).
+    Session(TokenResponse),
+    /// The password was right; a second-factor code must follow.
+    SecondFactor(MfaChallenge),
+}
+
 /// Signs in. Unknown email, wrong password and deactivated account all answer the same 401
-/// after the same work; repeated failures on one email slow down, then lock it (429).
-pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResponse, ApiError> {
+/// after the same work; repeated failures on one email slow down, then lock it (429). An
+/// account with a second factor gets a challenge for [`sign_in_second_step`] instead of a
+/// session; the attempt stays counted until that step succeeds.
+pub async fn sign_in(
+    state: &SharedState,
+    req: LoginRequest,
+    from: IpAddr,
+) -> Result<SignIn, ApiError> {
     let LoginRequest { email, password } = req;
     let password = Zeroizing::new(password);
     let email = email.trim().to_lowercase();
-    let key = throttle::email_key(&email);
+    let keys = throttle::Keys::new(&email, from);
     // Counted before the (slow) password check: a burst of guesses cannot outrun the lock.
-    let failures = throttle::reserve(&state.pool, key.clone(), state.config.auth.clone()).await?;
+    let failures = count_attempt(state, &keys).await?;
     let user = db::run(&state.pool, move |conn| users::find_by_email(conn, &email)).await?;
     let too_long = password.len() > MAX_PASSWORD_BYTES;
     let candidate = if too_long {
@@ -64,38 +132,112 @@ pub async fn sign_in(state: &SharedState, req: LoginRequest) -> Result<TokenResp
     let now = state.clock.now();
     let accepted = user.filter(|u| matches && u.active && u.temporary_still_valid(now));
     let Some(user) = accepted else {
-        throttle::ledger_failure(
-            &state.pool,
-            key,
+        let failed = throttle::Failure {
             account,
             failures,
-            state.config.auth.clone(),
-        )
-        .await?;
-        return Err(ApiError::InvalidCredentials);
+            step: "password",
+        };
+        return Err(failed_attempt(state, &keys, failed).await);
     };
-    let ttl = state.config.auth.refresh_ttl_secs;
-    let (user, issued) = db::write(&state.pool, move |conn| {
+    let st = SharedState::clone(state);
+    let step = db::write(&state.pool, move |conn| {
         // Of two sign-ins racing with one temporary password, one gets the session.
         if user.must_change_password && !users::spend_temporary(conn, &user.id)? {
             return Err(ApiError::InvalidCredentials);
         }
-        throttle::clear(conn, &key)?;
-        let issued = sessions::open(conn, &user.id, ttl, now)?;
-        Ok((user, issued))
+        if mfa::is_enabled(conn, user.user_id()?)? {
+            return Ok(Err(challenge::issue(conn, &user.id, now)?));
+        }
+        open_session(conn, &st, user, &keys, now).map(Ok)
     })
     .await?;
-    tracing::info!(user = %user.id, "signed in");
-    token_response(state, &user, issued)
+    match step {
+        Ok(opened) => {
+            tracing::info!(user = %opened.user.id, "signed in");
+            Ok(SignIn::Session(token_response(state, opened)?))
+        }
+        Err(mfa_token) => Ok(SignIn::SecondFactor(MfaChallenge {
+            mfa_token,
+            expires_in: challenge::CHALLENGE_SECS,
+        })),
+    }
+}
+
+/// The second step of sign-in: a code from the authenticator app, or a recovery code, for a
+/// live challenge. Counted against the same attempt counter as the password (before the code
+/// is checked); a wrong code, an unknown or expired challenge: 401.
+pub async fn sign_in_second_step(
+    state: &SharedState,
+    req: MfaLoginRequest,
+    from: IpAddr,
+) -> Result<TokenResponse, ApiError> {
+    let token = Zeroizing::new(req.mfa_token);
+    let code = Zeroizing::new(req.code);
+    let now = state.clock.now();
+    let user = {
+        let token = token.clone();
+        db::run(&state.pool, move |conn| {
+            let Some(id) = challenge::pending(conn, &token, now)? else {
+                return Ok(None);
+            };
+            Ok(users::find(conn, id)?.filter(|u| u.active))
+        })
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?
+    };
+    let keys = throttle::Keys::new(&user.email, from);
+    let failures = count_attempt(state, &keys).await?;
+    let account = user.user_id()?;
+    let st = SharedState::clone(state);
+    let session_keys = keys.clone();
+    let unix_now = state.clock.unix_secs();
+    let opened = db::write(&state.pool, move |conn| {
+        let Some(factor) = mfa::verify(conn, st.engine.keys(), account, &code, now, unix_now)?
+        else {
+            return Ok(None);
+        };
+        if !challenge::spend(conn, &token, now)? {
+            return Ok(None);
+        }
+        if factor == mfa::Factor::RecoveryCode {
+            crate::ledger::user_event(conn, Some(account), Action::MfaRecoveryCodeUsed, &user.id)?;
+        }
+        open_session(conn, &st, user, &session_keys, now).map(Some)
+    })
+    .await?;
+    let Some(opened) = opened else {
+        let failed = throttle::Failure {
+            account: Some(account),
+            failures,
+            step: "second_factor",
+        };
+        return Err(failed_attempt(state, &keys, failed).await);
+    };
+    tracing::info!(user = %opened.user.id, "signed in with a second factor");
+    token_response(state, opened)
 }
 
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a
-/// spent one revokes the whole session.
+/// spent one revokes the whole session. An idle or ended session is refused.
 pub async fn refresh(state: &SharedState, req: RefreshRequest) -> Result<TokenResponse, ApiError> {
     let token = Zeroizing::new(req.refresh_token);
-    let (user, issued) =
-        db::write(&state.pool, move |conn| sessions::rotate(conn, &token)).await??;
-    token_response(state, &user, issued)
+    let now = state.clock.now();
+    let st = SharedState::clone(state);
+    let opened = db::write(&state.pool, move |conn| {
+        let rotated = sessions::rotate(conn, &token, now, &st.config.auth)?;
+        let Ok((user, issued)) = rotated else {
+            return Ok(Err(rotated.err().unwrap_or(ApiError::Unauthorized)));
+        };
+        let mfa_setup_required =
+            mfa::setup_required(conn, &st.config.auth, user.user_id()?, user.role()?)?;
+        Ok(Ok(Opened {
+            user,
+            issued,
+            mfa_setup_required,
+        }))
+    })
+    .await??;
+    token_response(state, opened)
 }
 
 /// Ends the caller's session: its refresh token and access tokens stop working.
@@ -134,12 +276,12 @@ async fn confirm_password(
     password: Zeroizing<String>,
     field: &'static str,
 ) -> Result<UserRow, ApiError> {
-    let key = throttle::email_key(&user.email);
+    let keys = throttle::Keys::new(&user.email, user.address);
     let id = user.id;
     let row = {
-        let key = key.clone();
+        let keys = keys.clone();
         db::run(&state.pool, move |conn| {
-            throttle::check(conn, &key, time::now())?;
+            throttle::check_keys(conn, &keys, time::now())?;
             users::find(conn, id)?.ok_or(ApiError::Unauthorized)
         })
         .await?
@@ -156,31 +298,78 @@ async fn confirm_password(
             .verify(candidate, Some(row.password_hash.clone()))
             .await?
     {
-        throttle::record_failure(&state.pool, key, Some(id), state.config.auth.clone()).await?;
+        state.pace.note_failure(state.clock.now());
+        let config = &state.config.auth;
+        throttle::record_failure(&state.pool, &keys, Some(id), "current_password", config).await?;
         return Err(ApiError::field(field, "is incorrect"));
     }
     Ok(row)
 }
 
-/// Confirms the caller's password again: for the next `auth.recent_auth_secs` the session
-/// counts as recently authenticated (`auth::recent`), which sensitive actions require.
-/// Ledgered as `auth.reauthenticate`.
+/// Confirms the caller's password again, and the second factor when the account has one:
+/// for the next `auth.recent_auth_secs` the session counts as recently authenticated
+/// (`auth::recent`), which sensitive actions require. Ledgered as `auth.reauthenticate`; a
+/// wrong password or code counts towards the sign-in lock (422 on `password` or `code`).
 pub async fn reauthenticate(
     state: &SharedState,
     user: &AuthUser,
     req: ReauthenticateRequest,
 ) -> Result<Reauthenticated, ApiError> {
-    let password = Zeroizing::new(req.password);
+    let ReauthenticateRequest { password, code } = req;
+    let password = Zeroizing::new(password);
+    let code = Zeroizing::new(code.unwrap_or_default());
+    let code_given = !code.trim().is_empty();
     confirm_password(state, user, password, "password").await?;
     let (id, session) = (user.id, user.session_id);
     let now = state.clock.now();
-    let key = throttle::email_key(&user.email);
-    db::write(&state.pool, move |conn| {
-        recent::mark(conn, session, now)?;
-        crate::ledger::user_event(conn, Some(id), Action::AuthReauthenticate, &id.to_string())?;
-        throttle::clear(conn, &key)
-    })
-    .await?;
+    let unix_now = state.clock.unix_secs();
+    let keys = throttle::Keys::new(&user.email, user.address);
+    let st = SharedState::clone(state);
+    let confirmed = {
+        let keys = keys.clone();
+        db::write(&state.pool, move |conn| {
+            if mfa::is_enabled(conn, id)? {
+                match mfa::verify(conn, st.engine.keys(), id, &code, now, unix_now)? {
+                    None => return Ok(false),
+                    Some(mfa::Factor::RecoveryCode) => {
+                        let subject = id.to_string();
+                        crate::ledger::user_event(
+                            conn,
+                            Some(id),
+                            Action::MfaRecoveryCodeUsed,
+                            &subject,
+                        )?;
+                    }
+                    Some(mfa::Factor::Totp) => {}
+                }
+            }
+            recent::mark(conn, session, now)?;
+            crate::ledger::user_event(conn, Some(id), Action::AuthReauthenticate, &id.to_string())?;
+            throttle::clear(conn, &keys)?;
+            Ok(true)
+        })
+        .await?
+    };
+    if !confirmed {
+        state.pace.note_failure(state.clock.now());
+        let config = &state.config.auth;
+        throttle::record_failure(
+            &state.pool,
+            &keys,
+            Some(id),
+            "current_second_factor",
+            config,
+        )
+        .await?;
+        return Err(ApiError::field(
+            "code",
+            if code_given {
+                "wrong or expired code"
+            } else {
+                "is required: this account has a sign-in authenticator app"
+            },
+        ));
+    }
     let window = chrono::Duration::seconds(
         i64::try_from(state.config.auth.recent_auth_secs).map_err(ApiError::internal)?,
     );
@@ -214,7 +403,7 @@ pub async fn change_password(
         ));
     }
     let row = confirm_password(state, user, current, "current_password").await?;
-    let key = throttle::email_key(&user.email);
+    let keys = throttle::Keys::new(&user.email, user.address);
     let id = user.id;
     let hash = state.hasher.hash(new).await?;
     let keep = user.session_id.to_string();
@@ -226,7 +415,7 @@ pub async fn change_password(
         if activated {
             crate::ledger::user_event(conn, Some(id), Action::UserActivate, &row.id)?;
         }
-        throttle::clear(conn, &key)
+        throttle::clear(conn, &keys)
     })
     .await
 }

@@ -2,13 +2,18 @@
 //!
 //! * [`SignedIn`]: any valid session, even one that must still change its password (only
 //!   `GET /me`, `POST /me/password` and logout take this).
-//! * [`AnyUser`]: any role, password already changed.
+//! * [`PasswordSet`]: password already changed, second factor perhaps not yet set up (only the
+//!   second-factor set-up endpoints take this).
+//! * [`AnyUser`]: any role, password already changed, and a second factor set up where the
+//!   role requires one (`auth.staff_mfa_required`).
 //! * [`AdminUser`], [`DoctorUser`], [`PatientUser`]: that role, built on [`AnyUser`].
 //! * [`ClinicalUser`]: a doctor or a patient (the parties to care and consent); admins get 403.
 //!
-//! Missing or invalid token -> 401; wrong role or pending password change -> 403. Every
-//! request re-reads the user row and the session, so deactivation, logout and password change
-//! take effect at the next request, not at token expiry.
+//! Missing or invalid token, or a session that ended (revoked, idle too long, past its absolute
+//! end) -> 401; wrong role, pending password change or pending second-factor set-up -> 403.
+//! Every request re-reads the user row and the session, so deactivation, logout and password
+//! change take effect at the next request, not at token expiry. A request is the session's
+//! activity: its time is written when the stored one is about a minute old (`sessions`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +24,9 @@ use actix_web::{FromRequest, HttpRequest, web};
 use medvault_types::{Role, SessionId, UserId};
 
 use crate::accounts::users;
-use crate::auth::sessions;
+use crate::auth::mfa;
+use crate::auth::sessions::{self, Lifetime, Use};
+use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -37,6 +44,11 @@ pub struct AuthUser {
     pub session_id: SessionId,
     /// Temporary password still in use.
     pub must_change_password: bool,
+    /// The role requires a second factor and none is set up yet.
+    pub mfa_setup_required: bool,
+    /// Where the request came from (`client_addr`), which the sign-in throttle keys on when the
+    /// user confirms a password or code.
+    pub address: std::net::IpAddr,
 }
 
 type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
@@ -55,30 +67,48 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_string())
 }
 
-/// Verifies the token, then loads the user and session; any mismatch is 401.
+/// Verifies the token, then loads the user and session; any mismatch, or a session that has
+/// ended, is 401. Records the request as the session's activity when the stored time is stale.
 fn authenticate(req: &HttpRequest) -> Fut<AuthUser> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer(req);
+    let address = ClientAddr::extract(req).into_inner().map(|a| a.0);
     Box::pin(async move {
+        let address = address?;
         let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
         let claims = state.jwt.verify(&token?)?;
-        db::run(&state.pool, move |conn| {
-            let user = users::find(conn, UserId::from(claims.sub))?
+        let now = state.clock.now();
+        let config = state.config.auth.clone();
+        let (user, seen) = db::run(&state.pool, move |conn| {
+            let id = UserId::from(claims.sub);
+            let user = users::find(conn, id)?
                 .filter(|u| u.active)
                 .ok_or(ApiError::Unauthorized)?;
             let role = user.role()?;
-            if role != claims.role || !sessions::is_live(conn, &claims.sid.to_string(), &user.id)? {
+            if role != claims.role {
                 return Err(ApiError::Unauthorized);
             }
-            Ok(AuthUser {
-                id: UserId::from(claims.sub),
+            let sid = claims.sid.to_string();
+            let seen = sessions::check_use(conn, &sid, &user.id, Lifetime::of(&config, role), now)?
+                .ok_or(ApiError::Unauthorized)?;
+            let mfa_setup_required = mfa::setup_required(conn, &config, id, role)?;
+            let user = AuthUser {
+                id,
                 email: user.email,
                 role,
                 session_id: SessionId::from(claims.sid),
                 must_change_password: user.must_change_password,
-            })
+                mfa_setup_required,
+                address,
+            };
+            Ok((user, seen))
         })
-        .await
+        .await?;
+        if seen == Use::LiveStale {
+            let sid = user.session_id.to_string();
+            db::write(&state.pool, move |conn| sessions::touch(conn, &sid, now)).await?;
+        }
+        Ok(user)
     })
 }
 
@@ -96,11 +126,11 @@ impl FromRequest for SignedIn {
     }
 }
 
-/// Any role, with a password of their own.
+/// Any role, with a password of their own; a second factor perhaps not yet set up.
 #[derive(Debug, Clone)]
-pub struct AnyUser(pub AuthUser);
+pub struct PasswordSet(pub AuthUser);
 
-impl FromRequest for AnyUser {
+impl FromRequest for PasswordSet {
     type Error = ApiError;
     type Future = Fut<Self>;
 
@@ -110,6 +140,26 @@ impl FromRequest for AnyUser {
             let user = fut.await?;
             if user.must_change_password {
                 return Err(ApiError::PasswordChangeRequired);
+            }
+            Ok(PasswordSet(user))
+        })
+    }
+}
+
+/// Any role, with a password of their own and a second factor where the role requires one.
+#[derive(Debug, Clone)]
+pub struct AnyUser(pub AuthUser);
+
+impl FromRequest for AnyUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = PasswordSet::from_request(req, payload);
+        Box::pin(async move {
+            let PasswordSet(user) = fut.await?;
+            if user.mfa_setup_required {
+                return Err(ApiError::MfaSetupRequired);
             }
             Ok(AnyUser(user))
         })

@@ -2,6 +2,14 @@
 //! SHA-256, and spent on use (rotation). Presenting a spent token means it was stolen or
 //! replayed, so the whole session is revoked. Access tokens name their session, so revoking
 //! it (logout, reuse, password change, deactivation) also ends them at the next request.
+//!
+//! A session also ends on its own ([`Lifetime`]): after `auth.*_idle_secs` without a request
+//! (refreshing tokens is not activity) and at its absolute end (`auth.staff_session_secs` for
+//! staff, `auth.refresh_ttl_secs` for patients), both read through the injectable clock, both
+//! checked at every use and at refresh. The last request is written at most once per
+//! [`coalesce_secs`] (about a minute), so an ordinary request stays read-only; the idle limit
+//! allows that much slack, so a session lives at least the configured idle time and at most
+//! that plus the slack.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +21,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::accounts::users::{self, UserRow};
+use crate::config::AuthConfig;
 use crate::db::DbConn;
 use crate::db::ids::FreshId;
 use crate::db::ids::StoredId;
@@ -20,6 +29,7 @@ use crate::db::schema::{refresh_tokens, sessions};
 use crate::error::ApiError;
 use crate::ledger::Action;
 use crate::time;
+use medvault_types::Role;
 
 /// Bytes of randomness in a refresh token.
 const TOKEN_BYTES: usize = 32;
@@ -33,6 +43,44 @@ pub struct Issued {
     pub session_id: SessionId,
     /// The opaque token for the client.
     pub refresh_token: String,
+    /// The session's absolute end (UTC).
+    pub expires_at: NaiveDateTime,
+}
+
+/// How long a session of one role lives: idle limit and absolute lifetime, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    /// Seconds without a request after which the session ends.
+    pub idle_secs: u64,
+    /// Seconds after sign-in at which the session ends whatever the activity.
+    pub absolute_secs: u64,
+}
+
+impl Lifetime {
+    /// The configured lifetime of a session of `role`.
+    pub fn of(config: &AuthConfig, role: Role) -> Self {
+        Self {
+            idle_secs: config.idle_secs(role),
+            absolute_secs: config.session_secs(role),
+        }
+    }
+
+    /// Whether a session whose last request was at `last` is still within its idle limit at
+    /// `now` (allowing the write coalescing's slack).
+    pub fn is_active(&self, last: NaiveDateTime, now: NaiveDateTime) -> bool {
+        let limit = secs(self.idle_secs) + secs(coalesce_secs(self.idle_secs));
+        now - last <= limit
+    }
+}
+
+/// How stale the stored last request may get before a request writes it again: a minute, or
+/// a quarter of a short idle limit.
+pub fn coalesce_secs(idle_secs: u64) -> u64 {
+    (idle_secs / 4).clamp(1, 60)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1_000_000))
 }
 
 /// SHA-256 hex of a refresh token, the only form stored.
@@ -40,7 +88,8 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn new_token() -> String {
+/// A fresh opaque token: 256 random bits, URL-safe base64.
+pub fn new_token() -> String {
     let mut raw = [0u8; TOKEN_BYTES];
     OsRng.fill_bytes(&mut raw);
     URL_SAFE_NO_PAD.encode(raw)
@@ -62,24 +111,26 @@ fn store_token(
     Ok(token)
 }
 
-/// Opens a session for `user_id` at `now` lasting `ttl_secs` and returns its first refresh
+/// Opens a session for `user_id` at `now` with `lifetime` and returns its first refresh
 /// token (inside the caller's write transaction, with the sign-in's ledger entry). The
-/// password was just confirmed, so the session starts recently authenticated.
+/// password (and second factor) was just confirmed, so the session starts recently
+/// authenticated.
 pub fn open(
     conn: &mut DbConn,
     user_id: &str,
-    ttl_secs: u64,
+    lifetime: Lifetime,
     now: NaiveDateTime,
 ) -> Result<Issued, ApiError> {
-    let ttl = Duration::seconds(i64::try_from(ttl_secs).map_err(ApiError::internal)?);
+    let expires_at = now + secs(lifetime.absolute_secs);
     let session_id = SessionId::fresh();
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(session_id.to_string()),
             sessions::user_id.eq(user_id),
             sessions::created_at.eq(now),
-            sessions::expires_at.eq(now + ttl),
+            sessions::expires_at.eq(expires_at),
             sessions::authenticated_at.eq(now),
+            sessions::last_activity_at.eq(now),
         ))
         .execute(conn)?;
     let refresh_token = store_token(conn, &session_id.to_string(), now)?;
@@ -92,6 +143,7 @@ pub fn open(
     Ok(Issued {
         session_id,
         refresh_token,
+        expires_at,
     })
 }
 
@@ -100,14 +152,18 @@ pub fn open(
 pub type Rotation = Result<(UserRow, Issued), ApiError>;
 
 /// Spends `token` and issues its successor (inside the caller's write transaction). Unknown,
-/// expired or revoked: 401. Spent before: the session is revoked, then 401. The owner must
-/// still be active.
-pub fn rotate(conn: &mut DbConn, token: &str) -> Result<Rotation, ApiError> {
+/// expired, idle too long or revoked: 401. Spent before: the session is revoked, then 401.
+/// The owner must still be active. A refresh is not activity: it leaves the idle clock alone.
+pub fn rotate(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+    config: &AuthConfig,
+) -> Result<Rotation, ApiError> {
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Ok(Err(ApiError::Unauthorized));
     }
     let hash = token_hash(token);
-    let now = time::now();
     {
         let Some((session_id, used_at)) = refresh_tokens::table
             .find(&hash)
@@ -130,26 +186,25 @@ pub fn rotate(conn: &mut DbConn, token: &str) -> Result<Rotation, ApiError> {
             tracing::warn!(session = %session_id, "refresh token reused; session revoked");
             return Ok(Err(ApiError::Unauthorized));
         }
-        let (user_id, expires_at, revoked_at) = sessions::table
+        let row = sessions::table
             .find(&session_id)
-            .select((
-                sessions::user_id,
-                sessions::expires_at,
-                sessions::revoked_at,
-            ))
-            .first::<(String, NaiveDateTime, Option<NaiveDateTime>)>(conn)?;
-        if revoked_at.is_some() || expires_at <= now {
+            .select(SessionRow::as_select())
+            .first(conn)?;
+        let Some(user) =
+            users::find(conn, UserId::from_stored(&row.user_id)?)?.filter(|u| u.active)
+        else {
+            return Ok(Err(ApiError::Unauthorized));
+        };
+        if !row.is_live(Lifetime::of(config, user.role()?), now) {
             return Ok(Err(ApiError::Unauthorized));
         }
-        let user = users::find(conn, UserId::from_stored(&user_id)?)?
-            .filter(|u| u.active)
-            .ok_or(ApiError::Unauthorized)?;
         let refresh_token = store_token(conn, &session_id, now)?;
         Ok(Ok((
             user,
             Issued {
                 session_id: SessionId::from_stored(&session_id)?,
                 refresh_token,
+                expires_at: row.expires_at,
             },
         )))
     }
@@ -181,16 +236,71 @@ pub fn revoke_all(conn: &mut DbConn, user_id: &str, keep: Option<&str>) -> Resul
     Ok(())
 }
 
-/// Whether `session_id` belongs to `user_id` and is neither revoked nor expired.
-pub fn is_live(conn: &mut DbConn, session_id: &str, user_id: &str) -> Result<bool, ApiError> {
-    let n: i64 = sessions::table
-        .filter(sessions::id.eq(session_id))
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(time::now()))
-        .count()
-        .get_result(conn)?;
-    Ok(n == 1)
+/// The columns that decide whether a session is live.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    user_id: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+    last_activity_at: Option<NaiveDateTime>,
+}
+
+impl SessionRow {
+    /// The last request seen (sessions older than the column: their start).
+    fn last_seen(&self) -> NaiveDateTime {
+        self.last_activity_at.unwrap_or(self.created_at)
+    }
+
+    fn is_live(&self, lifetime: Lifetime, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none()
+            && self.expires_at > now
+            && lifetime.is_active(self.last_seen(), now)
+    }
+}
+
+/// A live session as one request finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Live; its stored last request is recent enough.
+    Live,
+    /// Live; [`touch`] should record this request (the stored one is older than the
+    /// coalescing interval).
+    LiveStale,
+}
+
+/// Whether `session_id` belongs to `user_id` and is live at `now` (not revoked, before its
+/// absolute end, within its idle limit): `None` if not.
+pub fn check_use(
+    conn: &mut DbConn,
+    session_id: &str,
+    user_id: &str,
+    lifetime: Lifetime,
+    now: NaiveDateTime,
+) -> Result<Option<Use>, ApiError> {
+    let row: Option<SessionRow> = sessions::table
+        .find(session_id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row
+        .filter(|r| r.user_id == user_id && r.is_live(lifetime, now))
+        .map(|r| {
+            if now - r.last_seen() > secs(coalesce_secs(lifetime.idle_secs)) {
+                Use::LiveStale
+            } else {
+                Use::Live
+            }
+        }))
+}
+
+/// Records a request in `session_id` at `now` (the idle clock starts again).
+pub fn touch(conn: &mut DbConn, session_id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(sessions::table.find(session_id))
+        .set(sessions::last_activity_at.eq(now))
+        .execute(conn)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -206,5 +316,22 @@ mod tests {
         assert_eq!(token_hash(&a).len(), 64);
         assert_ne!(token_hash(&a), token_hash(&b));
         assert_eq!(token_hash(&a), token_hash(&a.clone()));
+    }
+
+    #[test]
+    fn idle_limit_allows_the_coalescing_slack_and_no_more() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let staff = Lifetime {
+            idle_secs: 900,
+            absolute_secs: 43_200,
+        };
+        assert_eq!(coalesce_secs(900), 60);
+        assert_eq!(coalesce_secs(20), 5);
+        assert_eq!(coalesce_secs(2), 1);
+        assert!(staff.is_active(now - Duration::seconds(900), now));
+        assert!(staff.is_active(now - Duration::seconds(960), now));
+        assert!(!staff.is_active(now - Duration::seconds(961), now));
     }
 }

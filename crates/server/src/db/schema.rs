@@ -114,6 +114,9 @@ diesel::table! {
         /// When the password was last confirmed in this session (sign-in or
         /// re-authentication), for the "recently authenticated" rule (UTC).
         authenticated_at -> Nullable<Timestamp>,
+        /// The last request seen in this session (written at most about once a minute), for
+        /// the idle timeout; `None` until the first request after sign-in (UTC).
+        last_activity_at -> Nullable<Timestamp>,
     }
 }
 
@@ -391,7 +394,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A user's sign-in second factor: an authenticator app (TOTP).
+    mfa_factors (user_id) {
+        /// The account.
+        user_id -> Text,
+        /// Secret sealed with the account's data key.
+        secret_enc -> Binary,
+        /// Set when enrolment was confirmed with a first code (UTC).
+        confirmed_at -> Nullable<Timestamp>,
+        /// Last accepted time step (replay protection).
+        last_step -> Nullable<BigInt>,
+        /// UTC.
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Single-use recovery codes of a sign-in second factor, as SHA-256.
+    mfa_recovery_codes (user_id, code_hash) {
+        /// The account.
+        user_id -> Text,
+        /// SHA-256 hex of the normalised code.
+        code_hash -> Text,
+        /// Set when the code was spent (UTC).
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The pending second step of a sign-in whose password was right.
+    mfa_challenges (token_hash) {
+        /// SHA-256 hex of the challenge token.
+        token_hash -> Text,
+        /// The account signing in.
+        user_id -> Text,
+        /// UTC.
+        expires_at -> Timestamp,
+        /// Set when the second step succeeded (UTC).
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    mfa_factors,
+    mfa_recovery_codes,
+    mfa_challenges,
     emergency_accesses,
     consent_totp_failures,
     users,

@@ -89,11 +89,21 @@ pub enum Action {
     EmergencyReview,
     /// An account's sign-in lock was lifted (an administrator, or the operator's CLI).
     UserUnlock,
+    /// A sign-in second factor (authenticator app) was set up and confirmed.
+    MfaEnable,
+    /// The owner turned their sign-in second factor off.
+    MfaDisable,
+    /// An administrator removed a user's sign-in second factor (the user sets up a new one).
+    MfaReset,
+    /// A recovery code was spent in place of an authenticator code.
+    MfaRecoveryCodeUsed,
+    /// The owner replaced their recovery codes.
+    MfaRecoveryCodesRenew,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 42] = [
+    pub const ALL: [Self; 47] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -136,6 +146,11 @@ impl Action {
         Self::EmergencyEnd,
         Self::EmergencyReview,
         Self::UserUnlock,
+        Self::MfaEnable,
+        Self::MfaDisable,
+        Self::MfaReset,
+        Self::MfaRecoveryCodeUsed,
+        Self::MfaRecoveryCodesRenew,
     ];
 
     /// The stored name (part of the entry hash, so it never changes for an action).
@@ -183,6 +198,11 @@ impl Action {
             Self::EmergencyEnd => "emergency.end",
             Self::EmergencyReview => "emergency.review",
             Self::UserUnlock => "user.unlock",
+            Self::MfaEnable => "mfa.enable",
+            Self::MfaDisable => "mfa.disable",
+            Self::MfaReset => "mfa.reset",
+            Self::MfaRecoveryCodeUsed => "mfa.recovery_code_used",
+            Self::MfaRecoveryCodesRenew => "mfa.recovery_codes_renew",
         }
     }
 

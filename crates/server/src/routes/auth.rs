@@ -2,30 +2,63 @@
 
 use actix_web::{HttpResponse, post, web};
 use medvault_types::{
-    ErrorBody, LoginRequest, ReauthenticateRequest, Reauthenticated, RefreshRequest, TokenResponse,
+    ErrorBody, LoginRequest, MfaChallenge, MfaLoginRequest, ReauthenticateRequest, Reauthenticated,
+    RefreshRequest, TokenResponse,
 };
 
-use crate::auth::{AnyUser, SignedIn, credentials};
+use crate::auth::credentials::{self, SignIn};
+use crate::auth::{AnyUser, SignedIn};
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::routes::responses::{AuthErrors, SessionErrors};
 use crate::state::AppState;
 
 /// Signs in. Unknown email, wrong password and deactivated account all answer the same 401
-/// after the same work; repeated failures on one email slow down, then lock it (429).
+/// after the same work; repeated failures on one account from one address slow down, then
+/// lock that pair (429), and many failures from one address lock the address. An
+/// account with a sign-in second factor answers 202 with a challenge for
+/// `POST /api/v1/auth/login/mfa` instead of tokens.
 #[utoipa::path(tag = "auth", operation_id = "create_session",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 202, description = "Password right; a second-factor code must follow", body = MfaChallenge),
         (status = 401, description = "Invalid email or password", body = ErrorBody),
         (status = 429, description = "Too many failed attempts", body = ErrorBody),
     ))]
 #[post("/api/v1/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    ClientAddr(from): ClientAddr,
     body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(
+        match credentials::sign_in(&state, body.into_inner(), from).await? {
+            SignIn::Session(tokens) => HttpResponse::Ok().json(tokens),
+            SignIn::SecondFactor(challenge) => HttpResponse::Accepted().json(challenge),
+        },
+    )
+}
+
+/// The second step of sign-in: a code from the authenticator app (each accepted once) or an
+/// unused recovery code, for the challenge of the password step (valid five minutes). It
+/// counts against the same attempt counter as the password; a wrong code, an unknown or
+/// expired challenge: 401.
+#[utoipa::path(tag = "auth", operation_id = "complete_session_mfa",
+    request_body = MfaLoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "Wrong code, or unknown or expired challenge", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts", body = ErrorBody),
+    ))]
+#[post("/api/v1/auth/login/mfa")]
+pub async fn login_mfa(
+    state: web::Data<AppState>,
+    ClientAddr(from): ClientAddr,
+    body: web::Json<MfaLoginRequest>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     Ok(web::Json(
-        credentials::sign_in(&state, body.into_inner()).await?,
+        credentials::sign_in_second_step(&state, body.into_inner(), from).await?,
     ))
 }
 
@@ -63,16 +96,18 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Confirms the caller's password again. For the next few minutes (`auth.recent_auth_secs`)
-/// the session counts as recently authenticated, which sensitive actions (emergency access)
-/// require. A wrong password counts towards the sign-in lock.
+/// Confirms the caller's password again, with a second-factor `code` when the account has
+/// one. For the next few minutes (`auth.recent_auth_secs`) the session counts as recently
+/// authenticated, which sensitive actions (emergency access, approving consent, deactivating
+/// users, resetting a second factor) require. A wrong password or code counts towards the
+/// sign-in lock.
 #[utoipa::path(tag = "auth", operation_id = "reauthenticate",
     security(("bearer" = [])),
     request_body = ReauthenticateRequest,
     responses(
         (status = 200, body = Reauthenticated),
         AuthErrors,
-        (status = 422, description = "Wrong password", body = ErrorBody),
+        (status = 422, description = "Wrong password, or missing or wrong code", body = ErrorBody),
         (status = 429, description = "Too many failed attempts", body = ErrorBody),
     ))]
 #[post("/api/v1/auth/reauthenticate")]

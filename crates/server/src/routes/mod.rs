@@ -17,6 +17,7 @@ pub mod emergency;
 pub mod health;
 pub mod history;
 pub mod me;
+pub mod mfa;
 pub mod my_care;
 pub mod profile;
 pub mod records;
@@ -67,12 +68,18 @@ api! {
     health::healthz,
     health::readyz,
     auth::login,
+    auth::login_mfa,
     auth::refresh,
     auth::logout,
     auth::reauthenticate,
     me::get_me,
     me::change_password,
     me::confirm_email,
+    mfa::get_mfa,
+    mfa::start_enrollment,
+    mfa::confirm_enrollment,
+    mfa::disable,
+    mfa::renew_recovery_codes,
     profile::get_profile,
     profile::update_profile,
     my_care::list_my_care,
@@ -92,6 +99,7 @@ api! {
     admin_users::reactivate_user,
     admin_users::reset_password,
     admin_users::unlock_user,
+    mfa::reset_user_mfa,
     doctor_patients::list_my_patients,
     doctor_patients::create_my_patient,
     doctor_patients::get_my_patient,

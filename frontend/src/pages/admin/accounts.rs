@@ -1,5 +1,6 @@
 //! What the admin's doctor and patient lists share: the row buttons that deactivate or
-//! reactivate an account and reset its password.
+//! reactivate an account, reset its password, lift its sign-in lock and remove its sign-in
+//! authenticator app.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -66,6 +67,31 @@ impl AccountActions {
                     "{name} can sign in again: the lock is lifted."
                 ))),
                 Err(e) => self.error.set(Some(format!("{name}: {}", e.message))),
+            }
+        });
+    }
+
+    /// Removes the sign-in authenticator app of the account `id` of `name` (after the password
+    /// again when the server asks); they set up a new one at their next sign-in.
+    pub fn reset_mfa(self, id: UserId, name: String) {
+        self.error.set(None);
+        self.done.set(None);
+        let gate = ReauthGate::get();
+        spawn_local(async move {
+            match calls::admin_reset_mfa(id).await {
+                Ok(_) => self.done.set(Some(format!(
+                    "{name}: Authenticator removed; they set up a new one at their next sign-in."
+                ))),
+                Err(e) if e.status == 404 => self.error.set(Some(format!(
+                    "{name}: This user has no authenticator app set up."
+                ))),
+                Err(e) => {
+                    let again = name.clone();
+                    let retry = Callback::new(move |()| self.reset_mfa(id, again.clone()));
+                    if let Some(e) = gate.intercept(e, retry) {
+                        self.error.set(Some(format!("{name}: {}", e.message)));
+                    }
+                }
             }
         });
     }

@@ -1,5 +1,5 @@
 //! Admin: doctors. Search, page, add (temporary password shown once), edit, deactivate,
-//! reactivate, reset password.
+//! reactivate, reset password, lift a sign-in lock, remove the sign-in authenticator app.
 
 use leptos::prelude::*;
 
@@ -39,6 +39,7 @@ pub fn Doctors() -> impl IntoView {
         actions.reset_password(d.id, d.email, d.full_name);
     });
     let unlock = Callback::new(move |d: Doctor| actions.unlock(d.id, d.full_name));
+    let reset_mfa = Callback::new(move |d: Doctor| actions.reset_mfa(d.id, d.full_name));
     let done = actions.done;
 
     view! {
@@ -55,7 +56,7 @@ pub fn Doctors() -> impl IntoView {
             <table>
                 <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Specialty"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                 <tbody>
-                    {p.items.into_iter().map(|d| view! { <DoctorRow doctor=d edit=edit toggle=toggle reset=reset unlock=unlock/> }).collect_view()}
+                    {p.items.into_iter().map(|d| view! { <DoctorRow doctor=d edit=edit toggle=toggle reset=reset unlock=unlock reset_mfa=reset_mfa/> }).collect_view()}
                 </tbody>
             </table>
             </div>
@@ -69,7 +70,7 @@ pub fn Doctors() -> impl IntoView {
 }
 
 /// One doctor with the row's buttons: edit, deactivate or reactivate, reset the password,
-/// lift a sign-in lock.
+/// lift a sign-in lock, remove the sign-in authenticator app.
 #[component]
 fn DoctorRow(
     doctor: Doctor,
@@ -77,9 +78,10 @@ fn DoctorRow(
     toggle: Callback<Doctor>,
     reset: Callback<Doctor>,
     unlock: Callback<Doctor>,
+    reset_mfa: Callback<Doctor>,
 ) -> impl IntoView {
     let d = doctor;
-    let (d1, d2, d3, d4) = (d.clone(), d.clone(), d.clone(), d.clone());
+    let (d1, d2, d3, d4, d5) = (d.clone(), d.clone(), d.clone(), d.clone(), d.clone());
     view! {
         <tr>
             <td>{d.full_name.clone()}</td>
@@ -91,6 +93,7 @@ fn DoctorRow(
                 <button type="button" class="secondary toggle-active" on:click=move |_| toggle.run(d2.clone())>{if d.active { "Deactivate" } else { "Reactivate" }}</button>
                 <button type="button" class="secondary reset-password" on:click=move |_| reset.run(d3.clone())>"Reset password"</button>
                 <button type="button" class="secondary unlock" on:click=move |_| unlock.run(d4.clone())>"Unlock sign-in"</button>
+                <button type="button" class="secondary reset-mfa" on:click=move |_| reset_mfa.run(d5.clone())>"Reset authenticator"</button>
             </td>
         </tr>
     }

@@ -1,5 +1,6 @@
 //! Admin: patients. Search, page, add (temporary password shown once), edit, deactivate,
-//! reactivate, reset password, and assign doctors to the patient's care.
+//! reactivate, reset password, lift a sign-in lock, remove the sign-in authenticator app, and
+//! assign doctors to the patient's care.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -37,6 +38,7 @@ pub fn Patients() -> impl IntoView {
         actions.reset_password(p.id, p.email, name);
     });
     let unlock = Callback::new(move |p: Patient| actions.unlock(p.id, patient_name(&p)));
+    let reset_mfa = Callback::new(move |p: Patient| actions.reset_mfa(p.id, patient_name(&p)));
     let done = actions.done;
 
     view! {
@@ -53,7 +55,7 @@ pub fn Patients() -> impl IntoView {
             <table>
                 <thead><tr><th>"Name"</th><th>"MRN"</th><th>"E-mail"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                 <tbody>
-                    {pg.items.into_iter().map(|p| view! { <PatientRow patient=p open=open temp=temp toggle=toggle reset=reset unlock=unlock/> }).collect_view()}
+                    {pg.items.into_iter().map(|p| view! { <PatientRow patient=p open=open temp=temp toggle=toggle reset=reset unlock=unlock reset_mfa=reset_mfa/> }).collect_view()}
                 </tbody>
             </table>
             </div>
@@ -73,7 +75,7 @@ pub fn Patients() -> impl IntoView {
 }
 
 /// One patient with the row's buttons: edit, the doctors in care, deactivate or reactivate,
-/// reset the password, lift a sign-in lock.
+/// reset the password, lift a sign-in lock, remove the sign-in authenticator app.
 #[component]
 fn PatientRow(
     patient: Patient,
@@ -84,9 +86,17 @@ fn PatientRow(
     toggle: Callback<Patient>,
     reset: Callback<Patient>,
     unlock: Callback<Patient>,
+    reset_mfa: Callback<Patient>,
 ) -> impl IntoView {
     let p = patient;
-    let (p1, p2, p3, p4, p5) = (p.clone(), p.clone(), p.clone(), p.clone(), p.clone());
+    let (p1, p2, p3, p4, p5, p6) = (
+        p.clone(),
+        p.clone(),
+        p.clone(),
+        p.clone(),
+        p.clone(),
+        p.clone(),
+    );
     view! {
         <tr>
             <td>{patient_name(&p)}</td>
@@ -99,6 +109,7 @@ fn PatientRow(
                 <button type="button" class="secondary toggle-active" on:click=move |_| toggle.run(p2.clone())>{if p.active { "Deactivate" } else { "Reactivate" }}</button>
                 <button type="button" class="secondary reset-password" on:click=move |_| reset.run(p3.clone())>"Reset password"</button>
                 <button type="button" class="secondary unlock" on:click=move |_| unlock.run(p5.clone())>"Unlock sign-in"</button>
+                <button type="button" class="secondary reset-mfa" on:click=move |_| reset_mfa.run(p6.clone())>"Reset authenticator"</button>
             </td>
         </tr>
     }

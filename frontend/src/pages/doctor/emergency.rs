@@ -1,6 +1,6 @@
 //! Doctor: emergency (break-glass) access. Opening one for a patient who cannot consent, named
 //! by medical record number, with a reason, a justification, a duration and the password
-//! again; and the doctor's own emergency accesses, with "Open patient" and "End now" while
+//! again (with a code from the sign-in authenticator app when the account has one); and the doctor's own emergency accesses, with "Open patient" and "End now" while
 //! they last.
 
 use std::collections::BTreeMap;
@@ -63,11 +63,14 @@ struct OpenFields {
     justification: RwSignal<String>,
     minutes: RwSignal<String>,
     password: RwSignal<String>,
+    /// A code from the sign-in authenticator app (empty: none sent).
+    code: RwSignal<String>,
 }
 
-/// A checked opening: the password to confirm first, then the request.
+/// A checked opening: the password (and code) to confirm first, then the request.
 struct Opening {
     password: String,
+    code: Option<String>,
     body: OpenEmergencyAccess,
 }
 
@@ -81,6 +84,7 @@ impl OpenFields {
             justification: empty(),
             minutes: RwSignal::new(DEFAULT_MINUTES.to_string()),
             password: empty(),
+            code: empty(),
         }
     }
 
@@ -106,6 +110,12 @@ impl OpenFields {
         if password.is_empty() {
             c.check::<()>("password", Err("Enter your password.".into()));
         }
+        let code = c
+            .check(
+                "code",
+                validate::optional_sign_in_code(&self.code.get_untracked()),
+            )
+            .flatten();
         c.finish()?;
         let (Some(reason), Some(justification), Some(minutes)) = (reason, justification, minutes)
         else {
@@ -113,6 +123,7 @@ impl OpenFields {
         };
         Ok(Opening {
             password,
+            code,
             body: OpenEmergencyAccess {
                 patient_id: None,
                 mrn: Some(mrn),
@@ -132,11 +143,12 @@ async fn open_access(opening: Opening) -> Result<EmergencyAccess, ApiError> {
         e.fields.insert(field.into(), message.into());
         e
     };
-    calls::reauthenticate(&opening.password)
+    calls::reauthenticate(&opening.password, opening.code.as_deref())
         .await
-        .map_err(|e| match e.field("password") {
-            Some(_) => under(e, "password", "This password is not right."),
-            None => e,
+        .map_err(|e| match (e.field("password"), e.field("code")) {
+            (Some(_), _) => under(e, "password", "This password is not right."),
+            (None, Some(m)) => under(e, "code", &m),
+            (None, None) => e,
         })?;
     calls::open_emergency(&opening.body)
         .await
@@ -157,6 +169,7 @@ fn OpenForm(on_opened: Callback<EmergencyAccess>) -> impl IntoView {
     let form = FormState::new();
     let opened = Callback::new(move |a: EmergencyAccess| {
         fields.password.set(String::new());
+        fields.code.set(String::new());
         fields.justification.set(String::new());
         on_opened.run(a);
     });
@@ -166,9 +179,10 @@ fn OpenForm(on_opened: Callback<EmergencyAccess>) -> impl IntoView {
             let answer = open_access(opening).await;
             if answer
                 .as_ref()
-                .is_err_and(|e| e.field("password").is_some())
+                .is_err_and(|e| e.field("password").is_some() || e.field("code").is_some())
             {
                 fields.password.set(String::new());
+                fields.code.set(String::new());
             }
             answer
         };
@@ -183,6 +197,8 @@ fn OpenForm(on_opened: Callback<EmergencyAccess>) -> impl IntoView {
                 hint="Access ends by itself after this (1 to 1440 minutes; you can end it sooner)."/>
             <Field label="Confirm your password" name="password" id="emergency-password" kind="password" autocomplete="current-password"
                 value=fields.password form=form required=true/>
+            <Field label="Code from your sign-in authenticator app (if you set one up)" name="code" id="emergency-code" autocomplete="one-time-code"
+                value=fields.code form=form/>
             <Submit label="Open emergency access" busy_label="Opening…" form=form id="emergency-open"/>
         </form>
     }

@@ -8,6 +8,7 @@ use crate::api::calls;
 use crate::api::dto::TotpEnrollment;
 use crate::logic::{format, validate};
 use crate::pages::account::PasswordForm;
+use crate::ui::authenticator::EnrolmentSteps;
 use crate::ui::form::{Field, FormState, Submit};
 use crate::ui::load::{AsyncView, Reload};
 use crate::ui::widgets::ErrorSlot;
@@ -175,14 +176,8 @@ fn StartEnrolment(
 /// The QR code and key of a new secret, and the form that confirms it with a first code.
 #[component]
 fn ConfirmEnrolment(enrollment: TotpEnrollment, on_done: Callback<()>) -> impl IntoView {
-    let e = enrollment;
     view! {
-        <ol>
-            <li>"Scan this QR code with your authenticator app:"<br/>
-                <img class="qr" src=format!("data:image/png;base64,{}", e.qr_png_base64) alt="QR code of your authenticator secret"/></li>
-            <li>"Or type this key: " <code class="mono" id="totp-secret">{e.secret_base32.clone()}</code></li>
-            <li>"Enter the 6-digit code the app now shows:"</li>
-        </ol>
+        <EnrolmentSteps enrollment=enrollment qr_id="totp-qr" secret_id="totp-secret"/>
         <CodeForm label="Confirm" busy="Confirming…" id="totp-confirm-form" confirm=true on_done=on_done/>
     }
 }
