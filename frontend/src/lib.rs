@@ -21,17 +21,23 @@ use crate::pages::{account, admin, doctor, mfa, patient, sign_in};
 use crate::state::Auth;
 use crate::ui::boundary::bounded;
 use crate::ui::shell::Guard;
+use crate::ui::widgets::Loading;
 
-/// The root: restores this tab's session, wires session expiry and the idle sign-out to the
-/// sign-in screen, and routes every screen behind its role guard, each page inside its own
-/// error boundary.
+/// The root: picks up the session from the refresh cookie (showing only "Loading…" until that
+/// settles, so the guards do not send a signed-in user to the sign-in screen and back), wires
+/// session expiry and the idle sign-out to the sign-in screen, and routes every screen behind
+/// its role guard, each page inside its own error boundary.
 #[component]
 pub fn App() -> impl IntoView {
     let auth = Auth {
         user: RwSignal::new(None),
         flash: RwSignal::new(None),
     };
-    crate::ui::idle::restore_session(auth);
+    let restored = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        crate::ui::idle::restore_session(auth).await;
+        restored.set(true);
+    });
     provide_context(auth);
     crate::ui::reauth::ReauthGate::provide();
     transport::on_session_expired(move || {
@@ -62,40 +68,42 @@ pub fn App() -> impl IntoView {
         });
     });
     view! {
-        <Router>
-            <crate::ui::idle::IdleWatch auth=auth/>
-            <Routes fallback=|| view! { <main id="main" class="page"><h1>"Page not found"</h1><a href="/">"Go to the start page"</a></main> }>
-                <Route path=path!("/") view=bounded(account::Home)/>
-                <Route path=path!("/login") view=bounded(sign_in::Login)/>
-                <Route path=path!("/change-password") view=bounded(account::ForcedPasswordChange)/>
-                <ParentRoute path=path!("/account") view=|| view! { <Guard/> }>
-                    <Route path=path!("password") view=bounded(account::PasswordPage)/>
-                    <Route path=path!("mfa") view=bounded(mfa::SignInSecurity)/>
-                </ParentRoute>
-                <ParentRoute path=path!("/admin") view=|| view! { <Guard role=Role::Admin/> }>
-                    <Route path=path!("") view=bounded(admin::Overview)/>
-                    <Route path=path!("doctors") view=bounded(admin::Doctors)/>
-                    <Route path=path!("patients") view=bounded(admin::Patients)/>
-                    <Route path=path!("ledger") view=bounded(admin::Ledger)/>
-                    <Route path=path!("emergency") view=bounded(admin::EmergencyReviews)/>
-                </ParentRoute>
-                <ParentRoute path=path!("/doctor") view=|| view! { <Guard role=Role::Doctor/> }>
-                    <Route path=path!("") view=bounded(doctor::MyPatients)/>
-                    <Route path=path!("patients/:id") view=bounded(doctor::PatientPage)/>
-                    <Route path=path!("access") view=bounded(doctor::Access)/>
-                    <Route path=path!("emergency") view=bounded(doctor::Emergency)/>
-                </ParentRoute>
-                <ParentRoute path=path!("/patient") view=|| view! { <Guard role=Role::Patient/> }>
-                    <Route path=path!("") view=bounded(patient::Details)/>
-                    <Route path=path!("doctors") view=bounded(patient::MyDoctors)/>
-                    <Route path=path!("history") view=bounded(patient::HistoryPage)/>
-                    <Route path=path!("records") view=bounded(patient::Records)/>
-                    <Route path=path!("requests") view=bounded(patient::Requests)/>
-                    <Route path=path!("grants") view=bounded(patient::Grants)/>
-                    <Route path=path!("access-log") view=bounded(patient::AccessLog)/>
-                    <Route path=path!("security") view=bounded(patient::Security)/>
-                </ParentRoute>
-            </Routes>
-        </Router>
+        <Show when=move || restored.get() fallback=|| view! { <Loading what="medvault"/> }>
+            <Router>
+                <crate::ui::idle::IdleWatch auth=auth/>
+                <Routes fallback=|| view! { <main id="main" class="page"><h1>"Page not found"</h1><a href="/">"Go to the start page"</a></main> }>
+                    <Route path=path!("/") view=bounded(account::Home)/>
+                    <Route path=path!("/login") view=bounded(sign_in::Login)/>
+                    <Route path=path!("/change-password") view=bounded(account::ForcedPasswordChange)/>
+                    <ParentRoute path=path!("/account") view=|| view! { <Guard/> }>
+                        <Route path=path!("password") view=bounded(account::PasswordPage)/>
+                        <Route path=path!("mfa") view=bounded(mfa::SignInSecurity)/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("/admin") view=|| view! { <Guard role=Role::Admin/> }>
+                        <Route path=path!("") view=bounded(admin::Overview)/>
+                        <Route path=path!("doctors") view=bounded(admin::Doctors)/>
+                        <Route path=path!("patients") view=bounded(admin::Patients)/>
+                        <Route path=path!("ledger") view=bounded(admin::Ledger)/>
+                        <Route path=path!("emergency") view=bounded(admin::EmergencyReviews)/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("/doctor") view=|| view! { <Guard role=Role::Doctor/> }>
+                        <Route path=path!("") view=bounded(doctor::MyPatients)/>
+                        <Route path=path!("patients/:id") view=bounded(doctor::PatientPage)/>
+                        <Route path=path!("access") view=bounded(doctor::Access)/>
+                        <Route path=path!("emergency") view=bounded(doctor::Emergency)/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("/patient") view=|| view! { <Guard role=Role::Patient/> }>
+                        <Route path=path!("") view=bounded(patient::Details)/>
+                        <Route path=path!("doctors") view=bounded(patient::MyDoctors)/>
+                        <Route path=path!("history") view=bounded(patient::HistoryPage)/>
+                        <Route path=path!("records") view=bounded(patient::Records)/>
+                        <Route path=path!("requests") view=bounded(patient::Requests)/>
+                        <Route path=path!("grants") view=bounded(patient::Grants)/>
+                        <Route path=path!("access-log") view=bounded(patient::AccessLog)/>
+                        <Route path=path!("security") view=bounded(patient::Security)/>
+                    </ParentRoute>
+                </Routes>
+            </Router>
+        </Show>
     }
 }

@@ -187,6 +187,8 @@ impl TestApp {
         // step would need the clock moved, which tests about other expiries must not do. The
         // `mfa` tests and the browser journey run with it on.
         config.auth.staff_mfa_required = false;
+        // Garage, PostgreSQL and the SMTP sink listen on loopback without TLS.
+        config.allow_insecure_transport = true;
         if backend == Backend::Postgres {
             config.storage = s3_storage();
         }
@@ -418,6 +420,14 @@ impl TestApp {
     }
 }
 
+/// The refresh token of a sign-in or refresh answer to an API client (in the body).
+pub fn refresh_token_of(tokens: &TokenResponse) -> &str {
+    tokens
+        .refresh_token
+        .as_deref()
+        .expect("API clients get the refresh token in the body")
+}
+
 /// Sessions that stay open for a day without a request: for tests that move the clock hours
 /// ahead to reach another expiry (grants, emergency access) and keep using their tokens.
 pub fn day_long_sessions(config: &mut Config) {
@@ -547,11 +557,12 @@ pub struct Actor {
 
 impl Actor {
     fn from_tokens(t: TokenResponse) -> Self {
+        let refresh = refresh_token_of(&t).to_owned();
         Self {
             id: t.user.id,
             email: t.user.email,
             token: t.access_token,
-            refresh: t.refresh_token,
+            refresh,
         }
     }
 }

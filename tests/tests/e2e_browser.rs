@@ -734,9 +734,48 @@ async fn second_factor_journey(app: &TestApp, chrome: &Browser) -> Result<Authen
     admin.fill("#mfa-code", &app.fresh_code(&phone)).await?;
     admin.click("#mfa-submit").await?;
     admin.wait_path("/admin").await?;
+    hardened_session(&admin).await?;
     let violations = admin.csp_violations().await?;
     ensure!(violations.is_empty(), "CSP violations {violations:?}");
     Ok(phone)
+}
+
+/// The session is hardened (issue 12 part 5): the refresh token is only in an `HttpOnly`,
+/// `SameSite=Strict` cookie scoped to `/api/v1/auth`; neither web storage holds a token; a
+/// reload resumes the session from the cookie.
+async fn hardened_session(s: &Session) -> Result<()> {
+    let stored = s
+        .client
+        .execute(
+            "return JSON.stringify([Object.assign({}, sessionStorage), Object.assign({}, localStorage)]);",
+            Vec::new(),
+        )
+        .await?;
+    let stored = stored.as_str().unwrap_or_default().to_owned();
+    // The browser shows a cookie only to pages under its path: look from there.
+    let url = s.client.current_url().await?;
+    let origin = url.origin().ascii_serialization();
+    s.goto(&format!("{origin}/api/v1/auth/refresh")).await?;
+    let cookies = s.client.get_all_cookies().await?;
+    let refresh = cookies
+        .iter()
+        .find(|c| c.name() == "medvault_refresh")
+        .with_context(|| format!("the refresh cookie among {cookies:?}"))?;
+    ensure!(refresh.http_only() == Some(true), "HttpOnly: {refresh:?}");
+    ensure!(
+        format!("{:?}", refresh.same_site()) == "Some(Strict)",
+        "SameSite=Strict: {refresh:?}"
+    );
+    ensure!(refresh.path() == Some("/api/v1/auth"), "path: {refresh:?}");
+    ensure!(
+        !stored.contains("eyJ") && !stored.contains(refresh.value()),
+        "no token in web storage: {stored}"
+    );
+    // A fresh load of the app resumes the session from the cookie.
+    s.goto(url.as_str()).await?;
+    s.wait_path(url.path()).await?;
+    s.find("#sign-out").await?;
+    Ok(())
 }
 
 /// A patient's session with a 16-second idle limit: the warning comes 8 seconds before the

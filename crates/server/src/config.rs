@@ -47,6 +47,13 @@ pub struct Config {
     pub smtp: Option<crate::mail::SmtpConfig>,
     /// Directory holding the built SPA (`MEDVAULT_SPA_DIR`); served at `/` when set.
     pub spa_dir: Option<PathBuf>,
+    /// Native TLS (certificate and key); without it the server speaks plain HTTP and a
+    /// reverse proxy should terminate TLS. With it, responses carry HSTS.
+    pub tls: Option<crate::transport::TlsConfig>,
+    /// Allows plain-text links to storage, mail and the database (`http://` S3, SMTP without
+    /// TLS, PostgreSQL without `sslmode=require`), which are refused otherwise; for test
+    /// set-ups on loopback. Each allowed one is named in a warning at start.
+    pub allow_insecure_transport: bool,
 }
 
 /// Where the key ring comes from.
@@ -169,6 +176,8 @@ impl Default for Config {
             emergency: crate::emergency::EmergencyConfig::default(),
             smtp: None,
             spa_dir: None,
+            tls: None,
+            allow_insecure_transport: false,
         }
     }
 }
@@ -395,6 +404,19 @@ mod tests {
             config.effective_database_url().expose_secret(),
             "/srv/medvault/medvault.db"
         );
+    }
+
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+        let end = start + readme[start..].find("```").expect("its end");
+        let config: Config = toml::from_str(&readme[start..end]).expect("the README's example");
+        assert!(config.auth.staff_mfa_required);
+        assert_eq!(config.auth.address_lock_after, 30);
+        assert_eq!(config.http.trusted_proxies.len(), 1);
+        assert!(config.tls.is_some());
+        assert!(!config.allow_insecure_transport);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //!
 //! The app's policy allows scripts from this origin only, WebAssembly compilation
 //! (`'wasm-unsafe-eval'`), no inline script or style, `data:` images (the authenticator QR code),
-//! requests to this origin only, no plugins, no framing and no `<base>`. HSTS is the TLS
-//! terminator's job: medvault does not terminate TLS itself yet.
+//! requests to this origin only, no plugins, no framing and no `<base>`. When the server
+//! terminates TLS itself (`tls` in the configuration) every response also carries HSTS
+//! (two years, subdomains); otherwise that is the TLS terminator's job.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -27,14 +28,26 @@ pub const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline
 pub const PERMISSIONS_POLICY: &str =
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()";
 
+/// `Strict-Transport-Security` when the server terminates TLS.
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
 /// Middleware: sets the policies on the response.
 pub async fn add(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let docs = req.path().starts_with("/api/docs");
+    let tls = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|s| s.config.tls.is_some());
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
+    if tls {
+        headers.insert(
+            actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(if docs { DOCS_CSP } else { APP_CSP }),

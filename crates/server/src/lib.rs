@@ -28,6 +28,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod time;
+pub mod transport;
 pub mod validate;
 
 use std::net::TcpListener;
@@ -121,9 +122,17 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result
         state.clone().into_inner(),
         std::time::Duration::from_secs(60),
     ));
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .workers(workers)
-        .listen(listener)?
-        .run();
-    Ok(server)
+    let tls = state
+        .config
+        .tls
+        .as_ref()
+        .map(transport::server_config)
+        .transpose()
+        .map_err(std::io::Error::other)?;
+    let server = HttpServer::new(move || build_app(state.clone())).workers(workers);
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }

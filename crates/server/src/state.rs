@@ -42,6 +42,7 @@ impl AppState {
 
     /// Connects and migrates the database, loads or generates secrets, prepares hashing.
     pub fn from_config(config: Config) -> anyhow::Result<Self> {
+        crate::transport::check(&config)?;
         let jwt_secret = match &config.auth.jwt_secret {
             Some(secret) => secret.clone(),
             None => secrets::load_or_generate(&config.data_dir, JWT_SECRET_FILE, 48)

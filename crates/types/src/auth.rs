@@ -17,7 +17,8 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// `POST /api/v1/auth/refresh`.
+/// `POST /api/v1/auth/refresh` for API clients. The browser app sends no body: its refresh
+/// token travels in the `HttpOnly` cookie (see [`SESSION_MODE_HEADER`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
@@ -25,13 +26,25 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+/// The header by which the browser app asks for its refresh token in an `HttpOnly`,
+/// `SameSite=Strict` cookie instead of the JSON body (value [`SESSION_MODE_COOKIE`]), on
+/// sign-in, refresh and sign-out. A refresh by cookie needs it too: a cross-site request cannot
+/// set it, so the cookie alone never renews a session (CSRF).
+pub const SESSION_MODE_HEADER: &str = "X-Medvault-Session";
+/// The value of [`SESSION_MODE_HEADER`].
+pub const SESSION_MODE_COOKIE: &str = "cookie";
+/// The refresh-token cookie's name (path `/api/v1/auth`).
+pub const REFRESH_COOKIE: &str = "medvault_refresh";
+
 /// Answer to a login or a refresh: a short-lived access token and a one-use refresh token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     /// JWT to send as `Authorization: Bearer <token>`.
     pub access_token: String,
-    /// Opaque token for `POST /api/v1/auth/refresh`; valid once.
-    pub refresh_token: String,
+    /// Opaque token for `POST /api/v1/auth/refresh`; valid once. Absent when the client asked
+    /// for it as a cookie (the browser app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: String,
     /// Lifetime of the access token in seconds.

@@ -9,9 +9,9 @@ use super::dto::{
     CreatedPatient, Doctor, EmergencyAccess, EmergencyAccessId, Grant, GrantId, History,
     LedgerPage, LedgerVerification, LoginRequest, MfaChallenge, MfaLoginRequest, MfaStatus,
     OpenEmergencyAccess, Page, Patient, ReauthenticateRequest, Reauthenticated, RecordId,
-    RecordMeta, RecoveryCodes, RedeemCode, RefreshRequest, RequestId, ReviewEmergencyAccess,
-    StorageUsage, TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus,
-    UpdateContact, UpdateDoctor, UpdatePatient, User, UserId, VisitNote,
+    RecordMeta, RecoveryCodes, RedeemCode, RequestId, ReviewEmergencyAccess, StorageUsage,
+    TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UpdateContact,
+    UpdateDoctor, UpdatePatient, User, UserId, VisitNote,
 };
 use super::transport::{self, call};
 
@@ -82,12 +82,10 @@ pub async fn login_mfa(mfa_token: &str, code: &str) -> R<TokenResponse> {
     Ok(resp)
 }
 
-/// Signs out here and on the server (the refresh token is revoked).
+/// Signs out on the server (the session is revoked and the refresh cookie cleared; the
+/// transport asks for the cookie mode), then forgets the access token here.
 pub async fn logout() {
-    if let Some(refresh_token) = transport::current_refresh_token() {
-        let body = RefreshRequest { refresh_token };
-        let _ = call::<_, serde_json::Value>(Method::POST, "/auth/logout", Some(&body)).await;
-    }
+    let _ = call::<(), serde_json::Value>(Method::POST, "/auth/logout", None).await;
     transport::clear_session();
 }
 

@@ -1,13 +1,22 @@
-//! How requests travel: bearer token on every call, one renewal and retry on a 401, the session
-//! kept in `sessionStorage` (this tab only) so a reload does not sign people out, proactive
+//! How requests travel: bearer token on every call, one renewal and retry on a 401, proactive
 //! renewal shortly before the access token expires, uploads with progress through
 //! `XMLHttpRequest`, downloads saved through a blob link.
+//!
+//! No token is ever written to `sessionStorage`, `localStorage` or anywhere else a script could
+//! read it later: the access token lives only in this module's memory, and the refresh token
+//! only in the `HttpOnly`, `SameSite=Strict` cookie the server sets on sign-in and rotates on
+//! each renewal (path `/api/v1/auth`, out of this app's reach). The calls that start, renew or
+//! end a session carry [`SESSION_MODE_HEADER`] to ask for that cookie mode (see
+//! [`asks_for_cookie`]); a reload keeps only the cookie, and the app starts by renewing with it
+//! ([`resume_session`]).
 //!
 //! Renewal is single-flight: refresh tokens rotate and the server revokes the whole session when
 //! a spent one is reused, so two requests meeting a 401 together must not both renew.
 //!
 //! Every signed-in request (never a renewal, which the server does not count either) is
-//! recorded as the session's last activity, for the idle sign-out (`crate::ui::idle`).
+//! recorded as the session's last activity, for the idle sign-out (`crate::ui::idle`). That
+//! time (not a secret) is also kept in `sessionStorage`, so a reload does not restart the idle
+//! clock the server keeps running.
 
 use std::cell::{Cell, RefCell};
 
@@ -16,39 +25,46 @@ use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
 
-use super::dto::{RefreshRequest, TokenResponse, UserSummary};
+use super::dto::{SESSION_MODE_COOKIE, SESSION_MODE_HEADER, TokenResponse, UserSummary};
 use crate::logic::{download::file_name_from_disposition, errors::ApiError, session};
 
-const STORAGE_KEY: &str = "medvault.session";
+/// `sessionStorage` key of the last activity time (ms since the epoch); never a token.
+const LAST_ACTIVITY_KEY: &str = "medvault.last_activity";
+/// Where versions before the cookie session kept their tokens; wiped on start.
+const LEGACY_SESSION_KEY: &str = "medvault.session";
 const API_BASE: &str = "/api/v1";
+/// The renewal endpoint (by cookie, with no body).
+const REFRESH_PATH: &str = "/auth/refresh";
+/// The calls that start, renew or end a session: they ask for the refresh token as a cookie.
+const COOKIE_SESSION_PATHS: [&str; 4] = [
+    "/auth/login",
+    "/auth/login/mfa",
+    REFRESH_PATH,
+    "/auth/logout",
+];
 
-/// The tokens of the signed-in user.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Tokens {
+/// The signed-in session as this tab knows it, in memory only.
+#[derive(Debug, Clone)]
+struct Session {
     /// Bearer token for API calls.
-    pub access_token: String,
-    /// Opaque token that renews the access token (rotated on each use).
-    pub refresh_token: String,
+    access_token: String,
     /// Lifetime of the access token in seconds.
-    pub expires_in: u64,
+    expires_in: u64,
     /// When the access token was received (ms since the epoch).
-    pub issued_at_ms: f64,
-    /// The server ends the session after this many seconds without a request (0: unknown, a
-    /// session stored by an older version of the app).
-    #[serde(default)]
-    pub idle_timeout_secs: u64,
+    issued_at_ms: f64,
+    /// The server ends the session after this many seconds without a request.
+    idle_timeout_secs: u64,
     /// When the last signed-in request was sent (ms since the epoch).
-    #[serde(default)]
-    pub last_activity_ms: f64,
+    last_activity_ms: f64,
     /// The signed-in user, as last told by the server.
-    pub user: UserSummary,
+    user: UserSummary,
 }
 
 /// A callback run with the answer of a renewal.
 type RenewedHook = Box<dyn Fn(&TokenResponse)>;
 
 thread_local! {
-    static TOKENS: RefCell<Option<Tokens>> = const { RefCell::new(None) };
+    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
     static REFRESHING: Cell<bool> = const { Cell::new(false) };
     static TIMER: RefCell<Option<gloo_timers::callback::Timeout>> = const { RefCell::new(None) };
     static ON_EXPIRED: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
@@ -74,6 +90,25 @@ fn now_ms() -> f64 {
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// The last activity time this tab wrote before a reload, if any.
+fn stored_last_activity() -> Option<f64> {
+    let text = storage()?.get_item(LAST_ACTIVITY_KEY).ok().flatten()?;
+    text.parse::<f64>().ok().filter(|ms| ms.is_finite())
+}
+
+fn store_last_activity(ms: f64) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(LAST_ACTIVITY_KEY, &ms.to_string());
+    }
+}
+
+/// Whether a call to `path` (under `/api/v1`) carries [`SESSION_MODE_HEADER`]: exactly the
+/// calls that start, renew or end a session, so the refresh token only ever travels as the
+/// `HttpOnly` cookie.
+pub fn asks_for_cookie(path: &str) -> bool {
+    COOKIE_SESSION_PATHS.contains(&path)
 }
 
 /// Registers what to do when the session ends for good (renewal refused): the app clears the
@@ -107,60 +142,58 @@ pub fn set_session(resp: &TokenResponse) {
 /// Keeps the session going with a renewal's answer; the idle clock goes on from the last
 /// request (a renewal is not activity).
 fn renewed(resp: &TokenResponse) {
-    let last = TOKENS
-        .with(|t| t.borrow().as_ref().map(|t| t.last_activity_ms))
+    let last = SESSION
+        .with(|s| s.borrow().as_ref().map(|s| s.last_activity_ms))
         .unwrap_or_else(now_ms);
     install(resp, last);
 }
 
+/// Keeps the answer's access token in memory (never its refresh token, should one come) and
+/// schedules the next renewal.
 fn install(resp: &TokenResponse, last_activity_ms: f64) {
-    let tokens = Tokens {
+    let current = Session {
         access_token: resp.access_token.clone(),
-        refresh_token: resp.refresh_token.clone(),
         expires_in: resp.expires_in,
         issued_at_ms: now_ms(),
         idle_timeout_secs: resp.idle_timeout_secs,
         last_activity_ms,
         user: resp.user.clone(),
     };
-    store(&tokens);
-    schedule_refresh(&tokens);
-    TOKENS.with(|t| *t.borrow_mut() = Some(tokens));
-}
-
-fn store(tokens: &Tokens) {
-    if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(tokens)) {
-        let _ = s.set_item(STORAGE_KEY, &json);
-    }
+    store_last_activity(last_activity_ms);
+    schedule_refresh(&current);
+    SESSION.with(|s| *s.borrow_mut() = Some(current));
 }
 
 /// Records a change to the signed-in user (password changed, profile renamed).
 pub fn set_user(user: &UserSummary) {
-    TOKENS.with(|t| {
-        if let Some(tokens) = t.borrow_mut().as_mut() {
-            tokens.user = user.clone();
-            store(tokens);
+    SESSION.with(|s| {
+        if let Some(current) = s.borrow_mut().as_mut() {
+            current.user = user.clone();
         }
     });
 }
 
 /// Records a signed-in request as the session's last activity.
 fn record_activity() {
-    TOKENS.with(|t| {
-        if let Some(tokens) = t.borrow_mut().as_mut() {
-            tokens.last_activity_ms = now_ms();
-            store(tokens);
-        }
+    let now = now_ms();
+    let signed_in = SESSION.with(|s| {
+        s.borrow_mut()
+            .as_mut()
+            .map(|current| current.last_activity_ms = now)
+            .is_some()
     });
+    if signed_in {
+        store_last_activity(now);
+    }
 }
 
 /// The idle clock of the current session: (last activity in ms since the epoch, idle limit in
 /// seconds); `None` when signed out.
 pub fn idle_clock() -> Option<(f64, u64)> {
-    TOKENS.with(|t| {
-        t.borrow()
+    SESSION.with(|s| {
+        s.borrow()
             .as_ref()
-            .map(|t| (t.last_activity_ms, t.idle_timeout_secs))
+            .map(|s| (s.last_activity_ms, s.idle_timeout_secs))
     })
 }
 
@@ -172,35 +205,35 @@ pub fn end_session() -> Option<String> {
     token
 }
 
-/// Ends the session on this side (tokens forgotten, timer stopped).
+/// Ends the session on this side (access token forgotten, timer stopped, idle clock wiped).
+/// The refresh cookie is the server's to clear, on sign-out.
 pub fn clear_session() {
-    TOKENS.with(|t| *t.borrow_mut() = None);
+    SESSION.with(|s| *s.borrow_mut() = None);
     TIMER.with(|t| *t.borrow_mut() = None);
     if let Some(s) = storage() {
-        let _ = s.remove_item(STORAGE_KEY);
+        let _ = s.remove_item(LAST_ACTIVITY_KEY);
     }
 }
 
-/// The stored session of this tab, if any (after a reload).
-pub fn restore_session() -> Option<Tokens> {
-    let json = storage()?.get_item(STORAGE_KEY).ok().flatten()?;
-    let tokens: Tokens = serde_json::from_str(&json).ok()?;
-    schedule_refresh(&tokens);
-    TOKENS.with(|t| *t.borrow_mut() = Some(tokens.clone()));
-    Some(tokens)
-}
-
-/// The refresh token of the current session (for signing out).
-pub fn current_refresh_token() -> Option<String> {
-    TOKENS.with(|t| t.borrow().as_ref().map(|t| t.refresh_token.clone()))
+/// Picks up the session the refresh cookie still holds after a reload (or in a new tab): one
+/// renewal by cookie. The signed-in user on success; `None` on any failure (no cookie, an
+/// ended session, no network), which simply means signed out. The idle clock goes on from the
+/// last activity this tab recorded before the reload, when there is one.
+pub async fn resume_session() -> Option<UserSummary> {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(LEGACY_SESSION_KEY);
+    }
+    let resp = refresh_by_cookie().await.ok()?;
+    install(&resp, stored_last_activity().unwrap_or_else(now_ms));
+    Some(resp.user)
 }
 
 fn access_token() -> Option<String> {
-    TOKENS.with(|t| t.borrow().as_ref().map(|t| t.access_token.clone()))
+    SESSION.with(|s| s.borrow().as_ref().map(|s| s.access_token.clone()))
 }
 
-fn schedule_refresh(tokens: &Tokens) {
-    let at = session::refresh_at_ms(tokens.issued_at_ms, tokens.expires_in);
+fn schedule_refresh(current: &Session) {
+    let at = session::refresh_at_ms(current.issued_at_ms, current.expires_in);
     let delay = (at - now_ms()).max(0.0);
     #[expect(
         clippy::cast_possible_truncation,
@@ -216,8 +249,17 @@ fn schedule_refresh(tokens: &Tokens) {
     TIMER.with(|t| *t.borrow_mut() = Some(timeout));
 }
 
-/// Renews the access token with the refresh token, once even when many callers ask at the same
-/// time; a refused renewal ends the session.
+/// One renewal by the refresh cookie (no body), marked as in flight so no other starts
+/// meanwhile.
+async fn refresh_by_cookie() -> Result<TokenResponse, ApiError> {
+    REFRESHING.with(|r| r.set(true));
+    let result = send_json::<(), TokenResponse>(Method::POST, REFRESH_PATH, None, None).await;
+    REFRESHING.with(|r| r.set(false));
+    result
+}
+
+/// Renews the access token with the refresh cookie, once even when many callers ask at the
+/// same time; a refused renewal ends the session.
 async fn renew() -> Result<(), ApiError> {
     if REFRESHING.with(Cell::get) {
         while REFRESHING.with(Cell::get) {
@@ -229,19 +271,10 @@ async fn renew() -> Result<(), ApiError> {
             Err(ApiError::session_expired())
         };
     }
-    let Some(refresh_token) = current_refresh_token() else {
+    if access_token().is_none() {
         return Err(ApiError::session_expired());
-    };
-    REFRESHING.with(|r| r.set(true));
-    let result = send_json::<_, TokenResponse>(
-        Method::POST,
-        "/auth/refresh",
-        Some(&RefreshRequest { refresh_token }),
-        None,
-    )
-    .await;
-    REFRESHING.with(|r| r.set(false));
-    match result {
+    }
+    match refresh_by_cookie().await {
         Ok(resp) => {
             renewed(&resp);
             ON_RENEWED.with(|cb| {
@@ -266,10 +299,10 @@ fn expire() {
 
 /// Renews now if the token is close to expiry (before a long upload).
 pub async fn ensure_fresh() -> Result<(), ApiError> {
-    let due = TOKENS.with(|t| {
-        t.borrow()
+    let due = SESSION.with(|s| {
+        s.borrow()
             .as_ref()
-            .map(|t| session::is_due(t.issued_at_ms, t.expires_in, now_ms()))
+            .map(|s| session::is_due(s.issued_at_ms, s.expires_in, now_ms()))
     });
     match due {
         Some(true) => renew().await,
@@ -282,6 +315,9 @@ fn url(path: &str) -> String {
     format!("{API_BASE}{path}")
 }
 
+/// Sends one request. Cookies go with it the browser's default way for `fetch`
+/// (`same-origin`, set here so nobody turns it off): the refresh cookie reaches the session
+/// calls, which also carry [`SESSION_MODE_HEADER`].
 async fn raw_send<B: Serialize>(
     method: Method,
     path: &str,
@@ -290,7 +326,11 @@ async fn raw_send<B: Serialize>(
 ) -> Result<gloo_net::http::Response, ApiError> {
     let mut builder = RequestBuilder::new(&url(path))
         .method(method)
+        .credentials(web_sys::RequestCredentials::SameOrigin)
         .header("Accept", "application/json");
+    if asks_for_cookie(path) {
+        builder = builder.header(SESSION_MODE_HEADER, SESSION_MODE_COOKIE);
+    }
     if let Some(token) = token {
         builder = builder.header("Authorization", &format!("Bearer {token}"));
     }
@@ -513,6 +553,8 @@ async fn xhr_send(
 ) -> Result<(u16, String), ApiError> {
     let net = |_| ApiError::network("xhr");
     let xhr = web_sys::XmlHttpRequest::new().map_err(net)?;
+    // `withCredentials` stays at its default (false): a same-origin request still carries
+    // cookies; the refresh cookie is scoped to `/api/v1/auth` and never goes with an upload.
     xhr.open("POST", &url(path)).map_err(net)?;
     xhr.set_request_header("Authorization", &format!("Bearer {token}"))
         .map_err(net)?;
@@ -538,4 +580,24 @@ async fn xhr_send(
     outcome.map_err(|_: JsValue| ApiError::network("upload"))?;
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
     Ok((xhr.status().map_err(net)?, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_the_session_calls_ask_for_the_cookie() {
+        for path in [
+            "/auth/login",
+            "/auth/login/mfa",
+            "/auth/refresh",
+            "/auth/logout",
+        ] {
+            assert!(asks_for_cookie(path), "{path}");
+        }
+        for path in ["/auth/reauthenticate", "/me", "/records", "/auth/refresh/x"] {
+            assert!(!asks_for_cookie(path), "{path}");
+        }
+    }
 }

@@ -15,22 +15,22 @@ use crate::ui::widgets::Dialog;
 /// How often the idle clock is looked at.
 const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Restores this tab's session after a reload, unless it sat idle past its limit meanwhile:
-/// then it ends at once and the sign-in screen says why (before any screen could make a
-/// request that would count as activity).
-pub fn restore_session(auth: Auth) {
-    let Some(tokens) = transport::restore_session() else {
+/// Picks up the session after a reload (or in a new tab) from the refresh cookie, the only
+/// thing that survives: one renewal, signed in as its user when it works, signed out without a
+/// word when it does not. Should this tab have sat idle past its limit meanwhile, the session
+/// ends at once and the sign-in screen says why (before any screen could make a request that
+/// would count as activity).
+pub async fn restore_session(auth: Auth) {
+    let Some(user) = transport::resume_session().await else {
         return;
     };
-    let state = session::idle_state(
-        tokens.last_activity_ms,
-        tokens.idle_timeout_secs,
-        js_sys::Date::now(),
-    );
-    if state == Idle::Expired {
-        sign_out_idle(auth, tokens.idle_timeout_secs);
+    let Some((last, idle_secs)) = transport::idle_clock() else {
+        return;
+    };
+    if session::idle_state(last, idle_secs, js_sys::Date::now()) == Idle::Expired {
+        sign_out_idle(auth, idle_secs);
     } else {
-        auth.user.set(Some(tokens.user));
+        auth.user.set(Some(user));
     }
 }
 

@@ -39,8 +39,11 @@ async fn refresh_rotates_and_reuse_revokes(backend: Backend) {
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(first.token_type, "Bearer");
     assert!(first.expires_in > 0 && first.expires_in <= 3600);
-    let second: TokenResponse =
-        expect_json(refresh(&app, &first.refresh_token).await, StatusCode::OK).await;
+    let second: TokenResponse = expect_json(
+        refresh(&app, medvault_tests::refresh_token_of(&first)).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(
         app.get("/api/v1/me", Some(&second.access_token))
@@ -48,17 +51,20 @@ async fn refresh_rotates_and_reuse_revokes(backend: Backend) {
             .status(),
         StatusCode::OK
     );
-    let third: TokenResponse =
-        expect_json(refresh(&app, &second.refresh_token).await, StatusCode::OK).await;
+    let third: TokenResponse = expect_json(
+        refresh(&app, medvault_tests::refresh_token_of(&second)).await,
+        StatusCode::OK,
+    )
+    .await;
 
     // Replaying a spent token revokes the whole session: the newest tokens die too.
     expect_error(
-        refresh(&app, &first.refresh_token).await,
+        refresh(&app, medvault_tests::refresh_token_of(&first)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
     expect_error(
-        refresh(&app, &third.refresh_token).await,
+        refresh(&app, medvault_tests::refresh_token_of(&third)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -105,7 +111,7 @@ async fn logout_ends_session(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, &t.refresh_token).await,
+        refresh(&app, medvault_tests::refresh_token_of(&t)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -139,7 +145,7 @@ async fn password_change_revokes_other_sessions(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, &b.refresh_token).await,
+        refresh(&app, medvault_tests::refresh_token_of(&b)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -282,7 +288,7 @@ async fn failures_look_identical_and_lock(backend: Backend) {
 async fn concurrent_refresh_and_failures(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.auth.lock_after = 50).await;
     let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let attempts = (0..8).map(|_| refresh(&app, &tokens.refresh_token));
+    let attempts = (0..8).map(|_| refresh(&app, medvault_tests::refresh_token_of(&tokens)));
     let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
         .await
         .iter()

@@ -9,3 +9,4 @@ mod matrix;
 mod mfa;
 mod openapi;
 mod sessions;
+mod transport;

@@ -16,6 +16,7 @@ on_both_backends!(
     idle_sessions_end_at_use_and_at_refresh,
     staff_sessions_end_after_twelve_hours,
     ordinary_requests_stay_read_only,
+    the_browser_gets_its_refresh_token_as_a_cookie,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -63,7 +64,7 @@ async fn idle_sessions_end_at_use_and_at_refresh(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, &admin.refresh_token).await,
+        refresh(&app, medvault_tests::refresh_token_of(&admin)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -74,12 +75,15 @@ async fn idle_sessions_end_at_use_and_at_refresh(backend: Backend) {
         .await;
     assert_eq!(patient.idle_timeout_secs, 30 * 60);
     app.clock.advance(Duration::minutes(20));
-    let renewed: TokenResponse =
-        expect_json(refresh(&app, &patient.refresh_token).await, StatusCode::OK).await;
+    let renewed: TokenResponse = expect_json(
+        refresh(&app, medvault_tests::refresh_token_of(&patient)).await,
+        StatusCode::OK,
+    )
+    .await;
     app.clock
         .advance(Duration::minutes(11) + Duration::seconds(1));
     expect_error(
-        refresh(&app, &renewed.refresh_token).await,
+        refresh(&app, medvault_tests::refresh_token_of(&renewed)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -117,7 +121,11 @@ async fn staff_sessions_end_after_twelve_hours(backend: Backend) {
         app.clock.advance(Duration::minutes(10));
         assert_eq!(me_status(&app, &tokens.access_token).await, StatusCode::OK);
         assert_eq!(me_status(&app, &patient.access_token).await, StatusCode::OK);
-        tokens = expect_json(refresh(&app, &tokens.refresh_token).await, StatusCode::OK).await;
+        tokens = expect_json(
+            refresh(&app, medvault_tests::refresh_token_of(&tokens)).await,
+            StatusCode::OK,
+        )
+        .await;
         assert_eq!(tokens.session_expires_at, admin.session_expires_at);
     }
     app.clock.advance(Duration::minutes(11));
@@ -127,7 +135,7 @@ async fn staff_sessions_end_after_twelve_hours(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, &tokens.refresh_token).await,
+        refresh(&app, medvault_tests::refresh_token_of(&tokens)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -160,4 +168,101 @@ async fn ordinary_requests_stay_read_only(backend: Backend) {
     );
     assert_eq!(me_status(&app, &admin.access_token).await, StatusCode::OK);
     assert_eq!(last(), written);
+}
+
+/// The value of the refresh cookie a response sets, with the whole `Set-Cookie` line.
+fn refresh_cookie(resp: &reqwest::Response) -> (String, String) {
+    let line = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("medvault_refresh="))
+        .expect("a refresh cookie")
+        .to_owned();
+    let value = line["medvault_refresh=".len()..]
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (value, line)
+}
+
+/// The browser app's mode: the refresh token only ever in an `HttpOnly`, `SameSite=Strict`
+/// cookie scoped to `/api/v1/auth`, renewed only with the custom header (a cross-site request
+/// carrying the cookie alone gets nothing), rotated, reuse detected, removed at sign-out.
+async fn the_browser_gets_its_refresh_token_as_a_cookie(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let url = |path: &str| format!("{}{path}", app.address);
+    let login = app
+        .client
+        .post(url("/api/v1/auth/login"))
+        .header("X-Medvault-Session", "cookie")
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::OK);
+    let (first, line) = refresh_cookie(&login);
+    for flag in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/api/v1/auth",
+        "Max-Age=",
+    ] {
+        assert!(line.contains(flag), "{flag} in {line}");
+    }
+    assert!(!line.contains("Secure"), "plain HTTP on loopback: {line}");
+    let body: TokenResponse = login.json().await.expect("tokens");
+    assert!(body.refresh_token.is_none(), "not in the body");
+
+    let with_cookie = |value: &str, header: bool| {
+        let mut req = app
+            .client
+            .post(url("/api/v1/auth/refresh"))
+            .header("cookie", format!("medvault_refresh={value}"));
+        if header {
+            req = req.header("X-Medvault-Session", "cookie");
+        }
+        req.send()
+    };
+    // The cookie alone (what another site's form could send) renews nothing.
+    let forged = with_cookie(&first, false).await.expect("refresh");
+    assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // With the header it rotates.
+    let renewed = with_cookie(&first, true).await.expect("refresh");
+    assert_eq!(renewed.status(), StatusCode::OK);
+    let (second, _) = refresh_cookie(&renewed);
+    assert_ne!(second, first);
+    let tokens: TokenResponse = renewed.json().await.expect("tokens");
+    assert!(tokens.refresh_token.is_none());
+    assert_eq!(me_status(&app, &tokens.access_token).await, StatusCode::OK);
+    // Replaying the spent cookie revokes the session.
+    let replay = with_cookie(&first, true).await.expect("refresh");
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    let after = with_cookie(&second, true).await.expect("refresh");
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    // No cookie: 401.
+    let none = app
+        .client
+        .post(url("/api/v1/auth/refresh"))
+        .header("X-Medvault-Session", "cookie")
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+
+    // Sign-out removes the cookie.
+    let fresh = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let out = app
+        .client
+        .post(url("/api/v1/auth/logout"))
+        .bearer_auth(&fresh.access_token)
+        .header("X-Medvault-Session", "cookie")
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let (value, line) = refresh_cookie(&out);
+    assert!(value.is_empty() && line.contains("Max-Age=0"), "{line}");
 }

@@ -318,11 +318,12 @@ async fn doctor(app: &TestApp, admin: &str, email: &str) -> Actor {
     let t = app
         .activate(&d.doctor.email, shown(&d.temporary_password))
         .await;
+    let refresh = medvault_tests::refresh_token_of(&t).to_owned();
     Actor {
         id: t.user.id,
         email: t.user.email,
         token: t.access_token,
-        refresh: t.refresh_token,
+        refresh,
     }
 }
 

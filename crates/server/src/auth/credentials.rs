@@ -43,7 +43,7 @@ fn token_response(state: &AppState, opened: Opened) -> Result<TokenResponse, Api
             .issue(user.user_id()?.as_uuid(), role, issued.session_id.as_uuid())?;
     Ok(TokenResponse {
         access_token,
-        refresh_token: issued.refresh_token,
+        refresh_token: Some(issued.refresh_token),
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl_secs(),
         idle_timeout_secs: state.config.auth.idle_secs(role),

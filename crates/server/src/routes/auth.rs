@@ -1,6 +1,6 @@
 //! Sign-in, token refresh and sign-out.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use medvault_types::{
     ErrorBody, LoginRequest, MfaChallenge, MfaLoginRequest, ReauthenticateRequest, Reauthenticated,
     RefreshRequest, TokenResponse,
@@ -11,6 +11,7 @@ use crate::auth::{AnyUser, SignedIn};
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::routes::responses::{AuthErrors, SessionErrors};
+use crate::routes::session_cookie;
 use crate::state::AppState;
 
 /// Signs in. Unknown email, wrong password and deactivated account all answer the same 401
@@ -29,12 +30,15 @@ use crate::state::AppState;
 #[post("/api/v1/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     ClientAddr(from): ClientAddr,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(
         match credentials::sign_in(&state, body.into_inner(), from).await? {
-            SignIn::Session(tokens) => HttpResponse::Ok().json(tokens),
+            SignIn::Session(tokens) => {
+                session_cookie::tokens_answer(&state, session_cookie::wanted(&req), tokens)
+            }
             SignIn::SecondFactor(challenge) => HttpResponse::Accepted().json(challenge),
         },
     )
@@ -54,33 +58,55 @@ pub async fn login(
 #[post("/api/v1/auth/login/mfa")]
 pub async fn login_mfa(
     state: web::Data<AppState>,
+    req: HttpRequest,
     ClientAddr(from): ClientAddr,
     body: web::Json<MfaLoginRequest>,
-) -> Result<web::Json<TokenResponse>, ApiError> {
-    Ok(web::Json(
-        credentials::sign_in_second_step(&state, body.into_inner(), from).await?,
+) -> Result<HttpResponse, ApiError> {
+    let tokens = credentials::sign_in_second_step(&state, body.into_inner(), from).await?;
+    Ok(session_cookie::tokens_answer(
+        &state,
+        session_cookie::wanted(&req),
+        tokens,
     ))
 }
 
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a
-/// spent one revokes the whole session.
+/// spent one revokes the whole session. API clients send the token in the body; the browser app
+/// sends no body but the `X-Medvault-Session: cookie` header, and its token travels in the
+/// `HttpOnly` cookie (the cookie without the header is refused).
 #[utoipa::path(tag = "auth", operation_id = "refresh_session",
-    request_body = RefreshRequest,
+    request_body(content = RefreshRequest, description = "Omitted in cookie mode"),
+    params(("X-Medvault-Session" = Option<String>, Header, description = "`cookie`: the refresh token is in the `medvault_refresh` cookie, and the new one goes there")),
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Unknown, spent, revoked or expired refresh token", body = ErrorBody),
+        (status = 422, description = "No refresh token in the body", body = ErrorBody),
     ))]
 #[post("/api/v1/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
-) -> Result<web::Json<TokenResponse>, ApiError> {
-    Ok(web::Json(
-        credentials::refresh(&state, body.into_inner()).await?,
-    ))
+    req: HttpRequest,
+    body: Option<web::Json<RefreshRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let cookie_mode = session_cookie::wanted(&req);
+    let token = if cookie_mode {
+        session_cookie::token(&req).ok_or(ApiError::Unauthorized)?
+    } else {
+        body.map(|b| b.into_inner().refresh_token)
+            .ok_or_else(|| ApiError::field("refresh_token", "is required"))?
+    };
+    let tokens = credentials::refresh(
+        &state,
+        RefreshRequest {
+            refresh_token: token,
+        },
+    )
+    .await?;
+    Ok(session_cookie::tokens_answer(&state, cookie_mode, tokens))
 }
 
-/// Ends the caller's session: its refresh token and access tokens stop working.
+/// Ends the caller's session: its refresh token and access tokens stop working, and the
+/// browser's refresh cookie is removed.
 #[utoipa::path(tag = "auth", operation_id = "delete_session",
     security(("bearer" = [])),
     responses(
@@ -93,7 +119,9 @@ pub async fn logout(
     SignedIn(user): SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     credentials::sign_out(&state, &user).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(session_cookie::removal(&state))
+        .finish())
 }
 
 /// Confirms the caller's password again, with a second-factor `code` when the account has

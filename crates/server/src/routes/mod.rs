@@ -22,6 +22,7 @@ pub mod my_care;
 pub mod profile;
 pub mod records;
 pub mod responses;
+pub mod session_cookie;
 
 use std::sync::OnceLock;
 
