@@ -305,6 +305,16 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `POST /api/v1/auth/refresh` with `token` in the body.
+    pub async fn refresh(&self, token: &str) -> Response {
+        self.post(
+            "/api/v1/auth/refresh",
+            None,
+            &serde_json::json!({ "refresh_token": token }),
+        )
+        .await
+    }
+
     /// The password step of sign-in for an account with a second factor: the challenge.
     pub async fn mfa_challenge(&self, email: &str, password: &str) -> MfaChallenge {
         let resp = self

@@ -31,8 +31,8 @@ fn admin(data_dir: &std::path::Path, action: &str, email: &str) -> (i32, String)
     (out.status.code().expect("exit code"), text)
 }
 
-#[test]
-fn cli_lifts_a_sign_in_lock() {
+/// A fresh SQLite database in a temporary data directory (kept alive by the returned guard).
+fn database() -> (tempfile::TempDir, db::Pool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url: SecretString = dir
         .path()
@@ -41,6 +41,12 @@ fn cli_lifts_a_sign_in_lock() {
         .into_owned()
         .into();
     let pool = db::connect(&url, 1).expect("database");
+    (dir, pool)
+}
+
+#[test]
+fn cli_lifts_a_sign_in_lock() {
+    let (dir, pool) = database();
     let mut conn = pool.get().expect("connection");
     let user = UserRow::new(
         "locked@clinic.example".into(),
@@ -100,14 +106,7 @@ fn entries(conn: &mut db::DbConn, action: &str) -> Vec<(Option<String>, String)>
 #[test]
 fn cli_resets_a_lost_authenticator() {
     use medvault_server::db::schema::{mfa_factors, sessions};
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url: SecretString = dir
-        .path()
-        .join("medvault.db")
-        .to_string_lossy()
-        .into_owned()
-        .into();
-    let pool = db::connect(&url, 1).expect("database");
+    let (dir, pool) = database();
     let mut conn = pool.get().expect("connection");
     let user = UserRow::new(
         "only.admin@clinic.example".into(),

@@ -25,22 +25,13 @@ on_both_backends!(
     an_admin_lifts_a_sign_in_lock,
 );
 
-async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        &json!({"refresh_token": token}),
-    )
-    .await
-}
-
 async fn refresh_rotates_and_reuse_revokes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(first.token_type, "Bearer");
     assert!(first.expires_in > 0 && first.expires_in <= 3600);
     let second: TokenResponse = expect_json(
-        refresh(&app, medvault_tests::refresh_token_of(&first)).await,
+        app.refresh(medvault_tests::refresh_token_of(&first)).await,
         StatusCode::OK,
     )
     .await;
@@ -52,19 +43,19 @@ async fn refresh_rotates_and_reuse_revokes(backend: Backend) {
         StatusCode::OK
     );
     let third: TokenResponse = expect_json(
-        refresh(&app, medvault_tests::refresh_token_of(&second)).await,
+        app.refresh(medvault_tests::refresh_token_of(&second)).await,
         StatusCode::OK,
     )
     .await;
 
     // Replaying a spent token revokes the whole session: the newest tokens die too.
     expect_error(
-        refresh(&app, medvault_tests::refresh_token_of(&first)).await,
+        app.refresh(medvault_tests::refresh_token_of(&first)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
     expect_error(
-        refresh(&app, medvault_tests::refresh_token_of(&third)).await,
+        app.refresh(medvault_tests::refresh_token_of(&third)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -84,10 +75,10 @@ async fn refresh_rotates_and_reuse_revokes(backend: Backend) {
     );
 
     // Garbage and empty refresh tokens.
-    expect_error(refresh(&app, "nope").await, StatusCode::UNAUTHORIZED).await;
-    expect_error(refresh(&app, "").await, StatusCode::UNAUTHORIZED).await;
+    expect_error(app.refresh("nope").await, StatusCode::UNAUTHORIZED).await;
+    expect_error(app.refresh("").await, StatusCode::UNAUTHORIZED).await;
     expect_error(
-        refresh(&app, &"x".repeat(5000)).await,
+        app.refresh(&"x".repeat(5000)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -111,7 +102,7 @@ async fn logout_ends_session(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, medvault_tests::refresh_token_of(&t)).await,
+        app.refresh(medvault_tests::refresh_token_of(&t)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -145,7 +136,7 @@ async fn password_change_revokes_other_sessions(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, medvault_tests::refresh_token_of(&b)).await,
+        app.refresh(medvault_tests::refresh_token_of(&b)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -177,7 +168,7 @@ async fn deactivation_applies_at_next_request(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, &cast.patient.refresh).await,
+        app.refresh(&cast.patient.refresh).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -288,7 +279,7 @@ async fn failures_look_identical_and_lock(backend: Backend) {
 async fn concurrent_refresh_and_failures(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.auth.lock_after = 50).await;
     let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let attempts = (0..8).map(|_| refresh(&app, medvault_tests::refresh_token_of(&tokens)));
+    let attempts = (0..8).map(|_| app.refresh(medvault_tests::refresh_token_of(&tokens)));
     let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
         .await
         .iter()

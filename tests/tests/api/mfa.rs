@@ -26,6 +26,14 @@ fn staff_mfa(config: &mut Config) {
     config.auth.staff_mfa_required = true;
 }
 
+/// Staff MFA, and wrong codes on purpose without slow-down or lock (the lock has its own test,
+/// `both_steps_count_against_one_lock`).
+fn staff_mfa_without_locks(config: &mut Config) {
+    staff_mfa(config);
+    config.auth.slowdown_after = 100;
+    config.auth.lock_after = 100;
+}
+
 /// Every admin operation in the spec, with its path's ids filled in.
 fn admin_operations() -> Vec<(Method, String)> {
     let spec: serde_json::Value =
@@ -144,13 +152,7 @@ async fn staff_reach_nothing_before_setting_up_a_second_factor(backend: Backend)
 }
 
 async fn sign_in_takes_two_steps_and_codes_work_once(backend: Backend) {
-    // Wrong codes on purpose: no slow-down or lock here (`both_steps_count_against_one_lock`).
-    let app = TestApp::spawn_with(backend, |c| {
-        staff_mfa(c);
-        c.auth.slowdown_after = 100;
-        c.auth.lock_after = 100;
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, staff_mfa_without_locks).await;
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let (authenticator, codes) = app.enrol_mfa(&first.access_token).await;
 
@@ -212,12 +214,7 @@ async fn sign_in_takes_two_steps_and_codes_work_once(backend: Backend) {
 /// Racing second steps, challenge expiry, renewed recovery codes, and the ledger's record of
 /// the failed and recovery-code steps.
 async fn challenges_race_and_expire_and_codes_renew(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| {
-        staff_mfa(c);
-        c.auth.slowdown_after = 100;
-        c.auth.lock_after = 100;
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, staff_mfa_without_locks).await;
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let (authenticator, codes) = app.enrol_mfa(&first.access_token).await;
     let wrong = app.mfa_challenge(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -429,6 +426,12 @@ async fn patients_may_turn_it_on_and_off(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
+/// `POST /api/v1/admin/users/{id}/mfa/reset` as `token`.
+async fn reset_mfa(app: &TestApp, id: medvault_types::UserId, token: &str) -> reqwest::Response {
+    let path = format!("/api/v1/admin/users/{id}/mfa/reset");
+    app.send(Method::POST, &path, Some(token), None).await
+}
+
 async fn an_admin_resets_a_lost_authenticator(backend: Backend) {
     let app = TestApp::spawn_with(backend, staff_mfa).await;
     let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -443,37 +446,16 @@ async fn an_admin_resets_a_lost_authenticator(backend: Backend) {
         )
         .await;
     app.enrol_mfa(&doctor.access_token).await;
-    let reset = |id| format!("/api/v1/admin/users/{id}/mfa/reset");
     let doctor_id = created.doctor.id;
 
     // Not for the doctor, not on one's own account, not without a recent authentication.
-    let by_doctor = app
-        .send(
-            Method::POST,
-            &reset(doctor_id),
-            Some(&doctor.access_token),
-            None,
-        )
-        .await;
+    let by_doctor = reset_mfa(&app, doctor_id, &doctor.access_token).await;
     assert_eq!(by_doctor.status(), StatusCode::FORBIDDEN);
-    let own = app
-        .send(
-            Method::POST,
-            &reset(admin.user.id),
-            Some(&admin.access_token),
-            None,
-        )
-        .await;
+    let own = reset_mfa(&app, admin.user.id, &admin.access_token).await;
     assert_eq!(own.status(), StatusCode::CONFLICT);
     app.clock.advance(chrono::Duration::minutes(6));
     let stale = expect_error(
-        app.send(
-            Method::POST,
-            &reset(doctor_id),
-            Some(&admin.access_token),
-            None,
-        )
-        .await,
+        reset_mfa(&app, doctor_id, &admin.access_token).await,
         StatusCode::FORBIDDEN,
     )
     .await;
@@ -487,14 +469,7 @@ async fn an_admin_resets_a_lost_authenticator(backend: Backend) {
         )
         .await;
     assert_eq!(reauth.status(), StatusCode::OK);
-    let done = app
-        .send(
-            Method::POST,
-            &reset(doctor_id),
-            Some(&admin.access_token),
-            None,
-        )
-        .await;
+    let done = reset_mfa(&app, doctor_id, &admin.access_token).await;
     assert_eq!(done.status(), StatusCode::NO_CONTENT);
     // The doctor's sessions ended; the password alone signs in, into the set-up gate.
     assert_eq!(
@@ -505,23 +480,14 @@ async fn an_admin_resets_a_lost_authenticator(backend: Backend) {
     );
     let back = app.login(&created.doctor.email, USER_PASSWORD).await;
     assert!(back.user.mfa_setup_required);
-    let again = app
-        .send(
-            Method::POST,
-            &reset(doctor_id),
-            Some(&admin.access_token),
-            None,
-        )
-        .await;
+    let again = reset_mfa(&app, doctor_id, &admin.access_token).await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
-    let unknown = app
-        .send(
-            Method::POST,
-            &reset(medvault_types::UserId::from(uuid::Uuid::new_v4())),
-            Some(&admin.access_token),
-            None,
-        )
-        .await;
+    let unknown = reset_mfa(
+        &app,
+        medvault_types::UserId::from(uuid::Uuid::new_v4()),
+        &admin.access_token,
+    )
+    .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let entries = ledger_all(&app, &admin.access_token).await;
     let resets: Vec<_> = entries.iter().filter(|e| e.action == "mfa.reset").collect();

@@ -19,15 +19,6 @@ on_both_backends!(
     the_browser_gets_its_refresh_token_as_a_cookie,
 );
 
-async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        &json!({"refresh_token": token}),
-    )
-    .await
-}
-
 /// The `sid` claim of an access token (the session's id).
 fn session_of(access_token: &str) -> String {
     use base64::Engine;
@@ -64,7 +55,7 @@ async fn idle_sessions_end_at_use_and_at_refresh(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, medvault_tests::refresh_token_of(&admin)).await,
+        app.refresh(medvault_tests::refresh_token_of(&admin)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -76,14 +67,16 @@ async fn idle_sessions_end_at_use_and_at_refresh(backend: Backend) {
     assert_eq!(patient.idle_timeout_secs, 30 * 60);
     app.clock.advance(Duration::minutes(20));
     let renewed: TokenResponse = expect_json(
-        refresh(&app, medvault_tests::refresh_token_of(&patient)).await,
+        app.refresh(medvault_tests::refresh_token_of(&patient))
+            .await,
         StatusCode::OK,
     )
     .await;
     app.clock
         .advance(Duration::minutes(11) + Duration::seconds(1));
     expect_error(
-        refresh(&app, medvault_tests::refresh_token_of(&renewed)).await,
+        app.refresh(medvault_tests::refresh_token_of(&renewed))
+            .await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
@@ -122,7 +115,7 @@ async fn staff_sessions_end_after_twelve_hours(backend: Backend) {
         assert_eq!(me_status(&app, &tokens.access_token).await, StatusCode::OK);
         assert_eq!(me_status(&app, &patient.access_token).await, StatusCode::OK);
         tokens = expect_json(
-            refresh(&app, medvault_tests::refresh_token_of(&tokens)).await,
+            app.refresh(medvault_tests::refresh_token_of(&tokens)).await,
             StatusCode::OK,
         )
         .await;
@@ -135,7 +128,7 @@ async fn staff_sessions_end_after_twelve_hours(backend: Backend) {
     )
     .await;
     expect_error(
-        refresh(&app, medvault_tests::refresh_token_of(&tokens)).await,
+        app.refresh(medvault_tests::refresh_token_of(&tokens)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;

@@ -209,12 +209,17 @@ pub fn confirm(
     issue_recovery_codes(conn, user)
 }
 
-/// Replaces `user`'s recovery codes with ten fresh ones, returned once.
-pub fn issue_recovery_codes(conn: &mut DbConn, user: UserId) -> Result<RecoveryCodes, ApiError> {
+fn delete_recovery_codes(conn: &mut DbConn, user: UserId) -> Result<(), ApiError> {
     diesel::delete(
         mfa_recovery_codes::table.filter(mfa_recovery_codes::user_id.eq(user.to_string())),
     )
     .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces `user`'s recovery codes with ten fresh ones, returned once.
+pub fn issue_recovery_codes(conn: &mut DbConn, user: UserId) -> Result<RecoveryCodes, ApiError> {
+    delete_recovery_codes(conn, user)?;
     let fresh: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     for code in &fresh {
         diesel::insert_into(mfa_recovery_codes::table)
@@ -263,10 +268,7 @@ pub fn verify(
 /// Removes `user`'s authenticator and recovery codes (turned off, or reset by an admin).
 /// Whether there was one.
 pub fn remove(conn: &mut DbConn, user: UserId) -> Result<bool, ApiError> {
-    diesel::delete(
-        mfa_recovery_codes::table.filter(mfa_recovery_codes::user_id.eq(user.to_string())),
-    )
-    .execute(conn)?;
+    delete_recovery_codes(conn, user)?;
     let removed = diesel::delete(mfa_factors::table.find(user.to_string())).execute(conn)?;
     Ok(removed == 1)
 }
