@@ -49,7 +49,7 @@ pub struct Config {
     pub spa_dir: Option<PathBuf>,
     /// Native TLS (certificate and key); without it the server speaks plain HTTP and a
     /// reverse proxy should terminate TLS. With it, responses carry HSTS.
-    pub tls: Option<crate::transport::TlsConfig>,
+    pub tls: Option<TlsConfig>,
     /// Allows plain-text links to storage, mail and the database (`http://` S3, SMTP without
     /// TLS, PostgreSQL without `sslmode=require`), which are refused otherwise; for test
     /// set-ups on loopback. Each allowed one is named in a warning at start.
@@ -134,6 +134,17 @@ impl AuthConfig {
             }
         }
     }
+}
+
+/// Native TLS: the server terminates HTTPS itself (otherwise a reverse proxy should); see
+/// `crate::transport`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, PEM (leaf first).
+    pub cert_path: PathBuf,
+    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_path: PathBuf,
 }
 
 /// Request limits.

@@ -4,27 +4,15 @@
 //! `sslmode=require` or stronger) unless `allow_insecure_transport = true`, which test set-ups
 //! on loopback use; then each is named in a warning at start.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use crate::config::{Config, TlsConfig};
 use anyhow::Context;
 use medvault_engine::BucketConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
-
-use crate::config::Config;
-
-/// Native TLS: the server terminates HTTPS itself (otherwise a reverse proxy should).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// Certificate chain, PEM (leaf first).
-    pub cert_path: PathBuf,
-    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
-    pub key_path: PathBuf,
-}
 
 /// Every plain-text link the configuration asks for, in words.
 pub fn insecure_links(config: &Config) -> Vec<String> {

@@ -1,9 +1,8 @@
 //! Transport: the server terminates TLS itself when configured (with HSTS on every answer),
 //! and refuses plain-text links to storage, mail and the database unless allowed.
 
-use medvault_server::config::Config;
+use medvault_server::config::{Config, TlsConfig};
 use medvault_server::state::AppState;
-use medvault_server::transport::TlsConfig;
 use medvault_tests::{Backend, TestApp};
 use reqwest::StatusCode;
 
