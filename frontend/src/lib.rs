@@ -17,7 +17,7 @@ use leptos_router::path;
 
 use crate::api::dto::Role;
 use crate::api::transport;
-use crate::pages::{account, admin, doctor, mfa, patient, sign_in};
+use crate::pages::{account, admin, doctor, mfa, patient, sign_in, unlock};
 use crate::state::Auth;
 use crate::ui::boundary::bounded;
 use crate::ui::shell::Guard;
@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <main id="main" class="page"><h1>"Page not found"</h1><a href="/">"Go to the start page"</a></main> }>
                     <Route path=path!("/") view=bounded(account::Home)/>
                     <Route path=path!("/login") view=bounded(sign_in::Login)/>
+                    <Route path=path!("/unlock") view=bounded(unlock::Unlock)/>
                     <Route path=path!("/change-password") view=bounded(account::ForcedPasswordChange)/>
                     <ParentRoute path=path!("/account") view=|| view! { <Guard/> }>
                         <Route path=path!("password") view=bounded(account::PasswordPage)/>

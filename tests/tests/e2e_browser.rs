@@ -794,6 +794,18 @@ async fn idle_journey(app: &TestApp, chrome: &Browser, phone: &Authenticator) ->
     app.activate(&created.patient.email, shown(&created.temporary_password))
         .await;
     let patient = chrome.session(1280, 900).await?;
+    // The unlock page opens from the e-mail's link with the code in the fragment; a wrong one
+    // is refused in plain words. The sign-in page links to it.
+    patient
+        .goto(&format!("{}/unlock#not-a-real-code", app.address))
+        .await?;
+    patient.click("#unlock-submit").await?;
+    patient
+        .find_text("main", "unknown, already used or expired")
+        .await?;
+    patient.goto(&format!("{}/login", app.address)).await?;
+    patient.click("#unlock-link").await?;
+    patient.wait_path("/unlock").await?;
     sign_in(
         &patient,
         &app.address,

@@ -158,6 +158,9 @@ pub struct HttpConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling);
     /// from any other peer the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The address people open the app at (`https://medvault.hospital.example`), for links
+    /// in e-mails; without it e-mails give codes to type in.
+    pub public_url: Option<String>,
 }
 
 /// Who the first admin is when the database has none.
@@ -224,6 +227,7 @@ impl Default for HttpConfig {
             json_limit_bytes: 64 * 1024,
             workers: None,
             trusted_proxies: Vec::new(),
+            public_url: None,
         }
     }
 }

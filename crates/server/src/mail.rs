@@ -129,6 +129,27 @@ impl Mailer {
         );
     }
 
+    /// Tells the owner that failed sign-ins locked their account, with the code that lifts the
+    /// lock (and a link to the unlock page when the public address is known).
+    pub fn send_account_locked(&self, to: &str, code: &str, link: Option<&str>) {
+        let how = link.map_or_else(
+            || format!("open the medvault sign-in page, choose \"Unlock your account\" and enter this code:\n\n{code}"),
+            |link| format!("open this link:\n\n{link}"),
+        );
+        self.send(
+            to,
+            "Your medvault sign-in is locked",
+            format!(
+                "Several wrong passwords or codes were tried for your medvault account, so \
+                 sign-in from that place is locked for a while.\n\n\
+                 If that was you and you know your password now, {how}\n\n\
+                 The code works once, for an hour. If it was not you, your account is safe: \
+                 tell your clinic, and consider changing your password.\n"
+            ),
+            "account lock notice",
+        );
+    }
+
     /// Tells a user that an administrator removed their sign-in authenticator app.
     pub fn send_mfa_reset(&self, to: &str) {
         self.send(

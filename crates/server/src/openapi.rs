@@ -40,6 +40,7 @@ mod tests {
                     || path.starts_with("/readyz")
                     || path == "/api/v1/auth/login"
                     || path == "/api/v1/auth/login/mfa"
+                    || path == "/api/v1/auth/unlock"
                     || path == "/api/v1/auth/refresh";
                 assert_eq!(op.security.is_some(), !public, "{path} security");
             }

@@ -180,6 +180,15 @@ pub struct ReauthenticateRequest {
     pub code: Option<String>,
 }
 
+/// `POST /api/v1/auth/unlock`: the code e-mailed when the account was locked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockRequest {
+    /// The code from the e-mail (or the part after `#` of its link).
+    #[schema(max_length = 128)]
+    pub token: String,
+}
+
 /// The session counts as recently authenticated until `valid_until`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reauthenticated {

@@ -10,8 +10,8 @@ use super::dto::{
     LedgerPage, LedgerVerification, LoginRequest, MfaChallenge, MfaLoginRequest, MfaStatus,
     OpenEmergencyAccess, Page, Patient, ReauthenticateRequest, Reauthenticated, RecordId,
     RecordMeta, RecoveryCodes, RedeemCode, RequestId, ReviewEmergencyAccess, StorageUsage,
-    TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UpdateContact,
-    UpdateDoctor, UpdatePatient, User, UserId, VisitNote,
+    TemporaryPassword, TokenResponse, TotpCode, TotpEnrollment, TotpStatus, UnlockRequest,
+    UpdateContact, UpdateDoctor, UpdatePatient, User, UserId, VisitNote,
 };
 use super::transport::{self, call};
 
@@ -80,6 +80,15 @@ pub async fn login_mfa(mfa_token: &str, code: &str) -> R<TokenResponse> {
     let resp: TokenResponse = transport::public(Method::POST, "/auth/login/mfa", &body).await?;
     transport::set_session(&resp);
     Ok(resp)
+}
+
+/// Lifts the sign-in locks of the account the lock-out e-mail's code belongs to (204). No
+/// session is needed: the user is locked out. An unknown, spent or expired code is a 401.
+pub async fn unlock(code: &str) -> R<()> {
+    let body = UnlockRequest {
+        token: code.trim().to_string(),
+    };
+    transport::public(Method::POST, "/auth/unlock", &body).await
 }
 
 /// Signs out on the server (the session is revoked and the refresh cookie cleared; the

@@ -1,5 +1,5 @@
 //! Client logic with no browser in it: validation, error wording, session timing, formatting,
-//! dialog focus order, the consent, care and emergency-access vocabulary.
+//! dialog focus order, the unlock link's code, the consent, care and emergency-access vocabulary.
 //! Everything here is plain Rust so `cargo test --lib` checks it on the host.
 
 pub mod download;
@@ -8,6 +8,7 @@ pub mod errors;
 pub mod focus;
 pub mod format;
 pub mod session;
+pub mod unlock;
 pub mod upload;
 pub mod validate;
 pub mod wording;

@@ -8,4 +8,5 @@ pub mod mfa;
 pub mod patient;
 pub mod people;
 pub mod sign_in;
+pub mod unlock;
 pub mod visit_note;

@@ -128,6 +128,7 @@ fn PasswordStep(
             <Field label="E-mail" name="email" kind="email" autocomplete="username" value=email form=form required=true/>
             <Field label="Password" name="password" kind="password" autocomplete="current-password" value=password form=form required=true/>
             <Submit label="Sign in" busy_label="Signing in…" form=form/>
+            <p><a href="/unlock" id="unlock-link">"Locked out? Unlock your account"</a></p>
         </form>
     }
 }

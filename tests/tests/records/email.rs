@@ -19,7 +19,8 @@ on_both_backends!(
     emailed_code_expires,
     a_staff_email_change_is_told_and_holds_codes_back,
     an_authenticator_lock_is_emailed,
-    temporary_passwords_go_by_email
+    temporary_passwords_go_by_email,
+    a_locked_owner_unlocks_by_email
 );
 
 const CODE_SUBJECT: &str = "Your medvault consent code";
@@ -257,4 +258,77 @@ async fn temporary_passwords_go_by_email(backend: Backend) {
             .is_err()
     );
     app.activate("dr.mail@clinic.example", &second).await;
+}
+
+/// Failed sign-ins lock an account from one address; its owner gets an e-mail with a link
+/// (the server knows its public address here) whose code lifts the lock once, ledgered as the
+/// owner's `user.unlock`. An e-mail naming no account sends nothing.
+async fn a_locked_owner_unlocks_by_email(backend: Backend) {
+    let (sink, app) = spawn_mailing(backend, |c| {
+        c.auth.slowdown_after = 100;
+        c.auth.lock_after = 3;
+        c.http.public_url = Some("https://medvault.hospital.example/".into());
+    })
+    .await;
+    let cast = app.cast().await;
+    let elsewhere = medvault_tests::TestApp::client_from([127, 0, 0, 8]);
+    for _ in 0..3 {
+        let r = app
+            .login_with(&elsewhere, &cast.patient.email, "not my password")
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..3 {
+        app.login_with(&elsewhere, "nobody@home.example", "guess")
+            .await;
+    }
+    let locked = app
+        .login_with(
+            &elsewhere,
+            &cast.patient.email,
+            medvault_tests::USER_PASSWORD,
+        )
+        .await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let notices = sink
+        .wait_for("sign-in is locked", 1, Duration::from_secs(30))
+        .await;
+    assert_eq!(notices.len(), 1, "one notice, for the one real account");
+    let body = message_body(&notices[0]);
+    let link_start = body
+        .find("https://medvault.hospital.example/unlock#")
+        .expect("a link to the unlock page");
+    let code: String = body[link_start..]
+        .split('#')
+        .nth(1)
+        .expect("the code")
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let app_ref = &app;
+    let unlock = move |token: String| async move {
+        app_ref
+            .post("/api/v1/auth/unlock", None, &json!({ "token": token }))
+            .await
+            .status()
+    };
+    assert_eq!(unlock("not-a-code".into()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(unlock(code.clone()).await, StatusCode::NO_CONTENT);
+    assert_eq!(unlock(code).await, StatusCode::UNAUTHORIZED, "once");
+    let back = app
+        .login_with(
+            &elsewhere,
+            &cast.patient.email,
+            medvault_tests::USER_PASSWORD,
+        )
+        .await;
+    assert_eq!(back.status(), StatusCode::OK);
+    let admin = app.admin_token().await;
+    let unlocks: Vec<_> = medvault_tests::records::ledger_all(&app, &admin)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "user.unlock")
+        .collect();
+    assert_eq!(unlocks.len(), 1);
+    assert_eq!(unlocks[0].actor, Some(cast.patient.id), "by the owner");
 }

@@ -4,6 +4,7 @@
 use medvault_types::{TemporaryPassword, User, UserId};
 
 use crate::accounts::users::{self, UserRow};
+use crate::auth::one_time::{self, Purpose};
 use crate::auth::password::temporary_password;
 use crate::auth::{AuthUser, recent, sessions, throttle};
 use crate::db::{self, DbConn};
@@ -23,6 +24,25 @@ pub fn unlock(conn: &mut DbConn, actor: Option<UserId>, user: &UserRow) -> Resul
             .payload(serde_json::json!({ "user_id": user.id, "was_blocked": was_blocked })),
     )?;
     Ok(was_blocked)
+}
+
+/// The owner lifts their account's sign-in locks with the code e-mailed when it was locked
+/// (one use, an hour); ledgered as `user.unlock` by the owner. 401 for an unknown, spent or
+/// expired code.
+pub async fn unlock_by_email(state: &SharedState, token: String) -> Result<(), ApiError> {
+    let token = zeroize::Zeroizing::new(token);
+    let now = state.clock.now();
+    db::write(&state.pool, move |conn| {
+        let id =
+            one_time::pending(conn, &token, Purpose::Unlock, now)?.ok_or(ApiError::Unauthorized)?;
+        if !one_time::spend(conn, &token, Purpose::Unlock, now)? {
+            return Err(ApiError::Unauthorized);
+        }
+        let row = users::find(conn, id)?.ok_or(ApiError::Unauthorized)?;
+        unlock(conn, Some(id), &row)?;
+        Ok(())
+    })
+    .await
 }
 
 /// An administrator lifts an account's sign-in lock (after checking who asks); 404 for an

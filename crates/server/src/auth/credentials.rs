@@ -4,7 +4,7 @@
 
 use medvault_types::{
     ChangePasswordRequest, LoginRequest, MfaChallenge, MfaLoginRequest, ReauthenticateRequest,
-    Reauthenticated, RefreshRequest, TokenResponse, User,
+    Reauthenticated, RefreshRequest, TokenResponse, User, UserId,
 };
 use std::net::IpAddr;
 
@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
 
 use crate::accounts::users::{self, UserRow};
 use crate::auth::AuthUser;
+use crate::auth::one_time::{self, Purpose};
 use crate::auth::sessions::{self, Issued, Lifetime};
-use crate::auth::{challenge, mfa, recent, throttle};
+use crate::auth::{mfa, recent, throttle};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::ledger::Action;
@@ -80,18 +81,52 @@ async fn count_attempt(state: &SharedState, keys: &throttle::Keys) -> Result<i64
     throttle::reserve(&state.pool, keys, &state.config.auth).await
 }
 
-/// Records a failed sign-in step (ledger, global pace) and returns the answer for it: 401, or
-/// the error that stopped the recording.
+/// Records a failed sign-in step (ledger, global pace; the owner's e-mail when this failure
+/// locked their account) and returns the answer for it: 401, or the error that stopped the
+/// recording.
 async fn failed_attempt(
     state: &SharedState,
     keys: &throttle::Keys,
     failure: throttle::Failure,
 ) -> ApiError {
     state.pace.note_failure(state.clock.now());
-    match throttle::ledger_failure(&state.pool, keys, failure, &state.config.auth).await {
-        Ok(()) => ApiError::InvalidCredentials,
-        Err(e) => e,
+    if let Err(e) = throttle::ledger_failure(&state.pool, keys, failure, &state.config.auth).await {
+        return e;
     }
+    let locked_now = failure.failures == i64::from(state.config.auth.lock_after);
+    if let (true, Some(account)) = (locked_now, failure.account)
+        && let Err(e) = send_unlock_code(state, account).await
+    {
+        return e;
+    }
+    ApiError::InvalidCredentials
+}
+
+/// E-mails an active account's owner the code that lifts its sign-in locks (when SMTP is
+/// configured): the unlock path that needs no administrator.
+async fn send_unlock_code(state: &SharedState, account: UserId) -> Result<(), ApiError> {
+    let Some(mailer) = &state.mailer else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let issued = db::write(&state.pool, move |conn| {
+        let Some(user) = users::find(conn, account)?.filter(|u| u.active) else {
+            return Ok(None);
+        };
+        let code = one_time::issue(conn, &user.id, Purpose::Unlock, now)?;
+        Ok(Some((user.email, code)))
+    })
+    .await?;
+    if let Some((email, code)) = issued {
+        let link = state
+            .config
+            .http
+            .public_url
+            .as_deref()
+            .map(|base| format!("{}/unlock#{code}", base.trim_end_matches('/')));
+        mailer.send_account_locked(&email, &code, link.as_deref());
+    }
+    Ok(())
 }
 
 /// What the password step of sign-in leads to.
@@ -146,7 +181,12 @@ pub async fn sign_in(
             return Err(ApiError::InvalidCredentials);
         }
         if mfa::is_enabled(conn, user.user_id()?)? {
-            return Ok(Err(challenge::issue(conn, &user.id, now)?));
+            return Ok(Err(one_time::issue(
+                conn,
+                &user.id,
+                Purpose::SecondFactor,
+                now,
+            )?));
         }
         open_session(conn, &st, user, &keys, now).map(Ok)
     })
@@ -158,7 +198,7 @@ pub async fn sign_in(
         }
         Err(mfa_token) => Ok(SignIn::SecondFactor(MfaChallenge {
             mfa_token,
-            expires_in: challenge::CHALLENGE_SECS,
+            expires_in: Purpose::SecondFactor.lifetime_secs(),
         })),
     }
 }
@@ -177,7 +217,7 @@ pub async fn sign_in_second_step(
     let user = {
         let token = token.clone();
         db::run(&state.pool, move |conn| {
-            let Some(id) = challenge::pending(conn, &token, now)? else {
+            let Some(id) = one_time::pending(conn, &token, Purpose::SecondFactor, now)? else {
                 return Ok(None);
             };
             Ok(users::find(conn, id)?.filter(|u| u.active))
@@ -196,7 +236,7 @@ pub async fn sign_in_second_step(
         else {
             return Ok(None);
         };
-        if !challenge::spend(conn, &token, now)? {
+        if !one_time::spend(conn, &token, Purpose::SecondFactor, now)? {
             return Ok(None);
         }
         if factor == mfa::Factor::RecoveryCode {

@@ -1,11 +1,11 @@
 //! Authentication and authorization: password hashing, access tokens, refresh sessions,
 //! sign-in throttling, and the typed role extractors handlers declare.
 
-pub mod challenge;
 pub mod credentials;
 pub mod extract;
 pub mod jwt;
 pub mod mfa;
+pub mod one_time;
 pub mod password;
 pub mod recent;
 pub mod second_factor;

@@ -423,23 +423,26 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The pending second step of a sign-in whose password was right.
-    mfa_challenges (token_hash) {
-        /// SHA-256 hex of the challenge token.
+    /// One-time sign-in tokens: the pending second step of a sign-in whose password was right,
+    /// and the e-mailed code that lifts a locked account.
+    sign_in_tokens (token_hash) {
+        /// SHA-256 hex of the token.
         token_hash -> Text,
-        /// The account signing in.
+        /// The account.
         user_id -> Text,
         /// UTC.
         expires_at -> Timestamp,
-        /// Set when the second step succeeded (UTC).
+        /// Set when the token was spent (UTC).
         used_at -> Nullable<Timestamp>,
+        /// `second_factor` or `unlock`.
+        purpose -> Text,
     }
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
     mfa_factors,
     mfa_recovery_codes,
-    mfa_challenges,
+    sign_in_tokens,
     emergency_accesses,
     consent_totp_failures,
     users,

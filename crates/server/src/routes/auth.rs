@@ -3,9 +3,10 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use medvault_types::{
     ErrorBody, LoginRequest, MfaChallenge, MfaLoginRequest, ReauthenticateRequest, Reauthenticated,
-    RefreshRequest, TokenResponse,
+    RefreshRequest, TokenResponse, UnlockRequest,
 };
 
+use crate::accounts::status;
 use crate::auth::credentials::{self, SignIn};
 use crate::auth::{AnyUser, SignedIn};
 use crate::client_addr::ClientAddr;
@@ -122,6 +123,23 @@ pub async fn logout(
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie::removal(&state))
         .finish())
+}
+
+/// Lifts the sign-in locks of the account whose owner got this code by e-mail when failed
+/// sign-ins locked it (one use, an hour; ledgered as `user.unlock` by the owner).
+#[utoipa::path(tag = "auth", operation_id = "unlock_by_email",
+    request_body = UnlockRequest,
+    responses(
+        (status = 204, description = "Unlocked"),
+        (status = 401, description = "Unknown, spent or expired code", body = ErrorBody),
+    ))]
+#[post("/api/v1/auth/unlock")]
+pub async fn unlock(
+    state: web::Data<AppState>,
+    body: web::Json<UnlockRequest>,
+) -> Result<HttpResponse, ApiError> {
+    status::unlock_by_email(&state, body.into_inner().token).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Confirms the caller's password again, with a second-factor `code` when the account has

@@ -70,6 +70,7 @@ api! {
     health::readyz,
     auth::login,
     auth::login_mfa,
+    auth::unlock,
     auth::refresh,
     auth::logout,
     auth::reauthenticate,
