@@ -15,6 +15,17 @@ use crate::routes::responses::{AuthErrors, SessionErrors};
 use crate::routes::session_cookie;
 use crate::state::AppState;
 
+/// The `X-Medvault-Session` header of sign-in, refresh and sign-out: `cookie` (the browser
+/// app) puts the refresh token in the `HttpOnly` cookie `medvault_refresh` instead of the JSON
+/// body; API clients leave it out and get both tokens in the body.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct SessionMode {
+    /// `cookie`, or absent.
+    #[param(rename = "X-Medvault-Session")]
+    pub mode: Option<String>,
+}
+
 /// Signs in. Unknown email, wrong password and deactivated account all answer the same 401
 /// after the same work; repeated failures on one account from one address slow down, then
 /// lock that pair (429), and many failures from one address lock the address. An
@@ -22,6 +33,7 @@ use crate::state::AppState;
 /// `POST /api/v1/auth/login/mfa` instead of tokens.
 #[utoipa::path(tag = "auth", operation_id = "create_session",
     request_body = LoginRequest,
+    params(SessionMode),
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 202, description = "Password right; a second-factor code must follow", body = MfaChallenge),
@@ -51,6 +63,7 @@ pub async fn login(
 /// expired challenge: 401.
 #[utoipa::path(tag = "auth", operation_id = "complete_session_mfa",
     request_body = MfaLoginRequest,
+    params(SessionMode),
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Wrong code, or unknown or expired challenge", body = ErrorBody),
@@ -77,7 +90,7 @@ pub async fn login_mfa(
 /// `HttpOnly` cookie (the cookie without the header is refused).
 #[utoipa::path(tag = "auth", operation_id = "refresh_session",
     request_body(content = RefreshRequest, description = "Omitted in cookie mode"),
-    params(("X-Medvault-Session" = Option<String>, Header, description = "`cookie`: the refresh token is in the `medvault_refresh` cookie, and the new one goes there")),
+    params(SessionMode),
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Unknown, spent, revoked or expired refresh token", body = ErrorBody),
