@@ -232,15 +232,11 @@ pub async fn sign_in_second_step(
     let session_keys = keys.clone();
     let unix_now = state.clock.unix_secs();
     let opened = db::write(&state.pool, move |conn| {
-        let Some(factor) = mfa::verify(conn, st.engine.keys(), account, &code, now, unix_now)?
-        else {
-            return Ok(None);
-        };
-        if !one_time::spend(conn, &token, Purpose::SecondFactor, now)? {
+        if mfa::verify(conn, st.engine.keys(), account, &code, now, unix_now)?.is_none() {
             return Ok(None);
         }
-        if factor == mfa::Factor::RecoveryCode {
-            crate::ledger::user_event(conn, Some(account), Action::MfaRecoveryCodeUsed, &user.id)?;
+        if !one_time::spend(conn, &token, Purpose::SecondFactor, now)? {
+            return Ok(None);
         }
         open_session(conn, &st, user, &session_keys, now).map(Some)
     })
@@ -368,20 +364,10 @@ pub async fn reauthenticate(
     let confirmed = {
         let keys = keys.clone();
         db::write(&state.pool, move |conn| {
-            if mfa::is_enabled(conn, id)? {
-                match mfa::verify(conn, st.engine.keys(), id, &code, now, unix_now)? {
-                    None => return Ok(false),
-                    Some(mfa::Factor::RecoveryCode) => {
-                        let subject = id.to_string();
-                        crate::ledger::user_event(
-                            conn,
-                            Some(id),
-                            Action::MfaRecoveryCodeUsed,
-                            &subject,
-                        )?;
-                    }
-                    Some(mfa::Factor::Totp) => {}
-                }
+            if mfa::is_enabled(conn, id)?
+                && mfa::verify(conn, st.engine.keys(), id, &code, now, unix_now)?.is_none()
+            {
+                return Ok(false);
             }
             recent::mark(conn, session, now)?;
             crate::ledger::user_event(conn, Some(id), Action::AuthReauthenticate, &id.to_string())?;

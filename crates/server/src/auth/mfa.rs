@@ -23,6 +23,7 @@ use crate::consent::codes;
 use crate::db::DbConn;
 use crate::db::schema::{mfa_factors, mfa_recovery_codes};
 use crate::error::ApiError;
+use crate::ledger::{self, Action};
 use crate::patient_key;
 use crate::time;
 
@@ -235,7 +236,8 @@ pub fn issue_recovery_codes(conn: &mut DbConn, user: UserId) -> Result<RecoveryC
 }
 
 /// Checks a second-factor code for a confirmed authenticator: six digits are an app code,
-/// anything else a recovery code. The code is spent when it passes. `None` when it fails
+/// anything else a recovery code. The code is spent when it passes (a recovery code with its
+/// `mfa.recovery_code_used` ledger entry). `None` when it fails
 /// (wrong, replayed, spent, or no confirmed authenticator).
 pub fn verify(
     conn: &mut DbConn,
@@ -262,7 +264,17 @@ pub fn verify(
     )
     .set(mfa_recovery_codes::used_at.eq(now))
     .execute(conn)?;
-    Ok((spent == 1).then_some(Factor::RecoveryCode))
+    if spent == 0 {
+        return Ok(None);
+    }
+    // The spend and its entry go together, whatever the caller then does.
+    ledger::user_event(
+        conn,
+        Some(user),
+        Action::MfaRecoveryCodeUsed,
+        &user.to_string(),
+    )?;
+    Ok(Some(Factor::RecoveryCode))
 }
 
 /// Removes `user`'s authenticator and recovery codes (turned off, or reset by an admin).
