@@ -3,9 +3,10 @@
 # the API's S3 tests. Each instance is its own "provider": own rpc secret, ports, data, key.
 #
 #   scripts/s3-servers.sh up    [STATE_DIR]   start (idempotent), write STATE_DIR/storage.toml, print its path
-#   scripts/s3-servers.sh down  [STATE_DIR]   stop all three
-#   scripts/s3-servers.sh stop N [STATE_DIR]  stop instance N (1..3) only   (tests: provider outage)
-#   scripts/s3-servers.sh start N [STATE_DIR] start instance N again
+#   scripts/s3-servers.sh down  [STATE_DIR]   stop every instance of STATE_DIR
+#   scripts/s3-servers.sh stop N [STATE_DIR]  stop instance N only   (tests: provider outage)
+#   scripts/s3-servers.sh start N [STATE_DIR] start instance N (again, or a new one: N = 4 adds a
+#                                             fourth provider with buckets medvault-4a, -4b)
 #   scripts/s3-servers.sh env   [STATE_DIR]   print `export MEDVAULT_TEST_S3_CONFIG=...`
 #
 # STATE_DIR defaults to $PWD/target/s3-servers. Ports: instance i uses S3 ${S3_PORT_BASE:-3900}+10*i,
@@ -17,7 +18,7 @@ cmd="${1:-}"
 shift || true
 inst=""
 if [[ "$cmd" == stop || "$cmd" == start ]]; then
-  inst="${1:?instance number 1..3}"
+  inst="${1:?instance number}"
   shift
 fi
 STATE="${1:-$PWD/target/s3-servers}"
@@ -155,7 +156,9 @@ case "$cmd" in
     write_config
     ;;
   down)
-    for i in 1 2 3; do stop_one "$i"; done
+    for d in "$STATE"/g[0-9]*; do
+      [[ -d "$d" ]] && stop_one "${d##*/g}"
+    done
     ;;
   stop) stop_one "$inst" ;;
   start) start_one "$inst"; provision "$inst" ;;

@@ -182,6 +182,7 @@ impl TestApp {
         config.http.workers = Some(2);
         // Test apps share the S3 buckets: no collector unless a test asks for one.
         config.records.collector_interval_secs = 0;
+        config.scrub.interval_secs = 0;
         // Staff sign in with a password alone unless a test asks for the second factor (the
         // production default): signing the same account in twice within one 30-second TOTP
         // step would need the clock moved, which tests about other expiries must not do. The

@@ -205,6 +205,7 @@ fn dirstore(c: &mut Criterion) {
             .map(|i| BucketConfig::Dir {
                 name: format!("d{i}"),
                 path: base.path().join(format!("b{i}")),
+                provider: None,
             })
             .collect(),
         ..StorageConfig::default()

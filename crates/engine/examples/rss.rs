@@ -39,6 +39,7 @@ async fn main() {
             .map(|i| BucketConfig::Dir {
                 name: format!("d{i}"),
                 path: format!("{dir}/b{i}").into(),
+                provider: None,
             })
             .collect(),
         ..StorageConfig::default()

@@ -62,6 +62,9 @@ pub enum BucketConfig {
         name: String,
         /// Directory; created if missing.
         path: PathBuf,
+        /// Failure domain (see [`BucketConfig::provider`]); default: the bucket's own name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<String>,
     },
     /// A bucket on an S3-compatible service.
     S3 {
@@ -82,6 +85,10 @@ pub enum BucketConfig {
         /// Secret access key; redacted in `Debug`.
         #[serde(serialize_with = "serialize_secret")]
         secret_access_key: SecretString,
+        /// Failure domain (see [`BucketConfig::provider`]); default: the endpoint's host and
+        /// port (or `aws:<region>` without an endpoint).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<String>,
     },
 }
 
@@ -90,6 +97,32 @@ impl BucketConfig {
     pub fn name(&self) -> &str {
         match self {
             Self::Dir { name, .. } | Self::S3 { name, .. } => name,
+        }
+    }
+
+    /// The provider (failure domain) the bucket belongs to: buckets that one outage takes down
+    /// together (one cloud account, one S3 endpoint). Placement puts no more than `m` shards of
+    /// a stripe on one provider where the configured providers allow it, so that losing a whole
+    /// provider loses no record.
+    pub fn provider(&self) -> String {
+        match self {
+            Self::Dir {
+                provider: Some(p), ..
+            }
+            | Self::S3 {
+                provider: Some(p), ..
+            } => p.clone(),
+            Self::Dir { name, .. } => format!("dir:{name}"),
+            Self::S3 {
+                endpoint, region, ..
+            } => endpoint.as_deref().map_or_else(
+                || format!("aws:{region}"),
+                |e| {
+                    let e = e.trim_end_matches('/').to_ascii_lowercase();
+                    e.split_once("://")
+                        .map_or(e.clone(), |(_, host)| host.to_owned())
+                },
+            ),
         }
     }
 
@@ -179,6 +212,7 @@ mod tests {
             .map(|i| BucketConfig::Dir {
                 name: format!("b{i}"),
                 path: format!("/tmp/b{i}").into(),
+                provider: None,
             })
             .collect()
     }

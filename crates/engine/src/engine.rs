@@ -53,6 +53,11 @@ pub(crate) struct Inner {
     /// Physical location of each store (same order as `stores`), from the bucket configuration
     /// when it names the store, else the name itself.
     pub locations: Vec<String>,
+    /// Provider (failure domain) of each store, same order, from the bucket configuration
+    /// when it names the store, else the store's name.
+    pub providers: Vec<String>,
+    /// At most this many shards of a stripe go to one provider ([`crate::placement`]).
+    pub provider_cap: usize,
     /// Bounds in-flight shard I/O across every put and get of this engine.
     pub io: Arc<Semaphore>,
 }
@@ -81,7 +86,7 @@ impl Engine {
         let mut stores: Vec<(String, Arc<dyn BlobStore>)> = Vec::new();
         for b in &cfg.buckets {
             let store: Arc<dyn BlobStore> = match b {
-                BucketConfig::Dir { name, path } => {
+                BucketConfig::Dir { name, path, .. } => {
                     Arc::new(DirStore::new(path).map_err(|e| ConfigError::Store {
                         bucket: name.clone(),
                         reason: e.to_string(),
@@ -121,6 +126,7 @@ impl Engine {
                 .map(|(name, _)| BucketConfig::Dir {
                     name: name.clone(),
                     path: std::path::PathBuf::new(),
+                    provider: None,
                 })
                 .collect(),
             ..cfg.clone()
@@ -140,6 +146,16 @@ impl Engine {
                     .map_or_else(|| format!("name:{name}"), BucketConfig::location)
             })
             .collect();
+        let providers: Vec<String> = stores
+            .iter()
+            .map(|(name, _)| {
+                cfg.buckets
+                    .iter()
+                    .find(|b| b.name() == name)
+                    .map_or_else(|| format!("name:{name}"), BucketConfig::provider)
+            })
+            .collect();
+        let provider_cap = crate::placement::provider_cap(&providers, cfg.k + cfg.m, cfg.m);
         let io = Arc::new(Semaphore::new(cfg.concurrency));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -148,6 +164,8 @@ impl Engine {
                 stores,
                 by_name,
                 locations,
+                providers,
+                provider_cap,
                 io,
             }),
         })

@@ -6,6 +6,9 @@
 //! current KEK (used for new wraps) is the entry prefixed with `*` (`*k2:...`), or the first entry
 //! when none is marked. Old KEKs stay in the ring so existing records still unwrap (rotation:
 //! add a new key, mark it current, optionally [`KeyRing::rewrap`] old records, then drop the old key).
+//! [`KeyRing::to_text`] writes this format back (one entry a line, the current one marked `*`),
+//! [`KeyRing::without`] drops a retired key and [`KeyRing::write_file`] replaces a key file
+//! atomically (temporary file, fsync, rename; mode 0600).
 //!
 //! ## Wrapped DEK layout (`WrappedDek::bytes`, 60 bytes)
 //! `nonce (12, random) || AES-256-GCM(KEK, dek) (32) || tag (16)`, with
@@ -228,6 +231,83 @@ impl KeyRing {
         })
     }
 
+    /// The ring in the text format of the module doc: one `id:base64key` a line, the current
+    /// one marked `*`. Key material: zeroized on drop, never log it.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        // Reserved up front so no reallocation leaves a copy of a key behind.
+        let mut text = Zeroizing::new(String::with_capacity(self.keks.len() * 80));
+        for (i, kek) in self.keks.iter().enumerate() {
+            if i == self.current {
+                text.push('*');
+            }
+            text.push_str(&kek.id);
+            text.push(':');
+            let mut b64 = Zeroizing::new(B64.encode(kek.key.as_ref()));
+            text.push_str(&b64);
+            b64.zeroize();
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The same ring without the KEK `id` (retiring it). Refuses an id the ring does not hold
+    /// ([`KeyError::UnknownKek`]) and the current KEK ([`KeyError::Malformed`]), so the result
+    /// is never empty and keeps its current key.
+    pub fn without(&self, id: &str) -> Result<Self, KeyError> {
+        let Some(gone) = self.keks.iter().position(|k| k.id == id) else {
+            return Err(KeyError::UnknownKek(id.to_owned()));
+        };
+        if gone == self.current {
+            return Err(KeyError::Malformed("the current key cannot be removed"));
+        }
+        let keks = self
+            .keks
+            .iter()
+            .filter(|k| k.id != id)
+            .map(|k| Kek {
+                id: k.id.clone(),
+                key: k.key.clone(),
+            })
+            .collect();
+        Ok(Self {
+            keks,
+            current: if self.current > gone {
+                self.current - 1
+            } else {
+                self.current
+            },
+        })
+    }
+
+    /// Replaces (or creates) the key file `path` with this ring, atomically: the text goes to a
+    /// new temporary file (mode 0600) in the same directory, is fsynced, renamed over `path`,
+    /// and the directory is fsynced. A crash leaves either the old or the new file.
+    pub fn write_file(&self, path: &Path) -> Result<(), KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
+        let name = path
+            .file_name()
+            .ok_or_else(|| io(std::io::Error::other("not a file path")))?;
+        let mut suffix = [0u8; 6];
+        OsRng.fill_bytes(&mut suffix);
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            hex::encode(suffix)
+        ));
+        let written = replace_private(&tmp, path, dir, self.to_text().as_bytes());
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(io)
+    }
+
     /// Id of the KEK used for new wraps.
     pub fn current_id(&self) -> &str {
         &self.keks[self.current].id
@@ -279,6 +359,24 @@ impl KeyRing {
         let dek = self.unwrap_dek(subject, wrapped)?;
         Ok(self.wrap_dek(subject, &dek))
     }
+}
+
+/// Writes `bytes` to the new file `tmp` (mode 0600), fsyncs it, renames it over `path` and
+/// fsyncs the directory `dir` holding both.
+fn replace_private(tmp: &Path, path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn cipher_from(key: &[u8; 32]) -> Aes256Gcm {
@@ -429,6 +527,39 @@ mod tests {
                 Err(KeyError::Permissions(_))
             ));
         }
+    }
+
+    #[test]
+    fn rings_are_written_back_without_a_retired_key() {
+        let r = ring(&format!(
+            "a:{},*b:{},c:{}",
+            key_b64(1),
+            key_b64(2),
+            key_b64(3)
+        ));
+        let w = r.wrap_dek(b"s", &Dek::generate());
+        assert_eq!(w.kek_id, "b");
+        let again = ring(&r.to_text());
+        assert_eq!(again.current_id(), "b");
+        assert_eq!(again.ids().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(again.unwrap_dek(b"s", &w).is_ok());
+        assert!(matches!(r.without("b"), Err(KeyError::Malformed(_))));
+        assert!(matches!(r.without("zz"), Err(KeyError::UnknownKek(_))));
+        let smaller = r.without("a").expect("without a");
+        assert_eq!(smaller.current_id(), "b");
+        assert_eq!(smaller.ids().collect::<Vec<_>>(), ["b", "c"]);
+        assert!(smaller.unwrap_dek(b"s", &w).is_ok());
+        assert!(!smaller.to_text().contains(&key_b64(1)));
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("keys");
+        r.write_file(&path).expect("write");
+        smaller.write_file(&path).expect("replace");
+        let loaded = KeyRing::from_file(&path).expect("private and loadable");
+        assert_eq!(loaded.ids().collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(loaded.current_id(), "b");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
+        assert_eq!(left.len(), 1, "no temporary file left behind");
     }
 
     #[test]

@@ -27,7 +27,7 @@
 //! `d .. d+m` are the `m` Reed-Solomon recovery shards (`reed-solomon-simd`, GF(2^16), computed
 //! over the `d` padded data shards), also `L_s` bytes each. A shard object holds exactly those
 //! bytes, no header: its stripe, index, length and hash are in the manifest. The `d + m`
-//! shards of a stripe go to distinct buckets chosen by a CSPRNG permutation, under random
+//! shards of a stripe go to distinct buckets chosen by the placement rule (below), under random
 //! 128-bit object keys (32 lowercase hex characters) that reveal nothing about the record.
 //!
 //! **Shard hashes.** Every shard object, data and parity, is hashed whole with the manifest's
@@ -49,11 +49,17 @@
 //!
 //! **Repair.** [`Engine::scrub`] checks every shard, parity included, and can rewrite damaged
 //! ones from `d` good shards of their stripe: Reed-Solomon over the sealed bytes reproduces the
-//! exact objects written at upload, so repair needs no key, yields no plaintext and leaves the
-//! manifest (and its root hash) unchanged. Its report classifies the record by the worst of
-//! its stripes ([`RecordClass`]): `Lost` (fewer than `d` good shards), `AtRisk` (`m > 0` and
-//! exactly `d` good), `Degraded` (fewer than `d + m` good), `Misplaced` (all good, but two
-//! shards of the stripe in one bucket location), else `Healthy`.
+//! exact objects written at upload, so repair needs no key and yields no plaintext.
+//! [`Engine::heal`] also drains buckets and re-spreads misplaced stripes; a shard that changes
+//! bucket or key gives the record a new manifest (new root hash) for the caller to commit.
+//! Its report classifies the record by the worst of its stripes ([`RecordClass`]): `Lost`
+//! (fewer than `d` good shards), `AtRisk` (`m > 0` and exactly `d` good), `Degraded` (fewer
+//! than `d + m` good), `Misplaced` (all good, but the stripe breaks the placement rule: two
+//! shards in one location or more than the rule allows on one provider), else `Healthy`.
+//!
+//! **Placement.** The `d + m` shards of a stripe go to distinct buckets, no more than `m` (or
+//! the least the configured providers allow) on one provider ([`BucketConfig::provider`]),
+//! chosen at random within that rule; uploads and repairs share the rule.
 //!
 //! # Performance
 //! Sealing and coding run on tokio's blocking pool, `parallelism` stripes at once; shard I/O is
@@ -69,6 +75,7 @@ pub mod error;
 mod get;
 pub mod keyring;
 pub mod manifest;
+mod placement;
 mod pool;
 mod put;
 mod scrub;
@@ -81,7 +88,9 @@ pub use error::{ConfigError, EngineError, Erasure, KeyError, PutError, StoreErro
 pub use get::{GetReport, RecordStream};
 pub use keyring::{Dek, KeyRing, WrappedDek};
 pub use manifest::{Manifest, ShardEntry, ShardHash};
-pub use scrub::{RecordClass, ScrubMode, ScrubReport, StripeHealth};
+pub use scrub::{
+    BucketState, HealOptions, Move, RecordClass, ScrubMode, ScrubReport, StripeHealth,
+};
 pub use store::{BlobStore, DirStore, ObjectInfo, S3Store};
 
 /// Raw chunk sealing, exposed for the benchmarks only (not a stable API).

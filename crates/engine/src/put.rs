@@ -10,7 +10,6 @@ use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt, stream};
 use rand::RngCore;
 use rand::rngs::OsRng;
-use rand::seq::SliceRandom;
 use uuid::Uuid;
 
 use crate::engine::{Engine, Inner};
@@ -160,17 +159,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Inner {
-    /// Uploads a stripe's shards to distinct buckets picked by a CSPRNG permutation.
+    /// Uploads a stripe's shards to distinct buckets chosen by [`crate::placement`].
     async fn upload_stripe(
         &self,
         enc: EncodedStripe,
         attempted: &Attempted,
         pools: &Pools,
     ) -> Result<Vec<ShardEntry>, EngineError> {
-        let mut order: Vec<usize> = (0..self.stores.len()).collect();
-        order.shuffle(&mut OsRng);
+        let targets = crate::placement::choose(self, &[], |_| true, &vec![None; enc.shards.len()]);
         let mut jobs = Vec::with_capacity(enc.shards.len());
-        for (i, ((data, hash), &store)) in enc.shards.into_iter().zip(&order).enumerate() {
+        for (i, ((data, hash), store)) in enc.shards.into_iter().zip(targets).enumerate() {
+            // The configuration holds at least k + m buckets, so every shard has one.
+            let store = store.ok_or(EngineError::Worker)?;
             let mut raw = [0u8; 16];
             OsRng.fill_bytes(&mut raw);
             let key = hex::encode(raw);

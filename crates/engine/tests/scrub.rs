@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use common::{Fixture, SMALL_CHUNK, data, get, put, sha};
 use medvault_engine::{
-    BucketConfig, Engine, EngineError, KeyRing, Manifest, RecordClass, ScrubMode, ShardEntry,
-    StorageConfig,
+    BucketConfig, BucketState, Engine, EngineError, HealOptions, KeyRing, Manifest, RecordClass,
+    ScrubMode, ShardEntry, StorageConfig,
 };
 use uuid::Uuid;
 
@@ -266,6 +266,7 @@ async fn scrub_classifies_at_risk_and_misplaced() {
     buckets.push(BucketConfig::Dir {
         name: "alias".to_owned(),
         path: path.join("."),
+        provider: None,
     });
     let cfg = StorageConfig {
         chunk_size: C,
@@ -281,7 +282,7 @@ async fn scrub_classifies_at_risk_and_misplaced() {
     let r = e.scrub(&man, ScrubMode::Check).await.expect("check");
     assert!(r.is_healthy());
     assert_eq!(r.class(), RecordClass::Misplaced);
-    assert!(r.stripes.iter().all(|s| s.shared_bucket));
+    assert!(r.stripes.iter().all(|s| s.misplaced));
 
     // One lost shard with m = 1: exactly k good shards left. (Deleted through both
     // directories, whichever name it was written under.)
@@ -299,4 +300,178 @@ async fn scrub_classifies_at_risk_and_misplaced() {
     );
     let back = get(&e, &man, &w, id).await.expect("get");
     assert_eq!(sha(&back), sha(&bytes));
+}
+
+/// `(stripe) -> buckets` of a manifest.
+fn stripe_buckets(m: &Manifest) -> Vec<Vec<String>> {
+    let stripes = m.shards.last().map_or(0, |x| x.stripe + 1);
+    (0..stripes)
+        .map(|s| {
+            m.shards
+                .iter()
+                .filter(|e| e.stripe == s)
+                .map(|e| e.bucket.clone())
+                .collect()
+        })
+        .collect()
+}
+
+/// Draining a bucket (evict) copies every shard it holds elsewhere, rebuilding the damaged
+/// one, into buckets holding no other shard of the stripe; the new manifest reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evicting_a_bucket_moves_its_shards_and_rebuilds_the_damaged_one() {
+    let f = Fixture::dir(8);
+    let e = f.engine(4, 2, C);
+    let id = Uuid::new_v4();
+    let bytes = data(C * 9 + 17, 7);
+    let (man, w) = put(&e, id, &bytes).await;
+    let drained = man.shards[0].bucket.clone();
+    let in_drained: Vec<ShardEntry> = man
+        .shards
+        .iter()
+        .filter(|s| s.bucket == drained)
+        .cloned()
+        .collect();
+    f.delete_shard(&in_drained[0]).await;
+    let opts = HealOptions::new(ScrubMode::Repair).with(drained.clone(), BucketState::Evict);
+    let r = e.heal(&man, &opts).await.expect("heal");
+    assert_eq!(r.repaired.len(), 1, "{r:?}");
+    assert_eq!(r.moved.len(), in_drained.len() - 1, "{r:?}");
+    assert_eq!(r.class(), RecordClass::Healthy);
+    let new = r.manifest.clone().expect("a new manifest");
+    new.validate().expect("valid");
+    assert_ne!(new.root_hash, man.root_hash);
+    for buckets in stripe_buckets(&new) {
+        assert!(!buckets.contains(&drained));
+        let distinct: BTreeSet<&String> = buckets.iter().collect();
+        assert_eq!(distinct.len(), buckets.len());
+    }
+    // Only the moved shards changed; each kept its length and hash.
+    for (a, b) in man.shards.iter().zip(&new.shards) {
+        assert_eq!((a.len, &a.hash), (b.len, &b.hash));
+        assert_eq!(a.bucket == drained, a.key != b.key || a.bucket != b.bucket);
+    }
+    assert_eq!(r.superseded.len(), in_drained.len());
+    assert!(e.discard(&r.superseded).await.is_empty());
+    assert_eq!(
+        sha(&get(&e, &new, &w, id).await.expect("read")),
+        sha(&bytes)
+    );
+    // The old manifest lost the drained shards (at most one per stripe): it still reads.
+    assert_eq!(
+        sha(&get(&e, &man, &w, id).await.expect("old read")),
+        sha(&bytes)
+    );
+    let again = e.scrub(&new, ScrubMode::Check).await.expect("check");
+    assert!(again.is_healthy() && again.class() == RecordClass::Healthy);
+}
+
+/// An unavailable bucket (provider down now) defers: nothing of it is read, rebuilt or
+/// written; a bucket down for good has its shards rebuilt elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_defers_and_down_rebuilds_elsewhere() {
+    let f = Fixture::dir(7);
+    let e = f.engine(4, 2, C);
+    let id = Uuid::new_v4();
+    let bytes = data(C * 6 + 3, 11);
+    let (man, w) = put(&e, id, &bytes).await;
+    let gone = man.shards[1].bucket.clone();
+    let held = man.shards.iter().filter(|s| s.bucket == gone).count();
+    let wait = HealOptions::new(ScrubMode::Repair).with(gone.clone(), BucketState::Unavailable);
+    let r = e.heal(&man, &wait).await.expect("heal");
+    assert_eq!(r.unavailable(), held);
+    assert!(
+        r.repaired.is_empty() && r.moved.is_empty() && r.manifest.is_none(),
+        "{r:?}"
+    );
+    assert_eq!(r.class(), RecordClass::Degraded);
+    let down = HealOptions::new(ScrubMode::Repair).with(gone.clone(), BucketState::Down);
+    let r = e.heal(&man, &down).await.expect("heal");
+    assert_eq!(r.repaired.len(), held, "{r:?}");
+    let new = r.manifest.clone().expect("new manifest");
+    assert!(new.shards.iter().all(|s| s.bucket != gone));
+    assert_eq!(
+        sha(&get(&e, &new, &w, id).await.expect("read")),
+        sha(&bytes)
+    );
+}
+
+/// Uploads and repairs keep at most `m` shards of a stripe on one provider where the
+/// providers allow it; a stripe that breaks the rule is misplaced and re-spread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placement_keeps_m_per_provider_and_respreads_misplaced_stripes() {
+    let f = Fixture::dir(8);
+    let label = |spec: &dyn Fn(usize) -> &'static str| -> Vec<BucketConfig> {
+        f.buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| match b {
+                BucketConfig::Dir { name, path, .. } => BucketConfig::Dir {
+                    name: name.clone(),
+                    path: path.clone(),
+                    provider: Some(spec(i).to_owned()),
+                },
+                BucketConfig::S3 { .. } => unreachable!(),
+            })
+            .collect()
+    };
+    let engine_with = |buckets: Vec<BucketConfig>| {
+        let cfg = StorageConfig {
+            chunk_size: C,
+            k: 4,
+            m: 2,
+            buckets,
+            ..StorageConfig::default()
+        };
+        Engine::new(cfg, common::keyring()).expect("engine")
+    };
+    // Four providers of two buckets: every stripe of every upload has at most two per provider.
+    let four = label(&|i| ["p1", "p2", "p3", "p4"][i / 2]);
+    let provider_of = |buckets: &[BucketConfig], name: &str| {
+        buckets
+            .iter()
+            .find(|b| b.name() == name)
+            .expect("bucket")
+            .provider()
+    };
+    let e = engine_with(four.clone());
+    for n in 0..5 {
+        let (man, _) = put(&e, Uuid::new_v4(), &data(C * 8, n)).await;
+        for buckets in stripe_buckets(&man) {
+            let mut per = std::collections::BTreeMap::new();
+            for b in &buckets {
+                *per.entry(provider_of(&four, b)).or_insert(0) += 1;
+            }
+            assert!(per.values().all(|&c| c <= 2), "{per:?}");
+        }
+    }
+    // Written while buckets 0..6 counted as separate providers, read while 0..3 are one.
+    let id = Uuid::new_v4();
+    let bytes = data(C * 4 * 3, 5);
+    let six = engine_with(label(&|i| ["a", "b", "c", "d", "e", "f", "x", "x"][i]));
+    let (man, w) = put(&six, id, &bytes).await;
+    let regrouped = label(&|i| ["p1", "p1", "p1", "p1", "p2", "p2", "p3", "p3"][i]);
+    let e = engine_with(regrouped.clone());
+    let found = e.scrub(&man, ScrubMode::Check).await.expect("check");
+    let over = stripe_buckets(&man).iter().any(|bs| {
+        bs.iter()
+            .filter(|b| provider_of(&regrouped, b) == "p1")
+            .count()
+            > 2
+    });
+    assert_eq!(found.class() == RecordClass::Misplaced, over, "{found:?}");
+    let fixed = e.scrub(&man, ScrubMode::Repair).await.expect("repair");
+    assert_eq!(fixed.class(), RecordClass::Healthy, "{fixed:?}");
+    let new = fixed.manifest.clone().unwrap_or_else(|| man.clone());
+    for buckets in stripe_buckets(&new) {
+        let on_p1 = buckets
+            .iter()
+            .filter(|b| provider_of(&regrouped, b) == "p1")
+            .count();
+        assert!(on_p1 <= 2, "{buckets:?}");
+    }
+    assert_eq!(
+        sha(&get(&e, &new, &w, id).await.expect("read")),
+        sha(&bytes)
+    );
 }

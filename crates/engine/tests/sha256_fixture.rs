@@ -48,6 +48,7 @@ fn fixture_copy() -> (tempfile::TempDir, Fixture, Engine) {
             BucketConfig::Dir {
                 name: format!("d{i}"),
                 path,
+                provider: None,
             }
         })
         .collect();

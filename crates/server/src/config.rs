@@ -39,6 +39,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Upload limits and the shard collector.
     pub records: crate::records::RecordsConfig,
+    /// The background scrubber (checks and repairs shards).
+    pub scrub: crate::storage::ScrubConfig,
     /// Consent limits.
     pub consent: crate::consent::ConsentConfig,
     /// Emergency (break-glass) access: on or off, how long, how often.
@@ -186,6 +188,7 @@ impl Default for Config {
             storage: medvault_engine::StorageConfig::default(),
             keys: KeysConfig::default(),
             records: crate::records::RecordsConfig::default(),
+            scrub: crate::storage::ScrubConfig::default(),
             consent: crate::consent::ConsentConfig::default(),
             emergency: crate::emergency::EmergencyConfig::default(),
             smtp: None,
@@ -365,6 +368,7 @@ impl Config {
                 .map(|i| medvault_engine::BucketConfig::Dir {
                     name: format!("dir-{i}"),
                     path: self.data_dir.join("buckets").join(format!("b{i}")),
+                    provider: None,
                 })
                 .collect();
         }

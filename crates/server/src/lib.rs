@@ -15,6 +15,7 @@ pub mod emergency;
 pub mod error;
 pub mod headers;
 pub mod history;
+pub mod keys;
 pub mod ledger;
 pub mod mail;
 pub mod openapi;
@@ -26,6 +27,7 @@ pub mod routes;
 pub mod secrets;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod time;
 pub mod transport;
@@ -117,6 +119,9 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     if state.config.records.collector_interval_secs > 0 {
         tokio::spawn(records::collector::run(state.clone()));
+    }
+    if state.config.scrub.interval_secs > 0 {
+        tokio::spawn(storage::scrubber::run(state.clone()));
     }
     tokio::spawn(emergency::lifecycle::sweep_forever(
         state.clone().into_inner(),

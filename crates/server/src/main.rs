@@ -12,6 +12,8 @@ use medvault_server::state::AppState;
 use medvault_server::{openapi, run, telemetry};
 use zeroize::Zeroizing;
 
+mod storage_cli;
+
 /// mimalloc returns freed memory to the OS; glibc's per-thread arenas held about twice the
 /// engine's bounded working set during large uploads (docs/performance.md).
 #[global_allocator]
@@ -39,6 +41,41 @@ enum Command {
     Ledger {
         #[command(subcommand)]
         action: LedgerAction,
+    },
+    /// Master keys: what each wraps, rotation by re-wrap, retiring an old key.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Shards: scrub and repair, drain buckets, storage health.
+    Storage {
+        #[command(subcommand)]
+        action: storage_cli::StorageAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// How many record keys and per-patient keys each master key wraps.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-wrap every record and patient key under the ring's current master key (no shard is
+    /// touched); resumable: rerun after an interruption. Exit status 1 if any key did not unwrap.
+    Rotate {
+        /// Only check that every wrapped key unwraps with the ring; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keys per batch (one transaction and one ledger entry each).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    /// Remove a master key from the ring once nothing is wrapped under it.
+    Retire {
+        /// The key id.
+        id: String,
     },
 }
 
@@ -116,6 +153,11 @@ fn main() -> anyhow::Result<()> {
         Command::Ledger {
             action: LedgerAction::Verify,
         } => verify_ledger(),
+        Command::Keys { action } => keys(action),
+        Command::Storage { action } => {
+            telemetry::init();
+            storage_cli::run(action)
+        }
         Command::Serve => serve(),
     }
 }
@@ -192,4 +234,102 @@ fn verify_ledger() -> anyhow::Result<()> {
     } else {
         std::process::exit(1)
     }
+}
+
+/// `medvault keys ...`: works on the database and the key ring only (no storage, no server).
+fn keys(action: KeysAction) -> anyhow::Result<()> {
+    use medvault_server::keys;
+    let config = Config::load()?;
+    let pool = medvault_server::db::connect(&config.effective_database_url(), 1)?;
+    let mut conn = pool.get().context("connecting to the database")?;
+    match action {
+        KeysAction::Status { json } => {
+            let ring = keys::load_ring(&config, false);
+            if let Err(e) = &ring {
+                eprintln!("warning: {e:#}");
+            }
+            let status = keys::status(&mut conn, ring.as_ref().ok())
+                .map_err(|e| anyhow::anyhow!("reading the wrapped keys: {e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{status}");
+            }
+            Ok(())
+        }
+        KeysAction::Rotate { dry_run, batch } => {
+            let ring = keys::load_ring(&config, false)?;
+            rotate_keys(&mut conn, &ring, keys::RotateOptions { batch, dry_run })
+        }
+        KeysAction::Retire { id } => {
+            let retired = keys::retire(&mut conn, &config, &id).unwrap_or_else(|e| {
+                eprintln!("refused: {e:#}");
+                std::process::exit(1)
+            });
+            match retired.file {
+                Some(path) => println!(
+                    "master key '{id}' retired and removed from {}; restart the server",
+                    path.display()
+                ),
+                None => println!(
+                    "master key '{id}' retired: nothing is wrapped under it; remove its entry \
+                     from MEDVAULT_MASTER_KEYS and restart the server"
+                ),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `medvault keys rotate`: progress on stderr, the report (JSON) on stdout, exit status 1 if a
+/// key did not unwrap. `MEDVAULT_TEST_KEYS_STOP_AFTER_BATCHES=N` (tests only) aborts the process
+/// after N finished batches, as a crash would.
+fn rotate_keys(
+    conn: &mut medvault_server::db::DbConn,
+    ring: &medvault_engine::KeyRing,
+    options: medvault_server::keys::RotateOptions,
+) -> anyhow::Result<()> {
+    let stop_after: Option<u64> = std::env::var("MEDVAULT_TEST_KEYS_STOP_AFTER_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let verb = if options.dry_run {
+        "checked"
+    } else {
+        "re-wrapped"
+    };
+    let report = medvault_server::keys::rotate(conn, ring, options, &mut |p| {
+        eprintln!("{verb} {}/{} {}", p.done, p.total, p.kind.plural());
+        if stop_after.is_some_and(|n| p.batches >= n) {
+            eprintln!(
+                "stopping after {} batches (MEDVAULT_TEST_KEYS_STOP_AFTER_BATCHES)",
+                p.batches
+            );
+            std::process::abort();
+        }
+    })?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    for f in &report.failures {
+        eprintln!(
+            "FAILED: {} {} under '{}': {}",
+            f.kind, f.id, f.kek_id, f.error
+        );
+    }
+    if report.failed > 0 {
+        eprintln!(
+            "{} wrapped key(s) did not unwrap and were left as they are",
+            report.failed
+        );
+        std::process::exit(1)
+    }
+    eprintln!(
+        "{} {} under '{}'",
+        if options.dry_run {
+            "would re-wrap"
+        } else {
+            "re-wrapped"
+        },
+        report.rewrapped,
+        report.to
+    );
+    Ok(())
 }

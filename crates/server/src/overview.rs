@@ -1,7 +1,7 @@
 //! The admin overview: how many accounts and records there are, how much is stored, how long
-//! the ledger is, how many emergency accesses wait for review, and the health of every bucket. Counts come from their own domains.
+//! the ledger is, how many emergency accesses wait for review, the health of every bucket and of the records' shards. Counts come from their own domains.
 
-use medvault_types::{AdminOverview, BucketHealth};
+use medvault_types::{AdminOverview, BucketHealth, StorageOverview};
 
 use crate::accounts::users;
 use crate::db;
@@ -10,6 +10,8 @@ use crate::error::ApiError;
 use crate::ledger;
 use crate::records::service as records;
 use crate::state::SharedState;
+use crate::storage::health;
+use crate::time;
 
 /// The dashboard numbers.
 pub async fn build(state: &SharedState) -> Result<AdminOverview, ApiError> {
@@ -23,6 +25,7 @@ pub async fn build(state: &SharedState) -> Result<AdminOverview, ApiError> {
         ))
     })
     .await?;
+    let storage = storage(state).await?;
     let buckets = state
         .engine
         .health()
@@ -45,5 +48,18 @@ pub async fn build(state: &SharedState) -> Result<AdminOverview, ApiError> {
         k: u32::try_from(cfg.k).unwrap_or(0),
         m: u32::try_from(cfg.m).unwrap_or(0),
         unreviewed_emergencies: unreviewed,
+        storage,
+    })
+}
+
+/// What the scrubber found: records by class, queued repairs, the last and the oldest scrub.
+pub async fn storage(state: &SharedState) -> Result<StorageOverview, ApiError> {
+    let s = db::run(&state.pool, health::summary).await?;
+    Ok(StorageOverview {
+        records: s.records,
+        classes: s.classes,
+        repairs_queued: s.repairs_queued,
+        last_scrub_at: s.last_scrub_at.map(time::utc),
+        oldest_scrub: s.oldest,
     })
 }

@@ -56,9 +56,17 @@ impl AppState {
         let hasher = PasswordHasher::new(&config.auth)?;
         let pool = db::connect(&config.effective_database_url(), config.db_pool_size)?;
         crate::startup::run_pending(&pool).context("start-up data migrations")?;
-        let keys = load_key_ring(&config)?;
+        let keys = crate::keys::load_ring(&config, true)?;
+        crate::keys::check_ring(
+            &mut *pool.get().context("connecting to the database")?,
+            &keys,
+        )?;
         let engine = medvault_engine::Engine::new(config.effective_storage(), keys)
             .context("configuring storage")?;
+        crate::storage::check::buckets_configured(
+            &mut *pool.get().context("connecting to the database")?,
+            &engine,
+        )?;
         let mailer = config
             .smtp
             .as_ref()
@@ -75,33 +83,5 @@ impl AppState {
             clock: crate::clock::Clock::system(),
             pace: crate::auth::throttle::Pace::default(),
         })
-    }
-}
-
-/// File (in the data dir) holding the generated development key ring.
-const KEY_RING_FILE: &str = "master-keys";
-
-/// The key ring: inline from config/env, from a file, or (embedded default) generated once
-/// into the data dir with mode 0600.
-fn load_key_ring(config: &Config) -> anyhow::Result<medvault_engine::KeyRing> {
-    use secrecy::ExposeSecret;
-    if let Some(ring) = &config.keys.ring {
-        return medvault_engine::KeyRing::parse(ring.expose_secret())
-            .context("MEDVAULT_MASTER_KEYS");
-    }
-    if let Some(path) = &config.keys.file {
-        return medvault_engine::KeyRing::from_file(path)
-            .with_context(|| format!("reading the key ring {}", path.display()));
-    }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let path = config.data_dir.join(KEY_RING_FILE);
-    if path.exists() {
-        medvault_engine::KeyRing::from_file(&path)
-            .with_context(|| format!("reading the key ring {}", path.display()))
-    } else {
-        tracing::warn!(path = %path.display(), "generated a development key ring; configure MEDVAULT_MASTER_KEYS_FILE in production");
-        medvault_engine::KeyRing::generate_file(&path)
-            .with_context(|| format!("creating the key ring {}", path.display()))
     }
 }

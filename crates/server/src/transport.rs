@@ -114,6 +114,7 @@ mod tests {
             path_style: true,
             access_key_id: "id".into(),
             secret_access_key: "secret".to_owned().into(),
+            provider: None,
         }
     }
 

@@ -98,4 +98,6 @@ pub struct AdminOverview {
     pub m: u32,
     /// Emergency accesses not yet reviewed by an administrator.
     pub unreviewed_emergencies: u64,
+    /// Records by storage health, as the scrubber found them.
+    pub storage: crate::storage::StorageOverview,
 }

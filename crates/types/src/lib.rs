@@ -17,6 +17,7 @@ pub mod page;
 pub mod patch;
 pub mod records;
 pub mod role;
+pub mod storage;
 
 pub use accounts::*;
 pub use auth::*;
@@ -30,3 +31,4 @@ pub use ledger::*;
 pub use page::{ListQuery, Page};
 pub use records::*;
 pub use role::Role;
+pub use storage::*;

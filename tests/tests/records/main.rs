@@ -10,4 +10,5 @@ mod emergency;
 mod journey;
 mod ledger;
 mod matrix;
+mod storage;
 mod uploads;

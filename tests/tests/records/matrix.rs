@@ -376,6 +376,12 @@ async fn records_consent_history_ledger_matrix(backend: Backend) {
             N,
             [401, 200, 403, 403, 403, 403],
         ),
+        row(
+            M::GET,
+            "/api/v1/admin/storage",
+            N,
+            [401, 200, 403, 403, 403, 403],
+        ),
         // Deletion last: each record is deleted by one allowed caller; everyone before that
         // caller is refused while it exists, and everyone after sees a 404.
         row(

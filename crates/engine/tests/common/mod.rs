@@ -66,6 +66,7 @@ impl Fixture {
             .map(|i| BucketConfig::Dir {
                 name: format!("d{i}"),
                 path: tmp.path().join(format!("bucket{i}")),
+                provider: None,
             })
             .collect();
         Self::from_buckets(buckets, Some(tmp))

@@ -439,7 +439,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Storage health of a record: its last scrub and any pending repair.
+    record_storage (record_id) {
+        /// The record.
+        record_id -> Text,
+        /// `healthy`, `misplaced`, `degraded`, `at_risk` or `lost`, as the last scrub left it.
+        class -> Nullable<Text>,
+        /// When the last scrub of the record ended (UTC).
+        checked_at -> Nullable<Timestamp>,
+        /// Set while a repair is queued: higher goes first (at risk before degraded).
+        repair_priority -> Nullable<Integer>,
+        /// When the pending repair was queued (UTC).
+        repair_queued_at -> Nullable<Timestamp>,
+        /// Why it was queued (`download`, `scrub`).
+        repair_reason -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(record_storage -> records (record_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    record_storage,
     mfa_factors,
     mfa_recovery_codes,
     sign_in_tokens,

@@ -99,11 +99,22 @@ pub enum Action {
     MfaRecoveryCodeUsed,
     /// The owner replaced their recovery codes.
     MfaRecoveryCodesRenew,
+    /// A record's shards were rebuilt or moved and its manifest replaced (payload: the old
+    /// and the new manifest root, the shards rebuilt and moved, why).
+    RecordRepair,
+    /// An operator drained a bucket or provider (payload: the buckets, records and shards
+    /// moved).
+    StorageDrain,
+    /// Wrapped keys were re-wrapped under the current master key (payload: counts and key
+    /// ids, never key material).
+    KeysRotate,
+    /// A master key was retired from the ring (payload: its id).
+    KeysRetire,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 47] = [
+    pub const ALL: [Self; 51] = [
         Self::AuthLogin,
         Self::UserCreate,
         Self::UserUpdate,
@@ -151,6 +162,10 @@ impl Action {
         Self::MfaReset,
         Self::MfaRecoveryCodeUsed,
         Self::MfaRecoveryCodesRenew,
+        Self::RecordRepair,
+        Self::StorageDrain,
+        Self::KeysRotate,
+        Self::KeysRetire,
     ];
 
     /// The stored name (part of the entry hash, so it never changes for an action).
@@ -203,6 +218,10 @@ impl Action {
             Self::MfaReset => "mfa.reset",
             Self::MfaRecoveryCodeUsed => "mfa.recovery_code_used",
             Self::MfaRecoveryCodesRenew => "mfa.recovery_codes_renew",
+            Self::RecordRepair => "record.repair",
+            Self::StorageDrain => "storage.drain",
+            Self::KeysRotate => "keys.rotate",
+            Self::KeysRetire => "keys.retire",
         }
     }
 

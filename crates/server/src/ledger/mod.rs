@@ -360,24 +360,37 @@ pub fn user_event(
     )
 }
 
-/// The manifest root hash the ledger recorded when `record` was uploaded, if any. Downloads
-/// compare it with the stored manifest, so a manifest swapped in the database is refused.
+/// The manifest root hash the ledger says `record` has now: the root recorded at upload,
+/// followed through every `record.repair` entry (each must name the root before it as
+/// `old_root`; a repair entry that does not continue the chain of roots ends it with `None`).
+/// Downloads compare it with the stored manifest, so a manifest swapped in the database is
+/// refused.
 pub fn recorded_manifest_root(
     conn: &mut DbConn,
     record: medvault_types::RecordId,
 ) -> Result<Option<String>, ApiError> {
-    let payload: Option<String> = ledger::table
+    let entries: Vec<(String, String)> = ledger::table
         .filter(ledger::subject.eq(format!("record:{record}")))
-        .filter(ledger::action.eq(Action::RecordUpload.as_str()))
-        .select(ledger::payload)
+        .filter(
+            ledger::action.eq_any([Action::RecordUpload.as_str(), Action::RecordRepair.as_str()]),
+        )
+        .select((ledger::action, ledger::payload))
         .order(ledger::seq.asc())
-        .first(conn)
-        .optional()?;
-    Ok(payload
-        .and_then(|p| serde_json::from_str::<Value>(&p).ok())
-        .and_then(|v| {
-            v.get("manifest_root")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        }))
+        .load(conn)?;
+    let field =
+        |payload: &Value, name: &str| payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    let mut root: Option<String> = None;
+    for (action, payload) in entries {
+        let payload: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+        if action == Action::RecordUpload.as_str() {
+            if root.is_none() {
+                root = field(&payload, "manifest_root");
+            }
+        } else if root.is_some() && field(&payload, "old_root") == root {
+            root = field(&payload, "manifest_root");
+        } else {
+            return Ok(None);
+        }
+    }
+    Ok(root)
 }

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::ledger::{self, Action, NewEntry};
 use crate::records::service::{self, Download};
 use crate::state::SharedState;
+use crate::storage::health::{self, QueueReason};
 
 /// A record released for download: what the response headers need and the plaintext stream.
 pub struct Opened {
@@ -46,6 +47,10 @@ pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<O
     };
     let (manifest, wrapped) = row.sealed()?.ok_or(ApiError::NotFound)?;
     let size = u64::try_from(row.size_bytes).unwrap_or(0);
+    let (mut stream, report) = state
+        .engine
+        .get_with_report(&manifest, &wrapped, id.as_uuid())
+        .map_err(ApiError::storage)?;
     let watch = Watch {
         state: SharedState::clone(state),
         actor,
@@ -54,11 +59,8 @@ pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<O
         size,
         sent: 0,
         armed: true,
+        report,
     };
-    let (mut stream, report) = state
-        .engine
-        .get_with_report(&manifest, &wrapped, id.as_uuid())
-        .map_err(ApiError::storage)?;
     let first = match stream.next().await {
         Some(Ok(b)) => Some(b),
         Some(Err(e)) => {
@@ -67,10 +69,6 @@ pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<O
         }
         None => None,
     };
-    let erasures = report.erasures();
-    if !erasures.is_empty() {
-        tracing::warn!(record = %id, erasures = erasures.len(), "record read with erasures; needs repair");
-    }
     let mut watch = Some(watch);
     let body = futures_util::stream::iter(first.map(Ok))
         .chain(stream)
@@ -103,7 +101,8 @@ pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<O
 }
 
 /// Watches one download body: dropped before every byte went out (the client went away, or
-/// the store failed), it writes the `record.download_failed` entry.
+/// the store failed), it writes the `record.download_failed` entry; dropped after meeting
+/// missing or corrupt shards, it queues the record for repair.
 struct Watch {
     state: SharedState,
     actor: UserId,
@@ -112,6 +111,7 @@ struct Watch {
     size: u64,
     sent: u64,
     armed: bool,
+    report: medvault_engine::GetReport,
 }
 
 impl Watch {
@@ -155,6 +155,22 @@ impl Drop for Watch {
     fn drop(&mut self) {
         if self.armed && self.sent < self.size {
             drop(self.spawn_entry("cut off before the end"));
+        }
+        let erasures = self.report.erasures().len();
+        if erasures > 0 {
+            tracing::warn!(record = %self.record, erasures, "record read with erasures; queued for repair");
+            let state = SharedState::clone(&self.state);
+            let record = self.record;
+            drop(tokio::spawn(async move {
+                let now = state.clock.now();
+                let queued = db::write(&state.pool, move |conn| {
+                    health::queue_repair(conn, record, QueueReason::Download, now)
+                })
+                .await;
+                if let Err(e) = queued {
+                    tracing::error!(error = %e, record = %record, "repair not queued");
+                }
+            }));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Admin: the ledger (browse, verify) and the overview (counts, storage health).
 
 use actix_web::{get, web};
-use medvault_types::{AdminOverview, LedgerPage, LedgerQuery, LedgerVerification};
+use medvault_types::{AdminOverview, LedgerPage, LedgerQuery, LedgerVerification, StorageOverview};
 
 use crate::auth::AdminUser;
 use crate::error::ApiError;
@@ -46,4 +46,17 @@ pub async fn get_overview(
     _admin: AdminUser,
 ) -> Result<web::Json<AdminOverview>, ApiError> {
     Ok(web::Json(overview::build(&state).await?))
+}
+
+/// Storage health: live records by the class their last scrub found (healthy, misplaced,
+/// degraded, at risk, lost, never scrubbed), queued repairs, the last and the oldest scrub.
+#[utoipa::path(tag = "ledger", operation_id = "get_storage",
+    security(("bearer" = [])),
+    responses((status = 200, body = StorageOverview), AuthErrors))]
+#[get("/api/v1/admin/storage")]
+pub async fn get_storage(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+) -> Result<web::Json<StorageOverview>, ApiError> {
+    Ok(web::Json(overview::storage(&state).await?))
 }

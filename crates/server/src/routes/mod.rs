@@ -138,6 +138,7 @@ api! {
     admin_ledger::list_ledger,
     admin_ledger::verify_ledger,
     admin_ledger::get_overview,
+    admin_ledger::get_storage,
 }
 
 /// Adds the `bearer` security scheme (JWT access tokens) the operations refer to.

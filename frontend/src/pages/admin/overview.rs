@@ -1,11 +1,12 @@
 //! Admin overview: how many doctors, patients and records; how many emergency accesses wait for
-//! review; storage health per bucket; whether the ledger verifies.
+//! review; storage health per bucket and per record (what the scrubber found); whether the
+//! ledger verifies.
 
 use leptos::prelude::*;
 
 use crate::api::calls;
-use crate::api::dto::{AdminOverview, LedgerVerification};
-use crate::logic::format;
+use crate::api::dto::{AdminOverview, LedgerVerification, StorageOverview};
+use crate::logic::{format, storage};
 use crate::ui::load::AsyncView;
 
 /// `/admin`.
@@ -50,9 +51,10 @@ fn VerificationStatus(verification: LedgerVerification) -> impl IntoView {
     }
 }
 
-/// The counts and the storage card.
+/// The counts, the storage card and the storage health card.
 #[component]
 fn Figures(overview: AdminOverview) -> impl IntoView {
+    let storage_health = overview.storage;
     let healthy = overview.buckets.iter().filter(|b| b.ok).count();
     let total = overview.buckets.len();
     let review_class = if overview.unreviewed_emergencies > 0 {
@@ -90,6 +92,42 @@ fn Figures(overview: AdminOverview) -> impl IntoView {
                     </li>
                 }).collect_view()}
             </ul>
+        </section>
+        <StorageHealth health=storage_health/>
+    }
+}
+
+/// Records by the class their last scrub found, the repair queue, and how fresh the scrubs are.
+#[component]
+fn StorageHealth(health: StorageOverview) -> impl IntoView {
+    let warnings = storage::warnings(&health.classes);
+    let rows = storage::class_rows(&health.classes);
+    view! {
+        <section class="card" id="storage-health" aria-labelledby="storage-health-h">
+            <h2 id="storage-health-h">"Storage health"</h2>
+            <p class="hint">"Every shard of every record is checked by the scrubber (no key needed); damaged shards are rebuilt from parity."</p>
+            {warnings.into_iter().map(|w| view! { <p class="notice warn" role="alert">{w}</p> }).collect_view()}
+            <div class="table-wrap">
+            <table id="storage-classes">
+                <thead><tr><th scope="col">"Class"</th><th scope="col">"Records"</th></tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|(class, label, count)| {
+                        let alarming = count > 0 && matches!(class, "at_risk" | "lost");
+                        view! {
+                            <tr>
+                                <th scope="row">{label}</th>
+                                <td id=format!("storage-count-{class}") class=alarming.then_some("bad")>{count}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+            <p id="storage-repairs-queued">{format!("Repairs queued: {}", health.repairs_queued)}</p>
+            <p id="storage-last-scrub">{format!("Last scrub: {}", storage::last_scrub(health.last_scrub_at))}</p>
+            {health.oldest_scrub.map(|o| view! {
+                <p id="storage-oldest-scrub" title=o.record_id.to_string()>{format!("Oldest scrub: {}", storage::oldest_scrub(&o))}</p>
+            })}
         </section>
     }
 }
