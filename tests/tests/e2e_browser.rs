@@ -370,6 +370,13 @@ async fn whole_journey(app: &TestApp, chrome: &Browser) -> Result<()> {
     // The admin's overview, and the ledger lists the download and verifies.
     sign_in(&admin, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await?;
     admin.find("#ledger-ok").await?;
+    // Storage health: the uploaded records, never scrubbed (the scrubber is off in tests).
+    admin.find("#storage-health").await?;
+    let unscrubbed = admin.text("#storage-count-unscrubbed").await?;
+    assert!(
+        unscrubbed.trim().parse::<u64>().is_ok_and(|n| n > 0),
+        "never-scrubbed records on the overview: {unscrubbed:?}"
+    );
     admin.screenshot("admin-overview").await?;
     admin.click_text("header a", "Ledger").await?;
     admin

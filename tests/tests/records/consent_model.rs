@@ -779,10 +779,13 @@ async fn consent_created_care_is_removed_at_start(backend: Backend) {
         "the old rule's row is in place"
     );
 
-    // A server starting on this database runs the task (once).
+    // A server starting on this database (and its data directory: the same key ring) runs
+    // the task (once).
     let database_url = paths.database_url.clone();
+    let data_dir = paths.data_dir.clone();
     let restarted = TestApp::spawn_with(backend, move |cfg| {
         cfg.database_url = Some(database_url.into());
+        cfg.data_dir = data_dir;
     })
     .await;
     drop(restarted);

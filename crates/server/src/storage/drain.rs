@@ -42,8 +42,14 @@ pub struct DrainReport {
 fn referencing(conn: &mut DbConn, buckets: &HashSet<String>) -> Result<Vec<RecordId>, ApiError> {
     let mut out = Vec::new();
     for b in buckets {
-        // A cheap pre-filter on the JSON text, confirmed by parsing below.
-        let pattern = format!("%\"bucket\":\"{b}\"%");
+        // A cheap pre-filter on the JSON text, confirmed by parsing below (LIKE's `_` and `%`
+        // only widen it); a name JSON escapes matches every manifest instead.
+        let plain = !b.contains(['"', '\\']);
+        let pattern = if plain {
+            format!("%\"bucket\":\"{b}\"%")
+        } else {
+            "%".to_owned()
+        };
         let rows: Vec<(String, String)> = records::table
             .filter(records::deleted_at.is_null())
             .filter(records::manifest.like(pattern))

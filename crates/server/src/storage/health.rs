@@ -58,8 +58,8 @@ fn ensure_row(conn: &mut DbConn, id: &str) -> Result<(), ApiError> {
 }
 
 /// Records the outcome of a scrub (or repair) of `record`. A healthy record leaves the repair
-/// queue; any other class stays in it (or joins it) at that class's priority, except `lost`
-/// when nothing more can be done and `unavailable_only` (only an outage stands in the way).
+/// queue; any other class stays in it (or joins it) at that class's priority, so the next pass
+/// tries again (a `lost` record too: a bucket that comes back may make it whole).
 pub fn record_scrub(
     conn: &mut DbConn,
     record: RecordId,
