@@ -52,9 +52,9 @@ fn storage() -> (StorageConfig, &'static str) {
 fn report(what: &str, shards: usize, bytes: u64, secs: f64) {
     println!(
         "{what}: {shards} shards, {:.1} MiB in {secs:.2} s = {:.0} shards/s, {:.1} MiB/s",
-        bytes as f64 / 1048576.0,
+        bytes as f64 / 1_048_576.0,
         shards as f64 / secs,
-        bytes as f64 / 1048576.0 / secs
+        bytes as f64 / 1_048_576.0 / secs
     );
 }
 

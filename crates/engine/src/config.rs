@@ -126,6 +126,36 @@ impl BucketConfig {
         }
     }
 
+    /// Opens the bucket's store (a directory is created; an S3 client is built without network
+    /// traffic).
+    pub fn open(&self) -> Result<std::sync::Arc<dyn crate::store::BlobStore>, ConfigError> {
+        use crate::store::{DirStore, S3Settings, S3Store};
+        Ok(match self {
+            Self::Dir { name, path, .. } => {
+                std::sync::Arc::new(DirStore::new(path).map_err(|e| ConfigError::Store {
+                    bucket: name.clone(),
+                    reason: e.to_string(),
+                })?)
+            }
+            Self::S3 {
+                bucket,
+                endpoint,
+                region,
+                path_style,
+                access_key_id,
+                secret_access_key,
+                ..
+            } => std::sync::Arc::new(S3Store::new(&S3Settings {
+                bucket: bucket.clone(),
+                endpoint: endpoint.clone(),
+                region: region.clone(),
+                path_style: *path_style,
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret_access_key.clone(),
+            })),
+        })
+    }
+
     /// Where the objects physically live. Two bucket names with the same location are one
     /// failure domain, so shards of a stripe placed there are misplaced (see
     /// [`crate::RecordClass::Misplaced`]).

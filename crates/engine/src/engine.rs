@@ -13,7 +13,7 @@ use crate::config::{BucketConfig, StorageConfig};
 use crate::error::{ConfigError, EngineError, StoreError};
 use crate::keyring::KeyRing;
 use crate::manifest::Manifest;
-use crate::store::{BlobStore, DirStore, S3Settings, S3Store};
+use crate::store::BlobStore;
 
 /// Default GC grace period: objects younger than this are never collected, so shards of an
 /// upload whose manifest is not committed yet survive. Must exceed the longest upload.
@@ -83,34 +83,11 @@ impl Engine {
     /// clients are built without network traffic: use [`Engine::health`] to probe).
     pub fn new(cfg: StorageConfig, keys: KeyRing) -> Result<Self, EngineError> {
         cfg.validate()?;
-        let mut stores: Vec<(String, Arc<dyn BlobStore>)> = Vec::new();
-        for b in &cfg.buckets {
-            let store: Arc<dyn BlobStore> = match b {
-                BucketConfig::Dir { name, path, .. } => {
-                    Arc::new(DirStore::new(path).map_err(|e| ConfigError::Store {
-                        bucket: name.clone(),
-                        reason: e.to_string(),
-                    })?)
-                }
-                BucketConfig::S3 {
-                    bucket,
-                    endpoint,
-                    region,
-                    path_style,
-                    access_key_id,
-                    secret_access_key,
-                    ..
-                } => Arc::new(S3Store::new(&S3Settings {
-                    bucket: bucket.clone(),
-                    endpoint: endpoint.clone(),
-                    region: region.clone(),
-                    path_style: *path_style,
-                    access_key_id: access_key_id.clone(),
-                    secret_access_key: secret_access_key.clone(),
-                })),
-            };
-            stores.push((b.name().to_owned(), store));
-        }
+        let stores = cfg
+            .buckets
+            .iter()
+            .map(|b| Ok((b.name().to_owned(), b.open()?)))
+            .collect::<Result<Vec<_>, ConfigError>>()?;
         Self::with_stores(cfg, keys, stores)
     }
 

@@ -16,10 +16,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
-use medvault_engine::store::S3Settings;
 use medvault_engine::{
-    BlobStore, BucketConfig, DirStore, Engine, EngineError, KeyRing, Manifest, S3Store, ShardEntry,
-    StorageConfig, WrappedDek,
+    BlobStore, BucketConfig, Engine, EngineError, KeyRing, Manifest, ShardEntry, StorageConfig,
+    WrappedDek,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -38,25 +37,7 @@ pub fn keyring() -> KeyRing {
 }
 
 pub fn store_for(b: &BucketConfig) -> Arc<dyn BlobStore> {
-    match b {
-        BucketConfig::Dir { path, .. } => Arc::new(DirStore::new(path).expect("dir store")),
-        BucketConfig::S3 {
-            bucket,
-            endpoint,
-            region,
-            path_style,
-            access_key_id,
-            secret_access_key,
-            ..
-        } => Arc::new(S3Store::new(&S3Settings {
-            bucket: bucket.clone(),
-            endpoint: endpoint.clone(),
-            region: region.clone(),
-            path_style: *path_style,
-            access_key_id: access_key_id.clone(),
-            secret_access_key: secret_access_key.clone(),
-        })),
-    }
+    b.open().expect("store")
 }
 
 impl Fixture {
