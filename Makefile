@@ -80,6 +80,7 @@ test: deps deny frontend lint
 
 bench:
 	$(CARGO) bench -p medvault-engine
+	$(CARGO) run --release -p medvault-engine --example scrub_rate
 	$(CARGO) run --release -p medvault-tests --example api_bench
 
 clean-data:
