@@ -47,11 +47,8 @@ pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<O
     };
     let (manifest, wrapped) = row.sealed()?.ok_or(ApiError::NotFound)?;
     let size = u64::try_from(row.size_bytes).unwrap_or(0);
-    let (mut stream, report) = state
-        .engine
-        .get_with_report(&manifest, &wrapped, id.as_uuid())
-        .map_err(ApiError::storage)?;
-    let watch = Watch {
+    // Armed before the engine opens the record, so a failure there is ledgered too.
+    let mut watch = Watch {
         state: SharedState::clone(state),
         actor,
         patient: UserId::from_stored(&row.patient_id)?,
@@ -59,8 +56,13 @@ pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<O
         size,
         sent: 0,
         armed: true,
-        report,
+        report: medvault_engine::GetReport::default(),
     };
+    let (mut stream, report) = state
+        .engine
+        .get_with_report(&manifest, &wrapped, id.as_uuid())
+        .map_err(ApiError::storage)?;
+    watch.report = report;
     let first = match stream.next().await {
         Some(Ok(b)) => Some(b),
         Some(Err(e)) => {
