@@ -732,6 +732,9 @@ async fn a_provider_that_is_gone_is_drained_onto_a_new_one() {
     garages.run(&["start", "4"]);
     let mut storage = garages.storage();
     storage.buckets.extend(garages.buckets_of(4));
+    // Small chunks, so that the records make several full stripes: a stripe of one chunk has
+    // only 1 + m shards, and three of those miss a provider's two buckets one time in 22.
+    storage.chunk_size = TEST_CHUNK;
     let v = vault(Backend::Postgres, |c| c.storage = storage.clone()).await;
     let cast = v.app.cast().await;
     let patient = &cast.patient;
