@@ -112,9 +112,10 @@ impl ManageConnection for Manager {
             Backend::Sqlite => {
                 let mut conn =
                     SqliteConnection::establish(target).map_err(r2d2::Error::ConnectionError)?;
+                // `journal_mode = WAL` is set once, in `connect`: it is stored in the file, and
+                // pooled connections switching it at once fail with "database is locked".
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
-                     PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; \
                      PRAGMA foreign_keys = ON;"
                 ))
@@ -133,8 +134,9 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Builds the pool for `url` and runs pending migrations for its backend.
-pub fn connect(url: &SecretString, max_size: u32) -> anyhow::Result<Pool> {
+/// Builds the pool for `url` and runs pending migrations for its backend; a request waits at
+/// most `wait` for a connection (then 503).
+pub fn connect(url: &SecretString, max_size: u32, wait: Duration) -> anyhow::Result<Pool> {
     let (backend, target) = Backend::from_url(url.expose_secret());
     if backend == Backend::Sqlite
         && let Some(parent) = std::path::Path::new(target).parent()
@@ -143,13 +145,21 @@ pub fn connect(url: &SecretString, max_size: u32) -> anyhow::Result<Pool> {
         crate::secrets::create_private_dir(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
+    if backend == Backend::Sqlite {
+        let mut conn = SqliteConnection::establish(target)
+            .with_context(|| format!("opening the SQLite database {target}"))?;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+        ))
+        .context("switching the SQLite database to WAL")?;
+    }
     let manager = Manager {
         backend,
         target: target.to_string().into(),
     };
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(wait)
         .build(manager)
         .context("connecting to the database")?;
     let mut conn = pool.get().context("connecting to the database")?;
@@ -170,12 +180,43 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Key of the PostgreSQL transaction-level advisory lock that write transactions take first
+/// ("medvault" as digits; it also serialises ledger appends, see [`lock_writers`]).
+const PG_WRITER_LOCK: i64 = 0x6d65_6476_6175_6c74;
+
+/// Takes the database-wide writer lock for the rest of the current transaction: on
+/// PostgreSQL a transaction-level advisory lock (re-entrant, released at commit or rollback,
+/// shared by every process on the database); on SQLite nothing, since `BEGIN IMMEDIATE`
+/// already holds the write lock.
+///
+/// # Why one lock
+///
+/// Every state change appends to the one hash-chained ledger in its own transaction, so write
+/// transactions were serialised at the append anyway. Taking the same lock *first* makes the
+/// reads a use case bases its decision on (is the request still pending, how many wrong
+/// codes, how much quota is used) part of the serialised section: at READ COMMITTED every
+/// statement after the lock sees what earlier holders committed, so a check and the write it
+/// allows are atomic, on one server or several on one database. That is SQLite's
+/// `BEGIN IMMEDIATE` model, without serialization failures to retry.
+pub fn lock_writers(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_WRITER_LOCK})"))
+                .execute(c)?;
+        }
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
 /// Runs `f` in a write transaction on a connection the caller holds: what [`write`] does on
 /// the blocking pool, for synchronous callers outside the request path (CLI tools, tests).
 /// On SQLite it starts with `BEGIN IMMEDIATE`, taking the
 /// write lock up front (waiting up to the busy timeout), so a transaction that reads and then
 /// writes cannot fail half-way with `SQLITE_BUSY` when another writer got in between; on
-/// PostgreSQL it is an ordinary transaction. Must not be nested in another transaction.
+/// PostgreSQL it takes the writer lock ([`lock_writers`]) before `f` runs. Either way the
+/// write transactions of every process on the database run one at a time, and what `f` reads
+/// is current until it commits. Must not be nested in another transaction.
 pub fn write_transaction<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
@@ -183,7 +224,10 @@ pub fn write_transaction<T>(
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Manager = <DbConn as Connection>::TransactionManager;
     match conn {
-        DbConn::Pg(_) => conn.transaction(f),
+        DbConn::Pg(_) => conn.transaction(|c| {
+            lock_writers(c)?;
+            f(c)
+        }),
         DbConn::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             match f(conn) {
@@ -219,9 +263,22 @@ where
     .map_err(ApiError::internal)?
 }
 
+/// How long readiness waits for a pooled connection (shorter than the pool's own timeout:
+/// a load balancer's probe must not hang while the database is down).
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Whether the database answers a query now (readiness). A failure is logged, not returned.
 pub async fn is_ready(pool: &Pool) -> bool {
-    let ping = run(pool, |conn| conn.ping().map_err(ApiError::unavailable)).await;
+    let pool = pool.clone();
+    let ping = web::block(move || {
+        let mut conn = pool
+            .get_timeout(READY_TIMEOUT)
+            .map_err(ApiError::unavailable)?;
+        conn.ping().map_err(ApiError::unavailable)
+    })
+    .await
+    .map_err(ApiError::internal)
+    .and_then(|r| r);
     if let Err(e) = &ping {
         tracing::warn!(error = %e, "readiness check failed");
     }
@@ -273,7 +330,7 @@ mod tests {
             .to_string_lossy()
             .into_owned()
             .into();
-        let pool = connect(&url, 2).unwrap();
+        let pool = connect(&url, 2, Duration::from_secs(10)).unwrap();
         let mut conn = pool.get().unwrap();
         let mode: Val = diesel::sql_query("SELECT journal_mode AS v FROM pragma_journal_mode")
             .get_result(&mut *conn)

@@ -23,9 +23,6 @@ use crate::error::ApiError;
 use chain::{EntryContent, Format, GENESIS_HASH, StoredEntry, Verifier, entry_hash, ledger_time};
 use medvault_types::{LedgerEntry, LedgerVerification, UserId};
 
-/// Key of the PostgreSQL advisory lock that serialises appends ("medvault" as digits).
-const PG_LEDGER_LOCK: i64 = 0x6d65_6476_6175_6c74;
-
 /// Rows read per round trip while verifying (memory stays bounded by this).
 const VERIFY_BATCH: i64 = 1_000;
 
@@ -140,16 +137,10 @@ pub fn canonical_payload(value: &Value) -> String {
     serde_json::to_string(&sort(value)).unwrap_or_default()
 }
 
+/// Serialises appends: the writer lock ([`crate::db::lock_writers`]; already held inside
+/// [`crate::db::write`], taken here for callers with a transaction of their own).
 fn lock_chain(conn: &mut DbConn) -> QueryResult<()> {
-    match conn {
-        DbConn::Pg(c) => {
-            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_LEDGER_LOCK})"))
-                .execute(c)?;
-        }
-        // SQLite: the caller holds the database write lock (see `db::write`).
-        DbConn::Sqlite(_) => {}
-    }
-    Ok(())
+    crate::db::lock_writers(conn)
 }
 
 /// The form new entries are hashed in: v2 once the switch is on the chain (an index lookup).
