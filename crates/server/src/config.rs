@@ -25,6 +25,9 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     /// Maximum pooled database connections.
     pub db_pool_size: u32,
+    /// Seconds a request waits for a pooled database connection before answering 503
+    /// (default 10): how long requests hang while the database is down.
+    pub db_pool_timeout_secs: u64,
     /// Authentication settings.
     pub auth: AuthConfig,
     /// HTTP limits.
@@ -41,6 +44,8 @@ pub struct Config {
     pub records: crate::records::RecordsConfig,
     /// The background scrubber (checks and repairs shards).
     pub scrub: crate::storage::ScrubConfig,
+    /// Caps on concurrent uploads and downloads (`[limits]`).
+    pub limits: crate::transfers::LimitsConfig,
     /// Consent limits.
     pub consent: crate::consent::ConsentConfig,
     /// Emergency (break-glass) access: on or off, how long, how often.
@@ -182,6 +187,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             db_pool_size: 8,
+            db_pool_timeout_secs: 10,
             auth: AuthConfig::default(),
             http: HttpConfig::default(),
             bootstrap: BootstrapConfig::default(),
@@ -189,6 +195,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             records: crate::records::RecordsConfig::default(),
             scrub: crate::storage::ScrubConfig::default(),
+            limits: crate::transfers::LimitsConfig::default(),
             consent: crate::consent::ConsentConfig::default(),
             emergency: crate::emergency::EmergencyConfig::default(),
             smtp: None,
@@ -299,6 +306,10 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.db_pool_size >= 1, "db_pool_size must be at least 1");
         anyhow::ensure!(
+            (1..=300).contains(&self.db_pool_timeout_secs),
+            "db_pool_timeout_secs must be between 1 and 300"
+        );
+        anyhow::ensure!(
             (60..=3600).contains(&self.auth.access_ttl_secs),
             "auth.access_ttl_secs must be between 60 and 3600"
         );
@@ -325,6 +336,10 @@ impl Config {
         anyhow::ensure!(
             self.records.max_file_bytes >= 1 && self.records.quota_bytes >= 1,
             "records.max_file_bytes and records.quota_bytes must be positive"
+        );
+        anyhow::ensure!(
+            self.limits.max_transfers >= 1 && self.limits.max_transfers_per_user >= 1,
+            "limits.max_transfers and limits.max_transfers_per_user must be at least 1"
         );
         anyhow::ensure!(
             !self.records.allowed_types.is_empty(),

@@ -87,9 +87,25 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
+    /// 429: this user already has as many uploads and downloads running as allowed.
+    #[error("too many transfers")]
+    TooManyTransfers {
+        /// Seconds after which a retry may succeed.
+        retry_after: u64,
+    },
+    /// 503: the server already runs as many uploads and downloads as it allows.
+    #[error("busy")]
+    Busy {
+        /// Seconds after which a retry may succeed.
+        retry_after: u64,
+    },
     /// 503: a dependency (database pool) is unavailable. The cause is logged.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 507: the database's or a bucket's disk is full; nothing was changed. The cause is
+    /// logged.
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
     /// 500: a bug or an unexpected failure. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -111,6 +127,12 @@ impl ApiError {
     pub fn storage(e: medvault_engine::EngineError) -> Self {
         use medvault_engine::EngineError as E;
         match e {
+            E::Write {
+                source: medvault_engine::StoreError::Io(ref io),
+                ..
+            } if io.kind() == std::io::ErrorKind::StorageFull => {
+                Self::InsufficientStorage(e.to_string())
+            }
             E::Write { .. } | E::TooManyErasures { .. } | E::Store { .. } => {
                 Self::Storage(e.to_string())
             }
@@ -146,6 +168,9 @@ impl ApiError {
             Self::Expired(_) => "expired",
             Self::WrongCode { .. } => "wrong_code",
             Self::Storage(_) => "storage_unavailable",
+            Self::InsufficientStorage(_) => "insufficient_storage",
+            Self::TooManyTransfers { .. } => "too_many_transfers",
+            Self::Busy { .. } => "busy",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
@@ -177,12 +202,42 @@ impl ApiError {
             Self::Locked => "locked after too many wrong codes".into(),
             Self::WrongCode { remaining } => format!("wrong code; {remaining} attempts left"),
             Self::Storage(_) => "storage temporarily unavailable".into(),
+            Self::InsufficientStorage(_) => "storage is full; nothing was changed".into(),
+            Self::TooManyTransfers { .. } => {
+                "too many uploads and downloads at once; try again shortly".into()
+            }
+            Self::Busy { .. } => {
+                "the server is busy with other transfers; try again shortly".into()
+            }
             Self::TooManyAttempts { .. } => "too many attempts; try again later".into(),
             Self::Unavailable(_) => "service temporarily unavailable".into(),
             Self::Internal(_) => "internal error".into(),
         }
     }
 }
+
+/// The `Retry-After` (seconds) sent with a 503.
+const UNAVAILABLE_RETRY_SECS: u32 = 5;
+
+/// Database messages that mean "try again": SQLite gave up waiting for a lock (busy
+/// timeout); PostgreSQL is shutting down, starting up or dropped the connection (SQLSTATE
+/// classes 08 and 57P, which diesel reports by message only).
+const RETRYABLE: &[&str] = &[
+    "database is locked",
+    "database is busy",
+    "terminating connection",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "server closed the connection",
+    "no connection to the server",
+    "connection to server",
+    "could not connect to server",
+];
+
+/// Database messages that mean the disk is full (SQLite `SQLITE_FULL`, PostgreSQL
+/// `ENOSPC`): the transaction was rolled back, so answering 507 leaves a consistent state.
+const DISK_FULL: &[&str] = &["database or disk is full", "No space left on device"];
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
@@ -195,12 +250,20 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 Self::Unavailable("serialization failure".into())
             }
-            // SQLite gave up waiting for a lock (busy timeout): retryable, not a bug.
-            Error::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
-                Self::Unavailable(info.message().to_string())
+            // The connection is gone (the server restarted or shut down): retryable.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::Unavailable(info.message().to_string()),
+            Error::DatabaseError(_, info) => {
+                let message = info.message();
+                if DISK_FULL.iter().any(|m| message.contains(m)) {
+                    Self::InsufficientStorage(message.to_string())
+                } else if RETRYABLE.iter().any(|m| message.contains(m)) {
+                    Self::Unavailable(message.to_string())
+                } else {
+                    Self::internal(message)
+                }
             }
             other => Self::internal(other),
         }
@@ -228,8 +291,13 @@ impl ResponseError for ApiError {
             Self::Validation(_) | Self::WrongCode { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Locked => StatusCode::LOCKED,
             Self::Expired(_) => StatusCode::GONE,
-            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyAttempts { .. } | Self::TooManyTransfers { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::Busy { .. } | Self::Unavailable(_) | Self::Storage(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -239,6 +307,7 @@ impl ResponseError for ApiError {
             Self::Internal(cause) => tracing::error!(%cause, "request failed"),
             Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
             Self::Storage(cause) => tracing::error!(%cause, "storage failure"),
+            Self::InsufficientStorage(cause) => tracing::error!(%cause, "disk full"),
             _ => {}
         }
         let body = ErrorBody {
@@ -253,11 +322,17 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Self::TooManyAttempts { retry_after } => {
+            Self::TooManyAttempts { retry_after }
+            | Self::TooManyTransfers { retry_after }
+            | Self::Busy { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             Self::Unauthorized | Self::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // A restart or an outage: a hint for well-behaved clients, not a promise.
+            Self::Unavailable(_) | Self::Storage(_) => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string()));
             }
             _ => {}
         }
@@ -349,6 +424,41 @@ mod tests {
         assert_eq!(
             ApiError::from(e).status_code(),
             StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn lost_connections_are_retryable_and_full_disks_507() {
+        use diesel::result::{DatabaseErrorKind as K, Error};
+        let db = |kind, message: &str| Error::DatabaseError(kind, Box::new(message.to_owned()));
+        for e in [
+            db(K::ClosedConnection, "closed"),
+            db(K::UnableToSendCommand, "no connection to the server"),
+            db(
+                K::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            db(K::Unknown, "FATAL: the database system is shutting down"),
+        ] {
+            let resp = ApiError::from(e).error_response();
+            assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        }
+        for e in [
+            db(K::Unknown, "database or disk is full"),
+            db(
+                K::Unknown,
+                "could not extend file \"base/1/2\": No space left on device",
+            ),
+        ] {
+            assert_eq!(
+                ApiError::from(e).status_code(),
+                StatusCode::INSUFFICIENT_STORAGE
+            );
+        }
+        assert_eq!(
+            ApiError::from(db(K::Unknown, "syntax error")).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
         );
     }
 

@@ -32,6 +32,8 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// The global sign-in failure rate of this instance (`auth::throttle`).
     pub pace: crate::auth::throttle::Pace,
+    /// Uploads and downloads in flight, under the `[limits]` caps.
+    pub transfers: std::sync::Arc<crate::transfers::Transfers>,
 }
 
 impl AppState {
@@ -54,7 +56,11 @@ impl AppState {
             config.auth.access_ttl_secs,
         )?;
         let hasher = PasswordHasher::new(&config.auth)?;
-        let pool = db::connect(&config.effective_database_url(), config.db_pool_size)?;
+        let pool = db::connect(
+            &config.effective_database_url(),
+            config.db_pool_size,
+            std::time::Duration::from_secs(config.db_pool_timeout_secs),
+        )?;
         crate::startup::run_pending(&pool).context("start-up data migrations")?;
         let keys = crate::keys::load_ring(&config, true)?;
         crate::keys::check_ring(
@@ -73,6 +79,7 @@ impl AppState {
             .map(crate::mail::Mailer::new)
             .transpose()
             .context("configuring smtp")?;
+        let transfers = crate::transfers::Transfers::new(config.limits.clone());
         Ok(Self {
             config,
             pool,
@@ -82,6 +89,7 @@ impl AppState {
             mailer,
             clock: crate::clock::Clock::system(),
             pace: crate::auth::throttle::Pace::default(),
+            transfers,
         })
     }
 }

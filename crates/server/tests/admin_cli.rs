@@ -40,7 +40,7 @@ fn database() -> (tempfile::TempDir, db::Pool) {
         .to_string_lossy()
         .into_owned()
         .into();
-    let pool = db::connect(&url, 1).expect("database");
+    let pool = db::connect(&url, 1, std::time::Duration::from_secs(10)).expect("database");
     (dir, pool)
 }
 

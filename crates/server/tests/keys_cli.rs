@@ -99,7 +99,12 @@ impl Site {
             },
             PgDatabase::url,
         );
-        let pool = db::connect(&database_url.clone().into(), 2).expect("database");
+        let pool = db::connect(
+            &database_url.clone().into(),
+            2,
+            std::time::Duration::from_secs(10),
+        )
+        .expect("database");
         Self {
             dir,
             database_url,

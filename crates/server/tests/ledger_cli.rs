@@ -30,7 +30,7 @@ fn cli_verifies_and_names_the_first_broken_entry() {
         .to_string_lossy()
         .into_owned()
         .into();
-    let pool = db::connect(&url, 1).expect("database");
+    let pool = db::connect(&url, 1, std::time::Duration::from_secs(10)).expect("database");
     let mut conn = pool.get().expect("connection");
     for n in 0..5 {
         let entry = NewEntry::new(None, ledger::Action::UserUpdate, format!("thing:{n}"))
