@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod mail;
 pub mod openapi;
 pub mod overview;
+pub mod panics;
 pub mod patient_key;
 pub mod read_models;
 pub mod records;
@@ -30,6 +31,7 @@ pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod time;
+pub mod transfers;
 pub mod transport;
 pub mod validate;
 
@@ -68,6 +70,7 @@ pub fn build_app(
             SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::ApiDoc::openapi()),
         )
         .default_service(web::to(fallback))
+        .wrap(from_fn(panics::catch))
         .wrap(
             DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))
