@@ -33,9 +33,12 @@ pub struct Opened {
 }
 
 /// Authorises `user` to read record `id` (the owner patient, or a doctor under a live grant,
-/// which loses one download), records it in the ledger, and opens the stream.
+/// which loses one download), records it in the ledger, and opens the stream. Refused at once
+/// (429/503) past the transfer caps (`crate::transfers`), before any of that.
 pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<Opened, ApiError> {
     let actor = user.id;
+    // Before anything is authorised or ledgered: a refused transfer costs no grant download.
+    let permit = state.transfers.try_start(actor)?;
     let now = state.clock.now();
     let decision = db::write(&state.pool, move |conn| {
         service::authorise_download(conn, &user, id, now)
@@ -57,6 +60,7 @@ pub async fn open(state: &SharedState, user: AuthUser, id: RecordId) -> Result<O
         sent: 0,
         armed: true,
         report: medvault_engine::GetReport::default(),
+        _permit: permit,
     };
     let (mut stream, report) = state
         .engine
@@ -114,6 +118,8 @@ struct Watch {
     sent: u64,
     armed: bool,
     report: medvault_engine::GetReport,
+    /// The transfer's place under the caps, released with the body.
+    _permit: crate::transfers::TransferPermit,
 }
 
 impl Watch {

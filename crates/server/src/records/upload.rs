@@ -242,6 +242,8 @@ fn validate_meta(
 /// detection and the size and quota limits into the engine, then commits the record row and
 /// its ledger entry in one transaction.
 ///
+/// Refused at once (429/503) past the transfer caps (`crate::transfers`).
+///
 /// **Nothing is kept on failure**, and this is the one place that guarantees it: whatever
 /// fails after the engine stored the file (a later part, validation, the quota re-check, the
 /// commit), its shards are deleted before the error is returned. (A put that fails half-way is
@@ -251,6 +253,7 @@ pub async fn upload(
     patient: UserId,
     mut form: Multipart,
 ) -> Result<RecordMeta, ApiError> {
+    let _permit = state.transfers.try_start(patient)?;
     let used = db::run(&state.pool, move |conn| service::used_bytes(conn, patient)).await?;
     let cfg = &state.config.records;
     let limits = Limits {

@@ -26,6 +26,9 @@ use crate::state::AppState;
         AuthOrInvalid,
         (status = 413, description = "File over the size limit or the patient's quota", body = ErrorBody),
         (status = 415, description = "Type not recognised, not allowed, or not what was declared", body = ErrorBody),
+        (status = 429, description = "This user already has as many transfers running as allowed (`Retry-After`)", body = ErrorBody),
+        (status = 503, description = "The server runs as many transfers as it allows (`Retry-After`), or storage is unavailable", body = ErrorBody),
+        (status = 507, description = "Storage is full; nothing was kept", body = ErrorBody),
     ))]
 #[post("/api/v1/records")]
 pub async fn upload_record(
@@ -85,7 +88,8 @@ pub async fn get_record(
         (status = 200, description = "The file, streamed", content_type = "application/octet-stream"),
         SessionOrNotFound,
         (status = 403, description = "No live grant (doctor) or admin", body = ErrorBody),
-        (status = 503, description = "Too many buckets unavailable to rebuild the record", body = ErrorBody),
+        (status = 429, description = "This user already has as many transfers running as allowed (`Retry-After`)", body = ErrorBody),
+        (status = 503, description = "Too many buckets unavailable to rebuild the record, or the server runs as many transfers as it allows (`Retry-After`)", body = ErrorBody),
     ))]
 #[get("/api/v1/records/{id}/content")]
 pub async fn download_record(
