@@ -43,6 +43,9 @@ pub struct GcReport {
     pub deleted: Vec<(String, String)>,
     /// Buckets or objects that could not be listed/deleted: `(bucket, error)`.
     pub errors: Vec<(String, String)>,
+    /// Temporary files older than the grace period removed (crash leftovers of directory
+    /// buckets).
+    pub temporary: usize,
 }
 
 pub(crate) struct Inner {
@@ -179,7 +182,8 @@ impl Engine {
     }
 
     /// Lists every bucket and deletes shard objects that `is_referenced(bucket, key)` says are
-    /// not referenced and that are older than `grace`.
+    /// not referenced and that are older than `grace`, and the stores' temporary files older
+    /// than `grace` (crash leftovers).
     ///
     /// Safe against in-flight uploads as long as `grace` exceeds the longest upload plus the
     /// time between the caller's snapshot of referenced objects and this call; use
@@ -193,6 +197,10 @@ impl Engine {
         let now = SystemTime::now();
         let mut doomed = Vec::new();
         for (idx, (name, store)) in self.inner.stores.iter().enumerate() {
+            match store.sweep_temporary(grace).await {
+                Ok(n) => report.temporary += n,
+                Err(e) => report.errors.push((name.clone(), e.to_string())),
+            }
             let objects = match store.list().await {
                 Ok(o) => o,
                 Err(e) => {

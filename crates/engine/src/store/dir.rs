@@ -5,6 +5,7 @@ use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -159,5 +160,74 @@ impl BlobStore for DirStore {
             fs::remove_file(&probe)?;
             Ok(())
         })
+    }
+
+    fn sweep_temporary(&self, grace: Duration) -> BoxFuture<'_, Result<usize, StoreError>> {
+        self.blocking(move |root| sweep_tmp(&root.join(".tmp"), grace))
+    }
+}
+
+/// Deletes the files in `tmp` last modified longer than `grace` ago: a write in progress
+/// touches its file continuously and finishes in far less than the collector's grace.
+fn sweep_tmp(tmp: &Path, grace: Duration) -> Result<usize, StoreError> {
+    let now = SystemTime::now();
+    let mut removed = 0;
+    let entries = match fs::read_dir(tmp) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+        other => other?,
+    };
+    for entry in entries {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let age = now
+            .duration_since(meta.modified()?)
+            .unwrap_or(Duration::ZERO);
+        if meta.is_file() && age >= grace {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Io(e)),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn crash_leftovers_in_tmp_are_swept_after_the_grace_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path()).unwrap();
+        let key = "0123456789abcdef0123456789abcdef";
+        store.put(key, Bytes::from_static(b"shard")).await.unwrap();
+        // What a SIGKILL between create and rename leaves.
+        let leftover = dir
+            .path()
+            .join(".tmp")
+            .join(format!("{key}.00ff00ff00ff00ff"));
+        fs::write(&leftover, b"half a sha").unwrap();
+        assert_eq!(
+            store
+                .sweep_temporary(Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(
+            leftover.exists(),
+            "young temporary files stay (a write may be running)"
+        );
+        assert_eq!(store.sweep_temporary(Duration::ZERO).await.unwrap(), 1);
+        assert!(!leftover.exists());
+        assert_eq!(
+            &store.get(key, 100).await.unwrap()[..],
+            b"shard",
+            "stored objects are untouched"
+        );
+        fs::remove_dir(dir.path().join(".tmp")).unwrap();
+        assert_eq!(store.sweep_temporary(Duration::ZERO).await.unwrap(), 0);
     }
 }

@@ -3,7 +3,7 @@
 mod dir;
 mod s3;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -36,6 +36,13 @@ pub trait BlobStore: Send + Sync + 'static {
     fn list(&self) -> BoxFuture<'_, Result<Vec<ObjectInfo>, StoreError>>;
     /// Checks that the bucket is reachable and usable.
     fn health(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Removes the store's own temporary files older than `grace` (what a crash in the middle
+    /// of a write leaves behind) and returns how many. Stores whose writes leave nothing
+    /// behind (an S3 put is atomic) keep this default.
+    fn sweep_temporary(&self, grace: Duration) -> BoxFuture<'_, Result<usize, StoreError>> {
+        let _ = grace;
+        Box::pin(async { Ok(0) })
+    }
 }
 
 /// Shard object keys are 32 lowercase hex characters (128 random bits); nothing else is ever

@@ -56,7 +56,8 @@ pub async fn purge_deleted(state: &AppState) -> Result<usize, ApiError> {
 }
 
 /// Deletes objects that no record's manifest references and that are older than the grace
-/// period. Returns how many were deleted.
+/// period, and temporary files a crash left (older than the same grace). Returns how many
+/// were deleted.
 pub async fn sweep_unreferenced(state: &AppState) -> Result<usize, ApiError> {
     let manifests: Vec<String> = db::run(&state.pool, |conn| {
         Ok(records::table
@@ -81,7 +82,13 @@ pub async fn sweep_unreferenced(state: &AppState) -> Result<usize, ApiError> {
     for (bucket, error) in &report.errors {
         tracing::warn!(%bucket, %error, "gc could not list or delete");
     }
-    Ok(report.deleted.len())
+    if report.temporary > 0 {
+        tracing::info!(
+            files = report.temporary,
+            "removed temporary files left by a crash"
+        );
+    }
+    Ok(report.deleted.len() + report.temporary)
 }
 
 /// Runs the collector forever at the configured interval.
