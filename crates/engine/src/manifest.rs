@@ -168,6 +168,12 @@ impl Manifest {
             return Err(Bad("root hash mismatch"));
         }
         let layout = self.layout();
+        // Every stripe has at least 1 + m shards: a claimed length that needs more stripes
+        // than there are shards is refused before any per-stripe work, so the work done here
+        // follows the manifest's actual size, never the size it claims.
+        if layout.stripe_count() > self.shards.len() as u64 {
+            return Err(Bad("wrong number of shards"));
+        }
         let mut expected = 0u64;
         for s in 0..layout.stripe_count() {
             expected += layout.data_shards(s) + layout.m;
@@ -203,5 +209,74 @@ impl Manifest {
         let start = self.shards.partition_point(|e| e.stripe < stripe);
         let end = self.shards.partition_point(|e| e.stripe <= stripe);
         &self.shards[start..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A manifest claiming `plaintext_len` with `shards` entries, its root recomputed (anyone
+    /// can do that: the root is a hash, not a signature).
+    fn claiming(plaintext_len: u64, chunk_size: u64, k: u32, m: u32, shards: usize) -> Manifest {
+        let mut manifest = Manifest {
+            version: MANIFEST_VERSION,
+            plaintext_len,
+            chunk_size,
+            k,
+            m,
+            shard_hash: ShardHash::CURRENT,
+            root_hash: String::new(),
+            shards: (0..shards)
+                .map(|i| ShardEntry {
+                    stripe: 0,
+                    index: u32::try_from(i).unwrap(),
+                    bucket: format!("b{i}"),
+                    key: format!("{i:032x}"),
+                    len: 16,
+                    hash: "0".repeat(64),
+                })
+                .collect(),
+        };
+        manifest.root_hash = manifest.compute_root();
+        manifest
+    }
+
+    #[test]
+    fn a_claimed_size_costs_nothing_before_it_is_refused() {
+        let started = Instant::now();
+        let m = claiming(u64::MAX, crate::config::MIN_CHUNK_SIZE as u64, 4, 2, 6);
+        assert!(m.validate().is_err());
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any JSON at all: decoding and validating never panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,400}") {
+            if let Ok(m) = serde_json::from_str::<Manifest>(&text) {
+                let _ = m.validate();
+            }
+        }
+
+        /// Any claims with a recomputed root: validation ends quickly, whatever the sizes.
+        #[test]
+        fn arbitrary_claims_validate_in_bounded_time(
+            plaintext_len in any::<u64>(),
+            chunk_size in any::<u64>(),
+            k in 0u32..300,
+            m in 0u32..300,
+            shards in 0usize..40,
+        ) {
+            let started = Instant::now();
+            let _ = claiming(plaintext_len, chunk_size, k, m, shards).validate();
+            prop_assert!(started.elapsed() < Duration::from_millis(500));
+        }
     }
 }
