@@ -190,6 +190,9 @@ impl TestApp {
         config.auth.staff_mfa_required = false;
         // Garage, PostgreSQL and the SMTP sink listen on loopback without TLS.
         config.allow_insecure_transport = true;
+        // Suites race dozens of transfers of one user on purpose; the caps have their own tests.
+        config.limits.max_transfers = 256;
+        config.limits.max_transfers_per_user = 256;
         if backend == Backend::Postgres {
             config.storage = s3_storage();
         }

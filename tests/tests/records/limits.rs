@@ -113,7 +113,6 @@ async fn a_hundred_mixed_transfers_below_and_above_the_cap() {
     for (cap, all_succeed) in [(128, true), (10, false)] {
         let (app, _) = spawn_recording(Backend::Postgres, |c| {
             c.limits.max_transfers = cap;
-            c.limits.max_transfers_per_user = 128;
         })
         .await;
         let cast = app.cast().await;

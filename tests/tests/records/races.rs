@@ -192,9 +192,6 @@ async fn quota_holds_under_fifty_uploads(backend: Backend) {
     const FIT: usize = 10;
     let (app, _) = spawn_recording(backend, |c| {
         c.records.quota_bytes = (FILE * FIT + FILE / 2) as u64;
-        // This race is about the quota, not the transfer caps.
-        c.limits.max_transfers = 64;
-        c.limits.max_transfers_per_user = 64;
     })
     .await;
     let cast = app.cast().await;

@@ -34,7 +34,6 @@ async fn two_servers_one_database() {
         c.consent.downloads_per_grant = 10;
         c.auth.lock_after = 4;
         c.auth.slowdown_after = 100;
-        c.limits.max_transfers_per_user = 32;
     })
     .await;
     let servers = [&a, &b];
