@@ -111,9 +111,11 @@ impl ApiError {
     pub fn storage(e: medvault_engine::EngineError) -> Self {
         use medvault_engine::EngineError as E;
         match e {
-            E::Write { .. } | E::TooManyErasures { .. } | E::Store { .. } => {
-                Self::Storage(e.to_string())
-            }
+            E::Write { .. }
+            | E::TooManyErasures { .. }
+            | E::Store { .. }
+            | E::TooFewUsableBuckets { .. }
+            | E::StripeTimeout { .. } => Self::Storage(e.to_string()),
             other => Self::internal(other),
         }
     }
