@@ -7,6 +7,7 @@ mod consent_locks;
 mod consent_model;
 mod email;
 mod emergency;
+mod faults;
 mod journey;
 mod ledger;
 mod matrix;
