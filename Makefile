@@ -82,6 +82,10 @@ bench:
 	$(CARGO) bench -p medvault-engine
 	$(CARGO) run --release -p medvault-engine --example scrub_rate
 	$(CARGO) run --release -p medvault-tests --example api_bench
+	@trap 'scripts/s3-servers.sh down "$(S3_STATE)" >/dev/null 2>&1 || true' EXIT; \
+	scripts/s3-servers.sh up "$(S3_STATE)"; \
+	MEDVAULT_TEST_S3_CONFIG="$(S3_STATE)/storage.toml" \
+	  $(CARGO) run --release -p medvault-tests --example fault_bench
 
 clean-data:
 	rm -rf data

@@ -6,6 +6,7 @@
 //!   when the app is dropped.
 //! * `TEST_LOG`: set to see the server's logs.
 
+pub mod faults;
 pub mod records;
 
 use std::net::TcpListener;

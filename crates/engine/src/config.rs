@@ -37,6 +37,58 @@ pub struct StorageConfig {
     pub parallelism: usize,
     /// The buckets; at least `k + m`.
     pub buckets: Vec<BucketConfig>,
+    /// How the engine rides out a provider that fails, hangs or is slow (`[storage.faults]`).
+    pub faults: FaultConfig,
+}
+
+/// Provider faults: the circuit breaker, hedged reads and the S3 clients' time limits.
+///
+/// A provider's breaker opens after `breaker_failures` consecutive failed shard operations (a
+/// failed read or write, or a read abandoned after the hedge delay because other shards
+/// answered first) and stays open for `breaker_cooldown_secs`: meanwhile uploads place no shard
+/// there and downloads read other shards of each stripe first. After the cooldown the next
+/// operation is a probe: a success closes the breaker, a failure opens it again at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Consecutive failures that open a provider's breaker (default 3; 0 = never open).
+    pub breaker_failures: u32,
+    /// Seconds a breaker stays open before a probe (default 30).
+    pub breaker_cooldown_secs: u64,
+    /// A shard read that has not answered after this long makes a download start reading one
+    /// more shard of the stripe (parity), at the earliest (default 100 ms).
+    pub hedge_min_ms: u64,
+    /// ... and at the latest (default 1000 ms). Between the two, the delay is four times the
+    /// recent average time of a shard read (an exponentially weighted moving average).
+    pub hedge_max_ms: u64,
+    /// The longest one stripe of a download may take, hedges and retries included; past it the
+    /// download fails (default 30 s).
+    pub stripe_timeout_secs: u64,
+    /// S3: time limit to open a connection (default 2000 ms).
+    pub connect_timeout_ms: u64,
+    /// S3: time limit from sending a request to the first byte of its answer (default 10 s).
+    pub first_byte_timeout_secs: u64,
+    /// S3: time limit of one attempt of an operation, body included (default 30 s).
+    pub attempt_timeout_secs: u64,
+    /// S3: attempts per operation, the first included (default 3; the SDK backs off from
+    /// 100 ms between them).
+    pub max_attempts: u32,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            breaker_failures: 3,
+            breaker_cooldown_secs: 30,
+            hedge_min_ms: 100,
+            hedge_max_ms: 1000,
+            stripe_timeout_secs: 30,
+            connect_timeout_ms: 2000,
+            first_byte_timeout_secs: 10,
+            attempt_timeout_secs: 30,
+            max_attempts: 3,
+        }
+    }
 }
 
 impl Default for StorageConfig {
@@ -48,6 +100,7 @@ impl Default for StorageConfig {
             concurrency: 12,
             parallelism: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             buckets: Vec::new(),
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -127,8 +180,16 @@ impl BucketConfig {
     }
 
     /// Opens the bucket's store (a directory is created; an S3 client is built without network
-    /// traffic).
+    /// traffic) with the default time limits.
     pub fn open(&self) -> Result<std::sync::Arc<dyn crate::store::BlobStore>, ConfigError> {
+        self.open_with(&FaultConfig::default())
+    }
+
+    /// Opens the bucket's store; an S3 client gets the time limits and attempts of `faults`.
+    pub fn open_with(
+        &self,
+        faults: &FaultConfig,
+    ) -> Result<std::sync::Arc<dyn crate::store::BlobStore>, ConfigError> {
         use crate::store::{DirStore, S3Settings, S3Store};
         Ok(match self {
             Self::Dir { name, path, .. } => {
@@ -152,6 +213,7 @@ impl BucketConfig {
                 path_style: *path_style,
                 access_key_id: access_key_id.clone(),
                 secret_access_key: secret_access_key.clone(),
+                limits: crate::store::S3Limits::from(faults),
             })),
         })
     }
@@ -208,6 +270,16 @@ impl StorageConfig {
                 buckets: self.buckets.len(),
                 needed: self.k + self.m,
             });
+        }
+        let f = &self.faults;
+        if f.hedge_min_ms > f.hedge_max_ms
+            || f.stripe_timeout_secs == 0
+            || f.connect_timeout_ms == 0
+            || f.first_byte_timeout_secs == 0
+            || f.attempt_timeout_secs == 0
+            || !(1..=10).contains(&f.max_attempts)
+        {
+            return Err(ConfigError::Faults);
         }
         let mut seen = std::collections::HashSet::new();
         for b in &self.buckets {

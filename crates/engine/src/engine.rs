@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     pub provider_cap: usize,
     /// Bounds in-flight shard I/O across every put and get of this engine.
     pub io: Arc<Semaphore>,
+    /// Circuit breakers per provider and the hedge delay ([`crate::breaker`]).
+    pub breakers: crate::breaker::Breakers,
 }
 
 /// Splits, seals, erasure-codes and distributes records, and reads them back. Cheap to clone.
@@ -89,7 +91,7 @@ impl Engine {
         let stores = cfg
             .buckets
             .iter()
-            .map(|b| Ok((b.name().to_owned(), b.open()?)))
+            .map(|b| Ok((b.name().to_owned(), b.open_with(&cfg.faults)?)))
             .collect::<Result<Vec<_>, ConfigError>>()?;
         Self::with_stores(cfg, keys, stores)
     }
@@ -137,6 +139,7 @@ impl Engine {
             .collect();
         let provider_cap = crate::placement::provider_cap(&providers, cfg.k + cfg.m, cfg.m);
         let io = Arc::new(Semaphore::new(cfg.concurrency));
+        let breakers = crate::breaker::Breakers::new(&cfg.faults, &providers);
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -147,6 +150,7 @@ impl Engine {
                 providers,
                 provider_cap,
                 io,
+                breakers,
             }),
         })
     }
@@ -234,7 +238,29 @@ impl Engine {
         report
     }
 
-    /// Probes every bucket (10 s limit each), concurrently.
+    /// Every provider's circuit breaker (see `[storage.faults]` in `docs/operations.md`).
+    pub fn providers(&self) -> Vec<crate::breaker::ProviderStatus> {
+        self.inner.breakers.status()
+    }
+
+    /// Whether some stripe of the manifest breaks the placement rule (two shards in one bucket
+    /// or location, or more than the cap on one provider), as uploads during an outage leave
+    /// it: such a record should be queued for repair, which re-spreads it.
+    pub fn is_misplaced(&self, manifest: &Manifest) -> bool {
+        let stripes = manifest.shards.last().map_or(0, |e| e.stripe + 1);
+        (0..stripes).any(|s| {
+            let stores: Option<Vec<usize>> = manifest
+                .stripe_shards(s)
+                .iter()
+                .map(|e| self.inner.by_name.get(&e.bucket).copied())
+                .collect();
+            stores.is_some_and(|st| !crate::placement::misplaced(&self.inner, &st).is_empty())
+        })
+    }
+
+    /// Probes every bucket (10 s limit each), concurrently. The results feed the circuit
+    /// breakers: a provider with a bucket that fails its probe is opened at once, one whose
+    /// buckets all answer is closed.
     pub async fn health(&self) -> Vec<BucketHealth> {
         let probes = self.inner.stores.iter().map(|(name, store)| async move {
             let r = tokio::time::timeout(Duration::from_secs(10), store.health()).await;
@@ -249,7 +275,19 @@ impl Engine {
                 error,
             }
         });
-        futures_util::future::join_all(probes).await
+        let out = futures_util::future::join_all(probes).await;
+        let mut by_provider: HashMap<&str, bool> = HashMap::new();
+        for (h, provider) in out.iter().zip(&self.inner.providers) {
+            *by_provider.entry(provider.as_str()).or_insert(true) &= h.ok;
+        }
+        for (provider, ok) in by_provider {
+            if ok {
+                self.inner.breakers.success(provider);
+            } else {
+                self.inner.breakers.trip(provider);
+            }
+        }
+        out
     }
 }
 

@@ -33,6 +33,12 @@ pub enum ConfigError {
     /// Concurrency 0 would deadlock; very large values defeat the memory bound.
     #[error("concurrency {0} is outside 1..=1024")]
     Concurrency(usize),
+    /// A time limit of `[storage.faults]` is zero, the hedge delays are reversed, or
+    /// `max_attempts` is outside 1..=10.
+    #[error(
+        "storage.faults: time limits must be positive, hedge_min_ms <= hedge_max_ms, max_attempts in 1..=10"
+    )]
+    Faults,
     /// A store could not be built from its bucket configuration.
     #[error("bucket {bucket}: {reason}")]
     Store {
@@ -138,6 +144,23 @@ pub enum EngineError {
         erasures: usize,
         /// Parity shards per stripe.
         m: usize,
+    },
+    /// Fewer usable buckets than data shards per stripe (the others' providers failed or have
+    /// an open circuit breaker): the upload was refused and rolled back.
+    #[error("only {usable} buckets usable, {needed} needed for a stripe")]
+    TooFewUsableBuckets {
+        /// Buckets usable now.
+        usable: usize,
+        /// Data shards per stripe.
+        needed: usize,
+    },
+    /// Reading a stripe took longer than `storage.faults.stripe_timeout_secs`.
+    #[error("stripe {stripe}: not read within {secs} s")]
+    StripeTimeout {
+        /// Stripe number.
+        stripe: u64,
+        /// The limit.
+        secs: u64,
     },
     /// A chunk failed to authenticate; nothing of it was released.
     #[error("chunk {chunk} failed authentication")]

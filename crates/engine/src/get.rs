@@ -1,17 +1,23 @@
-//! Streaming download: per stripe fetch the data shards (then parity for any erasure), verify
-//! each shard's hash, rebuild and open on a blocking thread, and yield plaintext chunks in order.
+//! Streaming download: per stripe fetch the data shards (hedged: parity for a shard that fails
+//! or is slow, see [`gather`]), verify each shard's hash, rebuild and open on a blocking
+//! thread, and yield plaintext chunks in order.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aes_gcm::Aes256Gcm;
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt, future, stream};
+use tokio::sync::OwnedSemaphorePermit;
 use uuid::Uuid;
 
 use crate::engine::{Engine, Inner};
 use crate::error::{EngineError, Erasure, StoreError};
 use crate::keyring::WrappedDek;
 use crate::manifest::{Manifest, ShardEntry, ShardHash};
+use crate::store::BlobStore;
 use crate::stripe;
 
 /// Erasures met while reading a record, for repair. Readable while and after the stream runs.
@@ -109,6 +115,7 @@ impl Engine {
     }
 }
 
+/// Reads stripe `s` within `stripe_timeout_secs`, then rebuilds and opens it.
 async fn read_stripe(
     inner: Arc<Inner>,
     manifest: Arc<Manifest>,
@@ -118,70 +125,206 @@ async fn read_stripe(
     report: GetReport,
 ) -> Result<Vec<Bytes>, EngineError> {
     let layout = manifest.layout();
-    let entries = manifest.stripe_shards(s);
-    let alg = manifest.shard_hash;
-    let d = usize::try_from(layout.data_shards(s)).map_err(|_| EngineError::Worker)?;
-    let mut slots: Vec<Option<Bytes>> = vec![None; entries.len()];
-    let mut have = 0;
-    let mut next = 0;
-    // Data shards first; on erasures, as many parity shards as are still missing, until k good
-    // shards are in hand or none are left.
-    while have < d && next < entries.len() {
-        let want = (d - have).min(entries.len() - next);
-        let batch: Vec<usize> = (next..next + want).collect();
-        next += want;
-        let fetched = future::join_all(
-            batch
-                .iter()
-                .map(|&i| fetch_verified(&inner, &entries[i], alg)),
-        )
-        .await;
-        for (i, res) in batch.into_iter().zip(fetched) {
-            match res {
-                Ok(b) => {
-                    slots[i] = Some(b);
-                    have += 1;
-                }
-                Err(reason) => report.push(Erasure {
-                    stripe: s,
-                    index: entries[i].index,
-                    bucket: entries[i].bucket.clone(),
-                    key: entries[i].key.clone(),
-                    reason,
-                }),
-            }
-        }
-    }
-    if have < d {
-        return Err(EngineError::TooManyErasures {
-            stripe: s,
-            erasures: entries.len() - have,
-            m: entries.len() - d,
-        });
-    }
+    let secs = inner.cfg.faults.stripe_timeout_secs;
+    let slots = tokio::time::timeout(
+        Duration::from_secs(secs),
+        gather(&inner, &manifest, s, &report),
+    )
+    .await
+    .map_err(|_| EngineError::StripeTimeout { stripe: s, secs })??;
     tokio::task::spawn_blocking(move || stripe::decode(&cipher, &record_id, &layout, s, slots))
         .await
         .map_err(|_| EngineError::Worker)?
 }
 
-/// Fetches a shard and checks its length and `alg` digest (off the executor) against the
-/// manifest; any failure is an erasure, so only verified shards ever reach the decoder.
-pub(crate) async fn fetch_verified(
+/// One step of a stripe's reads.
+enum Event {
+    /// Shard read `pos` got its I/O permit and starts now.
+    Started(usize, Option<OwnedSemaphorePermit>),
+    /// Shard read `pos` has not answered within the hedge delay.
+    Slow(usize),
+    /// Shard read `pos` ended after `took`.
+    Done(usize, Result<Bytes, Fault>, Duration),
+}
+
+/// Where a shard read of a stripe stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Not started.
+    Idle,
+    /// Waiting for an I/O permit (the engine's concurrency bound, not the provider).
+    Queued,
+    /// In flight; `slow` once past the hedge delay.
+    Reading { slow: bool },
+    /// Ended, verified or not.
+    Ended,
+}
+
+/// Fetches `d` verified shards of stripe `s` (hedged reads). Data shards first, shards on
+/// providers whose breaker is open last; whenever a read fails, or has not answered within the
+/// hedge delay, the next shard is started, so a dead, black-holed or slow provider costs at
+/// most one hedge delay per stripe. A slow read keeps running and is used if it answers
+/// first; reads still running when `d` shards are in hand are dropped (cancelled), and those
+/// that were slow count as failures of their provider. Healthy stripes read exactly `d` shards.
+async fn gather(
+    inner: &Inner,
+    manifest: &Manifest,
+    s: u64,
+    report: &GetReport,
+) -> Result<Vec<Option<Bytes>>, EngineError> {
+    let entries = manifest.stripe_shards(s);
+    let alg = manifest.shard_hash;
+    let d = usize::try_from(manifest.layout().data_shards(s)).map_err(|_| EngineError::Worker)?;
+    let n = entries.len();
+    let stores = entries
+        .iter()
+        .map(|e| inner.store_index(&e.bucket))
+        .collect::<Result<Vec<usize>, _>>()?;
+    let provider = |pos: usize| inner.providers[stores[pos]].as_str();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&p| (!inner.breakers.allows(provider(p)), p));
+    let hedge = inner.breakers.hedge_delay();
+    let mut slots: Vec<Option<Bytes>> = vec![None; n];
+    let mut state = vec![Read::Idle; n];
+    let mut pending: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
+    let (mut next, mut good, mut hopeful, mut in_flight) = (0, 0, 0, 0);
+    while good < d {
+        while good + hopeful < d && next < n {
+            let pos = order[next];
+            next += 1;
+            state[pos] = Read::Queued;
+            hopeful += 1;
+            in_flight += 1;
+            let io = Arc::clone(&inner.io);
+            pending.push(Box::pin(async move {
+                Event::Started(pos, io.acquire_owned().await.ok())
+            }));
+        }
+        if in_flight == 0 {
+            break;
+        }
+        let Some(event) = pending.next().await else {
+            break;
+        };
+        match event {
+            Event::Started(pos, permit) => {
+                state[pos] = Read::Reading { slow: false };
+                let store = Arc::clone(&inner.stores[stores[pos]].1);
+                let entry = &entries[pos];
+                pending.push(Box::pin(async move {
+                    let t0 = Instant::now();
+                    let r = fetch_shard(store.as_ref(), entry, alg).await;
+                    drop(permit);
+                    Event::Done(pos, r, t0.elapsed())
+                }));
+                pending.push(Box::pin(async move {
+                    tokio::time::sleep(hedge).await;
+                    Event::Slow(pos)
+                }));
+            }
+            Event::Slow(pos) => {
+                if state[pos] == (Read::Reading { slow: false }) {
+                    state[pos] = Read::Reading { slow: true };
+                    hopeful -= 1;
+                }
+            }
+            Event::Done(pos, result, took) => {
+                if state[pos] == (Read::Reading { slow: false }) {
+                    hopeful -= 1;
+                }
+                state[pos] = Read::Ended;
+                in_flight -= 1;
+                if let Some(b) = settle(inner, &entries[pos], provider(pos), result, took, report) {
+                    slots[pos] = Some(b);
+                    good += 1;
+                }
+            }
+        }
+    }
+    for pos in 0..n {
+        if state[pos] == (Read::Reading { slow: true }) {
+            tracing::debug!(stripe = s, index = entries[pos].index, bucket = %entries[pos].bucket, "slow shard read abandoned");
+            inner.breakers.failure(provider(pos));
+        }
+    }
+    if good < d {
+        return Err(EngineError::TooManyErasures {
+            stripe: s,
+            erasures: n - good,
+            m: n - d,
+        });
+    }
+    Ok(slots)
+}
+
+/// Feeds the outcome of a shard read to the provider's breaker (and the read-time average),
+/// reports a failed one as an erasure; the shard when it is good.
+fn settle(
     inner: &Inner,
     e: &ShardEntry,
+    provider: &str,
+    result: Result<Bytes, Fault>,
+    took: Duration,
+    report: &GetReport,
+) -> Option<Bytes> {
+    match result {
+        Ok(b) => {
+            inner.breakers.success(provider);
+            inner.breakers.observe_read(took);
+            Some(b)
+        }
+        Err(fault) => {
+            if fault.provider {
+                inner.breakers.failure(provider);
+            }
+            report.push(Erasure {
+                stripe: e.stripe,
+                index: e.index,
+                bucket: e.bucket.clone(),
+                key: e.key.clone(),
+                reason: fault.reason,
+            });
+            None
+        }
+    }
+}
+
+/// Why a shard could not be used.
+pub(crate) struct Fault {
+    /// For the erasure report.
+    reason: String,
+    /// The provider failed (unreachable, timed out, errored), as opposed to the object being
+    /// missing or damaged: counts towards its circuit breaker.
+    provider: bool,
+}
+
+/// Fetches a shard and checks its length and `alg` digest (off the executor) against the
+/// manifest; any failure is an erasure, so only verified shards ever reach the decoder.
+async fn fetch_shard(
+    store: &dyn BlobStore,
+    e: &ShardEntry,
     alg: ShardHash,
-) -> Result<Bytes, String> {
-    let idx = inner.store_index(&e.bucket).map_err(|x| x.to_string())?;
-    let data = {
-        let _permit = inner.io.acquire().await.map_err(|x| x.to_string())?;
-        inner.stores[idx].1.get(&e.key, e.len).await
-    };
-    let data = data.map_err(|x| match x {
-        StoreError::NotFound => "missing".to_owned(),
-        other => other.to_string(),
+) -> Result<Bytes, Fault> {
+    let data = store.get(&e.key, e.len).await.map_err(|x| match x {
+        StoreError::NotFound => Fault {
+            reason: "missing".to_owned(),
+            provider: false,
+        },
+        StoreError::TooLarge(_) => Fault {
+            reason: x.to_string(),
+            provider: false,
+        },
+        other => Fault {
+            reason: other.to_string(),
+            provider: true,
+        },
     })?;
+    let damaged = |reason: String| Fault {
+        reason,
+        provider: false,
+    };
     if data.len() as u64 != e.len {
-        return Err("wrong length".to_owned());
+        return Err(damaged("wrong length".to_owned()));
     }
     let expected = e.digest();
     tokio::task::spawn_blocking(move || {
@@ -190,5 +333,20 @@ pub(crate) async fn fetch_verified(
             .ok_or_else(|| format!("{} mismatch", alg.name()))
     })
     .await
-    .map_err(|x| x.to_string())?
+    .map_err(|x| damaged(x.to_string()))?
+    .map_err(damaged)
+}
+
+/// [`fetch_shard`] under the engine's I/O bound, for scrub and repair (which read every shard
+/// of a stripe, without hedging); the reason as text.
+pub(crate) async fn fetch_verified(
+    inner: &Inner,
+    e: &ShardEntry,
+    alg: ShardHash,
+) -> Result<Bytes, String> {
+    let idx = inner.store_index(&e.bucket).map_err(|x| x.to_string())?;
+    let _permit = inner.io.acquire().await.map_err(|x| x.to_string())?;
+    fetch_shard(inner.stores[idx].1.as_ref(), e, alg)
+        .await
+        .map_err(|f| f.reason)
 }

@@ -68,6 +68,7 @@
 //! the memory it holds is bounded by [`StorageConfig`]. Downloaded shards are opened in place.
 //! See `docs/performance.md`.
 
+mod breaker;
 mod chunk;
 pub mod config;
 mod engine;
@@ -82,7 +83,8 @@ mod scrub;
 pub mod store;
 mod stripe;
 
-pub use config::{BucketConfig, StorageConfig};
+pub use breaker::ProviderStatus;
+pub use config::{BucketConfig, FaultConfig, StorageConfig};
 pub use engine::{BucketHealth, DEFAULT_GC_GRACE, Engine, GcReport};
 pub use error::{ConfigError, EngineError, Erasure, KeyError, PutError, StoreError};
 pub use get::{GetReport, RecordStream};

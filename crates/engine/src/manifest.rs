@@ -151,7 +151,10 @@ impl Manifest {
     }
 
     /// Checks the manifest against itself: root hash, shard count and order per stripe, lengths,
-    /// hash format, distinct buckets per stripe. A truncated or edited manifest fails here.
+    /// hash format, distinct objects per stripe. A truncated or edited manifest fails here.
+    ///
+    /// Two shards of a stripe may share a bucket (under different keys): uploads during a
+    /// provider outage place them so, and repair re-spreads them later.
     pub fn validate(&self) -> Result<(), EngineError> {
         use EngineError::InvalidManifest as Bad;
         if self.version != MANIFEST_VERSION {
@@ -184,7 +187,7 @@ impl Manifest {
         let mut it = self.shards.iter();
         for s in 0..layout.stripe_count() {
             let n = layout.data_shards(s) + layout.m;
-            let mut buckets = std::collections::HashSet::new();
+            let mut objects = std::collections::HashSet::new();
             for i in 0..n {
                 let e = it.next().ok_or(Bad("wrong number of shards"))?;
                 if e.stripe != s || u64::from(e.index) != i {
@@ -196,8 +199,8 @@ impl Manifest {
                 if e.hash.len() != 64 || e.digest().is_none() {
                     return Err(Bad("bad shard hash"));
                 }
-                if !buckets.insert(e.bucket.as_str()) {
-                    return Err(Bad("two shards of a stripe in one bucket"));
+                if !objects.insert((e.bucket.as_str(), e.key.as_str())) {
+                    return Err(Bad("two shards of a stripe in one object"));
                 }
             }
         }

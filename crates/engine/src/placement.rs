@@ -7,6 +7,11 @@
 //! surviving a provider outage needs at least `ceil((k + m) / m)` providers (3 for 4 + 2).
 //! With fewer providers the rule spreads as evenly as the buckets allow.
 //!
+//! When an outage leaves fewer usable buckets than a stripe has shards, an upload may relax the
+//! rule further ([`Spread::MayShare`]): a bucket then takes a second shard of the stripe under
+//! another key (spread as evenly over providers and buckets as the usable ones allow). Such a
+//! stripe breaks the rule, so it is "misplaced" and repair re-spreads it once buckets return.
+//!
 //! Within the rule the choice is random (a CSPRNG permutation), so bucket names say nothing
 //! about a record. The constraint "at most `cap` per provider, one shard per bucket" is a
 //! partition matroid, so taking buckets greedily in any order finds as many as any choice can.
@@ -31,6 +36,16 @@ pub(crate) fn provider_cap(providers: &[String], shards: usize, m: usize) -> usi
     least.max(m).max(1)
 }
 
+/// Whether a choice may put two shards of a stripe in one bucket.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Spread {
+    /// Never: a shard without a distinct bucket gets none (repair, drain).
+    Distinct,
+    /// As a last resort, when the usable buckets are fewer than the shards (uploads during an
+    /// outage): the least loaded usable bucket of the least loaded provider.
+    MayShare,
+}
+
 /// Chooses a bucket (store index) for each wanted shard.
 ///
 /// `staying` are the stores already holding shards of the stripe that stay where they are;
@@ -39,12 +54,14 @@ pub(crate) fn provider_cap(providers: &[String], shards: usize, m: usize) -> usi
 /// allows). Returns one entry per wanted shard: `None` when no bucket is left for it. The rule is
 /// kept where possible; when it cannot be, the remaining shards still go to distinct buckets,
 /// in distinct locations if there are enough (the stripe is then "misplaced", to be re-spread
-/// later), so an outage degrades placement instead of refusing the write.
+/// later), and with [`Spread::MayShare`] in shared buckets, so an outage degrades placement
+/// instead of refusing the write.
 pub(crate) fn choose(
     inner: &Inner,
     staying: &[usize],
     usable: impl Fn(usize) -> bool,
     prefer: &[Option<usize>],
+    spread: Spread,
 ) -> Vec<Option<usize>> {
     let mut state = Tally::new(inner);
     for &s in staying {
@@ -65,6 +82,19 @@ pub(crate) fn choose(
     for rule in [Rule::Full, Rule::Locations, Rule::Buckets] {
         for slot in out.iter_mut().filter(|s| s.is_none()) {
             if let Some(&pick) = order.iter().find(|&&i| usable(i) && state.fits(i, rule)) {
+                state.take(pick);
+                *slot = Some(pick);
+            }
+        }
+    }
+    if spread == Spread::MayShare {
+        for slot in out.iter_mut().filter(|s| s.is_none()) {
+            // `order` is random, so ties between equally loaded buckets are broken at random.
+            if let Some(&pick) = order
+                .iter()
+                .filter(|&&i| usable(i))
+                .min_by_key(|&&i| state.load(i))
+            {
                 state.take(pick);
                 *slot = Some(pick);
             }
@@ -125,6 +155,15 @@ impl<'a> Tally<'a> {
         !self.stores.contains(&store)
             && (rule == Rule::Buckets || !self.locations.contains(&location))
             && (rule != Rule::Full || load < self.inner.provider_cap)
+    }
+
+    /// Shards of the stripe already on the store's provider, then on the store itself.
+    fn load(&self, store: usize) -> (usize, usize) {
+        let provider = self.inner.providers[store].as_str();
+        (
+            self.per_provider.get(provider).copied().unwrap_or(0),
+            self.stores.iter().filter(|&&s| s == store).count(),
+        )
     }
 
     fn take(&mut self, store: usize) {

@@ -1,6 +1,7 @@
 //! Streaming upload: cut the input into chunks, seal and code stripes on blocking threads (up to
 //! `parallelism` at once), upload shards concurrently (bounded), roll back on any failure.
 
+use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ use crate::engine::{Engine, Inner};
 use crate::error::{EngineError, PutError};
 use crate::keyring::{Dek, WrappedDek};
 use crate::manifest::{MANIFEST_VERSION, Manifest, ShardEntry, ShardHash};
+use crate::placement::Spread;
 use crate::pool::Pools;
 use crate::stripe::{self, EncodedStripe, PlainStripe};
 
@@ -159,49 +161,104 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Inner {
-    /// Uploads a stripe's shards to distinct buckets chosen by [`crate::placement`].
+    /// Uploads a stripe's shards to buckets chosen by [`crate::placement`] among the usable ones
+    /// (provider's circuit breaker not open). A shard whose write fails is written again on
+    /// another usable bucket, of another provider where possible; when fewer usable buckets
+    /// than shards are left, a bucket takes a second shard of the stripe under another key (the
+    /// stripe is then misplaced, see [`Engine::is_misplaced`]). Fails only when fewer than `k`
+    /// buckets are usable.
     async fn upload_stripe(
         &self,
         enc: EncodedStripe,
         attempted: &Attempted,
         pools: &Pools,
     ) -> Result<Vec<ShardEntry>, EngineError> {
-        let targets = crate::placement::choose(self, &[], |_| true, &vec![None; enc.shards.len()]);
-        let mut jobs = Vec::with_capacity(enc.shards.len());
-        for (i, ((data, hash), store)) in enc.shards.into_iter().zip(targets).enumerate() {
-            // The configuration holds at least k + m buckets, so every shard has one.
-            let store = store.ok_or(EngineError::Worker)?;
-            let mut raw = [0u8; 16];
-            OsRng.fill_bytes(&mut raw);
-            let key = hex::encode(raw);
-            lock(attempted).push((store, key.clone()));
-            jobs.push((i, store, key, data, hash));
+        let stripe = enc.stripe;
+        let mut waiting: Vec<(usize, Bytes, [u8; 32])> = enc
+            .shards
+            .into_iter()
+            .enumerate()
+            .map(|(i, (data, hash))| (i, data, hash))
+            .collect();
+        let mut placed: Vec<Option<ShardEntry>> = vec![None; waiting.len()];
+        let mut failed_providers: HashSet<&str> = HashSet::new();
+        let mut last_error = None;
+        while !waiting.is_empty() {
+            let usable = |i: usize| {
+                let p = self.providers[i].as_str();
+                !failed_providers.contains(p) && self.breakers.allows(p)
+            };
+            let count = (0..self.stores.len()).filter(|&i| usable(i)).count();
+            if count < self.cfg.k {
+                return Err(last_error.unwrap_or(EngineError::TooFewUsableBuckets {
+                    usable: count,
+                    needed: self.cfg.k,
+                }));
+            }
+            let staying: Vec<usize> = placed
+                .iter()
+                .flatten()
+                .filter_map(|e| self.by_name.get(&e.bucket).copied())
+                .collect();
+            let targets = crate::placement::choose(
+                self,
+                &staying,
+                usable,
+                &vec![None; waiting.len()],
+                Spread::MayShare,
+            );
+            let mut jobs = Vec::with_capacity(waiting.len());
+            for ((i, data, hash), store) in waiting.drain(..).zip(targets) {
+                // At least one usable bucket, and shared buckets allowed: every shard has one.
+                let store = store.ok_or(EngineError::Worker)?;
+                let mut raw = [0u8; 16];
+                OsRng.fill_bytes(&mut raw);
+                let key = hex::encode(raw);
+                lock(attempted).push((store, key.clone()));
+                jobs.push((i, store, key, data, hash));
+            }
+            let puts = jobs
+                .into_iter()
+                .map(|(i, store, key, data, hash)| async move {
+                    let permit = self.io.acquire().await;
+                    let written = self.stores[store].1.put(&key, data.clone()).await;
+                    drop(permit);
+                    (i, store, key, data, hash, written)
+                });
+            // Every put of the round finishes (none is dropped mid-write) before the next.
+            for (i, store, key, data, hash, written) in futures_util::future::join_all(puts).await {
+                let (name, _) = &self.stores[store];
+                let provider = self.providers[store].as_str();
+                match written {
+                    Ok(()) => {
+                        self.breakers.success(provider);
+                        let len = data.len() as u64;
+                        pools.buffers.recycle(data);
+                        placed[i] = Some(ShardEntry {
+                            stripe,
+                            index: u32::try_from(i).map_err(|_| EngineError::Worker)?,
+                            bucket: name.clone(),
+                            key,
+                            len,
+                            hash: hex::encode(hash),
+                        });
+                    }
+                    Err(source) => {
+                        tracing::warn!(bucket = %name, %provider, error = %source, "shard write failed; placing it elsewhere");
+                        self.breakers.failure(provider);
+                        failed_providers.insert(provider);
+                        last_error = Some(EngineError::Write {
+                            bucket: name.clone(),
+                            source,
+                        });
+                        waiting.push((i, data, hash));
+                    }
+                }
+            }
         }
-        let puts = jobs
+        placed
             .into_iter()
-            .map(|(i, store, key, data, hash)| async move {
-                let _permit = self.io.acquire().await.map_err(|_| EngineError::Worker)?;
-                let (name, s) = &self.stores[store];
-                let len = data.len() as u64;
-                let written = s.put(&key, data.clone()).await;
-                pools.buffers.recycle(data);
-                written.map_err(|source| EngineError::Write {
-                    bucket: name.clone(),
-                    source,
-                })?;
-                Ok::<_, EngineError>(ShardEntry {
-                    stripe: enc.stripe,
-                    index: u32::try_from(i).map_err(|_| EngineError::Worker)?,
-                    bucket: name.clone(),
-                    key,
-                    len,
-                    hash: hex::encode(hash),
-                })
-            });
-        // Every put of the stripe finishes (none is dropped mid-write) before an error returns.
-        futures_util::future::join_all(puts)
-            .await
-            .into_iter()
+            .map(|e| e.ok_or(EngineError::Worker))
             .collect()
     }
 }

@@ -575,7 +575,13 @@ async fn write_homes(
         .iter()
         .map(|&p| (damaged.contains(&p) && states[p] == BucketState::Ok).then_some(stores[p]))
         .collect();
-    let targets = placement::choose(inner, &staying, |i| usable[i], &prefer);
+    let targets = placement::choose(
+        inner,
+        &staying,
+        |i| usable[i],
+        &prefer,
+        placement::Spread::Distinct,
+    );
     let writes = movers.iter().zip(targets).map(|(&p, target)| {
         let e = &entries[p];
         let data = bytes.remove(&p);

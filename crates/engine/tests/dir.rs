@@ -68,18 +68,28 @@ async fn input_error_rolls_back_and_returns_callers_error() {
     assert_eq!(object_count(&f).await, 0, "rollback left shards behind");
 }
 
-/// A bucket that cannot be written makes the upload fail with a typed error and roll back.
+/// Buckets that cannot be written: with fewer than `k` writable ones left the upload fails with
+/// a typed error and rolls back; with `k` left it succeeds, every shard on the writable ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_failure_rolls_back() {
     let f = Fixture::dir(3);
     let e = f.engine(2, 1, SMALL_CHUNK);
-    // Replace one bucket directory's shard fan-out by a file: writes there fail.
-    let medvault_engine::BucketConfig::Dir { path, .. } = &f.buckets[1] else {
-        unreachable!()
+    // Replace a bucket directory's shard fan-out by files: writes there fail.
+    let block = |i: usize, blocked: bool| {
+        let medvault_engine::BucketConfig::Dir { path, .. } = &f.buckets[i] else {
+            unreachable!()
+        };
+        for j in 0..=255u8 {
+            let p = path.join(format!("{j:02x}"));
+            if blocked {
+                std::fs::write(&p, b"x").expect("block");
+            } else if p.is_file() {
+                std::fs::remove_file(&p).expect("unblock");
+            }
+        }
     };
-    for i in 0..=255u8 {
-        std::fs::write(path.join(format!("{i:02x}")), b"x").expect("block");
-    }
+    block(1, true);
+    block(2, true);
     let r = e
         .put(Uuid::new_v4(), common::input(&data(8 * SMALL_CHUNK, 2)))
         .await;
@@ -88,6 +98,20 @@ async fn write_failure_rolls_back() {
         "{r:?}"
     );
     assert_eq!(object_count(&f).await, 0);
+    // Two writable buckets (= k): every stripe's three shards on them, misplaced.
+    block(2, false);
+    let e = f.engine(2, 1, SMALL_CHUNK);
+    let id = Uuid::new_v4();
+    let bytes = data(8 * SMALL_CHUNK, 3);
+    let (man, w) = e.put(id, common::input(&bytes)).await.expect("put");
+    assert!(man.shards.iter().all(|s| s.bucket != f.buckets[1].name()));
+    assert_eq!(man.shards.len(), 4 * 3);
+    assert!(e.is_misplaced(&man));
+    assert_eq!(
+        common::sha(&common::get(&e, &man, &w, id).await.expect("read")),
+        common::sha(&bytes)
+    );
+    block(1, false);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Provider outage: with k=4, m=2 over six buckets on three Garage instances, stopping one
-//! instance loses two buckets (= m erasures per stripe at most) and records still read back.
+//! instance loses two buckets (= m erasures per stripe at most): records still read back, and
+//! uploads still place every shard, on the four buckets left (misplaced until repaired).
 //! Its own test binary, so no other S3 test runs while an instance is down.
 
 mod common;
@@ -28,26 +29,34 @@ async fn one_provider_down_still_reads() {
     let result = async {
         let health = e.health().await;
         let down = health.iter().filter(|h| !h.ok).count();
-        let (stream, report) = e.get_with_report(&man, &w, id)?;
+        // The probe opened the stopped provider's circuit breaker: the read skips it.
+        let open = e.providers().iter().filter(|p| p.open).count();
+        let (stream, _) = e.get_with_report(&man, &w, id)?;
         let parts: Vec<bytes::Bytes> = futures_util::TryStreamExt::try_collect(stream).await?;
-        Ok::<_, medvault_engine::EngineError>((down, parts.concat(), report.erasures().len()))
+        Ok::<_, medvault_engine::EngineError>((down, parts.concat(), open))
     }
     .await;
-    // A put while a provider is down cannot place every shard and must fail, not hang.
-    // 4 MiB = one full stripe of k+m = 6 shards: every bucket is needed.
-    let put_down = e
-        .put(Uuid::new_v4(), common::input(&data(4 * 1024 * 1024, 1)))
-        .await;
+    // A put while a provider is down places all six shards of its stripe (4 MiB = one full
+    // stripe) on the four buckets left: two of them take a second shard, under another key.
+    let new_bytes = data(4 * 1024 * 1024, 1);
+    let new_id = Uuid::new_v4();
+    let put_down = e.put(new_id, common::input(&new_bytes)).await;
+    let (down, back, open) = result.expect("degraded read");
+    let (new_man, new_w) = put_down.expect("put with a provider down");
+    let new_back = get(&e, &new_man, &new_w, new_id).await;
     script(&["start", "2"]);
-    let (down, back, erasures) = result.expect("degraded read");
     assert_eq!(down, 2, "two buckets on the stopped instance");
     assert_eq!(sha(&back), sha(&bytes));
-    assert!(erasures > 0, "the outage was reported");
-    assert!(put_down.is_err(), "put with a provider down must fail");
+    assert_eq!(open, 1, "the outage opened one provider's breaker");
+    assert_eq!(new_man.shards.len(), 6);
+    assert!(new_man.shards.iter().all(|s| !s.bucket.starts_with("g2")));
+    assert!(e.is_misplaced(&new_man));
+    assert_eq!(sha(&new_back.expect("read while down")), sha(&new_bytes));
     // Back up: a normal read reports nothing and the record is intact.
     assert_eq!(
         sha(&get(&e, &man, &w, id).await.expect("read")),
         sha(&bytes)
     );
     e.delete(&man).await.expect("delete");
+    e.delete(&new_man).await.expect("delete");
 }

@@ -133,9 +133,11 @@ impl ApiError {
             } if io.kind() == std::io::ErrorKind::StorageFull => {
                 Self::InsufficientStorage(e.to_string())
             }
-            E::Write { .. } | E::TooManyErasures { .. } | E::Store { .. } => {
-                Self::Storage(e.to_string())
-            }
+            E::Write { .. }
+            | E::TooManyErasures { .. }
+            | E::Store { .. }
+            | E::TooFewUsableBuckets { .. }
+            | E::StripeTimeout { .. } => Self::Storage(e.to_string()),
             other => Self::internal(other),
         }
     }

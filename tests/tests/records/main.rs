@@ -9,6 +9,7 @@ mod crash;
 mod db_faults;
 mod email;
 mod emergency;
+mod faults;
 mod journey;
 mod ledger;
 mod limits;

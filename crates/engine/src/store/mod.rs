@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
 pub use dir::DirStore;
-pub use s3::{S3Settings, S3Store};
+pub use s3::{S3Limits, S3Settings, S3Store};
 
 use crate::error::StoreError;
 

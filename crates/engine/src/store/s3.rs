@@ -1,10 +1,13 @@
 //! A bucket on any S3-compatible service (AWS, `MinIO`, Garage, Ceph) via `aws-sdk-s3`.
 //!
 //! Transient failures (throttling, 5xx, timeouts, connection resets) are retried by the SDK's
-//! standard retry strategy: up to 5 attempts, exponential backoff with jitter from 100 ms capped
-//! at 5 s. Each attempt is limited to 30 s and the whole operation (all attempts) to 120 s, so a
-//! dead provider costs bounded time. Checksums are verified by the engine (SHA-256 per shard), so
-//! the SDK's optional request/response checksums are only used when the operation requires them.
+//! standard retry strategy, exponential backoff with jitter from 100 ms capped at 2 s. The
+//! attempts and time limits come from `[storage.faults]` ([`S3Limits`]; defaults: 3 attempts,
+//! 2 s to connect, 10 s to the first byte of an answer, 30 s per attempt), and the whole
+//! operation is limited to the attempts' sum, so a dead or black-holed provider costs bounded
+//! time; the engine's circuit breaker and hedged reads keep most operations from waiting even
+//! that long. Checksums are verified by the engine (a hash per shard), so the SDK's optional
+//! request/response checksums are only used when the operation requires them.
 
 use std::time::{Duration, SystemTime};
 
@@ -39,6 +42,38 @@ pub struct S3Settings {
     pub access_key_id: String,
     /// Secret access key.
     pub secret_access_key: SecretString,
+    /// Time limits and attempts.
+    pub limits: S3Limits,
+}
+
+/// Time limits and attempts of one S3 client (from [`crate::config::FaultConfig`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S3Limits {
+    /// To open a connection.
+    pub connect: Duration,
+    /// From sending a request to the first byte of the answer.
+    pub first_byte: Duration,
+    /// One attempt, body included.
+    pub attempt: Duration,
+    /// Attempts per operation, the first included.
+    pub max_attempts: u32,
+}
+
+impl From<&crate::config::FaultConfig> for S3Limits {
+    fn from(f: &crate::config::FaultConfig) -> Self {
+        Self {
+            connect: Duration::from_millis(f.connect_timeout_ms),
+            first_byte: Duration::from_secs(f.first_byte_timeout_secs),
+            attempt: Duration::from_secs(f.attempt_timeout_secs),
+            max_attempts: f.max_attempts,
+        }
+    }
+}
+
+impl Default for S3Limits {
+    fn default() -> Self {
+        Self::from(&crate::config::FaultConfig::default())
+    }
 }
 
 /// An S3 bucket.
@@ -51,6 +86,7 @@ pub struct S3Store {
 impl S3Store {
     /// Builds a client for the bucket; no network traffic until the first call.
     pub fn new(s: &S3Settings) -> Self {
+        let l = s.limits;
         let mut conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(s.region.clone()))
@@ -66,15 +102,16 @@ impl S3Store {
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(5)
+                    .with_max_attempts(l.max_attempts)
                     .with_initial_backoff(Duration::from_millis(100))
-                    .with_max_backoff(Duration::from_secs(5)),
+                    .with_max_backoff(Duration::from_secs(2)),
             )
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(120))
+                    .connect_timeout(l.connect)
+                    .read_timeout(l.first_byte)
+                    .operation_attempt_timeout(l.attempt)
+                    .operation_timeout((l.attempt + Duration::from_secs(2)) * l.max_attempts.max(1))
                     .build(),
             );
         if let Some(ep) = &s.endpoint {

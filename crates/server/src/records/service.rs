@@ -125,6 +125,9 @@ pub struct Stored {
     pub size: u64,
     /// Plaintext SHA-256 (hex).
     pub sha256: String,
+    /// Some stripe breaks the placement rule (written while a provider was failing): the
+    /// record is queued for repair, which re-spreads it once the provider is back.
+    pub misplaced: bool,
 }
 
 /// The API shape of a row; its notes are decrypted only `with_notes`.
@@ -263,6 +266,9 @@ pub fn commit(
             "size": stored.size,
         })),
     )?;
+    if stored.misplaced {
+        crate::storage::health::queue_misplaced(conn, stored.id, time::now())?;
+    }
     to_dto(conn, keyring, row, true)
 }
 

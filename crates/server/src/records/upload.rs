@@ -180,6 +180,7 @@ async fn store_file(
         Err(PutError::Engine(e)) => return Err(ApiError::storage(e)),
     };
     let (size, sha) = pumped.unwrap_or((0, [0; 32]));
+    let misplaced = engine.is_misplaced(&manifest);
     *slot = Some(Stored {
         id,
         manifest,
@@ -188,6 +189,7 @@ async fn store_file(
         content_type,
         size,
         sha256: hex::encode(sha),
+        misplaced,
     });
     if pumped.is_none() {
         // put succeeded but the pump did not finish: cannot happen (put reads to the end).

@@ -1,6 +1,7 @@
 //! The `record_storage` table: each record's class as its last scrub left it, and the repair
-//! queue (downloads that met erasures and scrubs that found damage queue their record; a
-//! record at risk goes before a degraded one).
+//! queue (downloads that met erasures, scrubs that found damage and uploads that had to
+//! misplace shards during a provider outage queue their record; a record at risk goes before a
+//! degraded one, a degraded one before a misplaced one).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -20,6 +21,8 @@ pub enum QueueReason {
     Download,
     /// A scrub found damage or misplacement it could not fix then.
     Scrub,
+    /// An upload placed shards against the rule because a provider was failing.
+    Upload,
 }
 
 impl QueueReason {
@@ -27,6 +30,7 @@ impl QueueReason {
         match self {
             Self::Download => "download",
             Self::Scrub => "scrub",
+            Self::Upload => "upload",
         }
     }
 }
@@ -89,9 +93,36 @@ pub fn queue_repair(
     reason: QueueReason,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
+    queue_at(conn, record, RecordClass::Degraded, reason, now)
+}
+
+/// Queues a record an upload wrote during a provider outage (some stripe breaks the placement
+/// rule) at the priority of a misplaced record, in the upload's transaction: the scrubber
+/// re-spreads it once the provider answers again.
+pub fn queue_misplaced(
+    conn: &mut DbConn,
+    record: RecordId,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    queue_at(
+        conn,
+        record,
+        RecordClass::Misplaced,
+        QueueReason::Upload,
+        now,
+    )
+}
+
+fn queue_at(
+    conn: &mut DbConn,
+    record: RecordId,
+    class: RecordClass,
+    reason: QueueReason,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
     let id = record.to_string();
     ensure_row(conn, &id)?;
-    let prio = priority(RecordClass::Degraded);
+    let prio = priority(class);
     diesel::update(
         record_storage::table.find(&id).filter(
             record_storage::repair_priority
