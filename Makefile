@@ -74,6 +74,7 @@ test: deps deny frontend lint
 	scripts/s3-servers.sh up "$(S3_STATE)"; \
 	export MEDVAULT_TEST_S3_CONFIG="$(S3_STATE)/storage.toml"; \
 	export MEDVAULT_TEST_SMTP_PYTHON="$$(scripts/smtp-sink.sh python)"; \
+	export MEDVAULT_TEST_SCHEMATHESIS="$$(scripts/schemathesis.sh path)"; \
 	export MEDVAULT_TEST_SPA_DIR="$(CURDIR)/frontend/dist"; \
 	$(CARGO) test --workspace --no-fail-fast; \
 	(cd frontend && $(CARGO) test --lib)

@@ -2,7 +2,8 @@
 # Installs what medvault's build and tests need, idempotently: nothing is done twice.
 #   scripts/deps.sh run   -> what `make run` needs (wasm target, wasm-bindgen-cli)
 #   scripts/deps.sh test  -> also clippy/rustfmt, Debian packages (Chromium, chromedriver, time),
-#                            Garage (S3 server), aiosmtpd (SMTP sink), a running PostgreSQL,
+#                            Garage (S3 server), aiosmtpd (SMTP sink), schemathesis (API
+#                            fuzzer), a running PostgreSQL,
 #                            cargo-deny and its copy of the RustSec advisory database
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,7 @@ test_deps() {
     cargo install garage --version 2.5.0 --locked || cargo install garage --version 2.5.0
   fi
   scripts/smtp-sink.sh install
+  scripts/schemathesis.sh install
   scripts/postgres.sh ensure
   if [ "$(cargo-deny --version 2>/dev/null | awk '{print $2}')" != 0.20.2 ]; then
     log "cargo install cargo-deny 0.20.2 (about 5 minutes, once)"

@@ -40,7 +40,7 @@ use std::net::TcpListener;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError as _, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -82,13 +82,20 @@ pub fn build_app(
         .wrap(from_fn(telemetry::log_requests))
 }
 
-/// Requests no route took: a known API path with another method is 405; otherwise the SPA's
+/// Requests no route took: a known API path with another method is 405 (with the `Allow`
+/// header RFC 9110 requires); otherwise the SPA's
 /// `index.html` for browser paths when an SPA directory is configured, a 404 envelope
 /// otherwise (always for `/api/...`).
 async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let path = req.path();
-    if routes::is_api_path(path) {
-        return Err(ApiError::MethodNotAllowed);
+    if let Some(allow) = routes::allowed_methods(path) {
+        let mut response = ApiError::MethodNotAllowed.error_response();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        return Ok(response);
     }
     let Some(dir) = state.config.spa_dir.as_ref() else {
         return Err(ApiError::NotFound);

@@ -169,8 +169,10 @@ pub struct EmergencyAccess {
 #[into_params(parameter_in = Query)]
 pub struct EmergencyListQuery {
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
-    /// Page size (default 20, at most 100).
+    /// Page size (default 20; values above 100 are capped to 100).
+    #[param(minimum = 1, maximum = 4_294_967_295_u64, format = Int64)]
     pub per_page: Option<u32>,
     /// Only those not yet reviewed (the administrators' queue).
     pub unreviewed: Option<bool>,

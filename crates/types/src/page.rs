@@ -8,10 +8,14 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     /// Items per page (default 20; values above 100 are capped to 100).
+    #[param(minimum = 1, maximum = 4_294_967_295_u64, format = Int64)]
     pub per_page: Option<u32>,
-    /// Case-insensitive search in name and email (at most 100 characters).
+    /// Case-insensitive search in name and email (at most 100 characters, no control
+    /// characters).
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub q: Option<String>,
 }
 

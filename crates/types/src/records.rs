@@ -125,8 +125,10 @@ pub struct RecordListQuery {
     /// Doctors: whose records to list (a patient in their care). Patients: ignored.
     pub patient_id: Option<UserId>,
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
-    /// Page size (default 20, at most 100).
+    /// Page size (default 20; values above 100 are capped to 100).
+    #[param(minimum = 1, maximum = 4_294_967_295_u64, format = Int64)]
     pub per_page: Option<u32>,
 }
 

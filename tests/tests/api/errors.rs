@@ -4,7 +4,11 @@ use medvault_tests::{Backend, TestApp, expect_error, expect_json, on_both_backen
 use medvault_types::Health;
 use reqwest::{Method, StatusCode};
 
-on_both_backends!(bad_input_is_4xx_json, health_and_headers);
+on_both_backends!(
+    bad_input_is_4xx_json,
+    health_and_headers,
+    method_not_allowed_names_the_allowed_ones
+);
 
 async fn raw(
     app: &TestApp,
@@ -233,4 +237,51 @@ async fn health_and_headers(backend: Backend) {
         csp.contains("frame-ancestors 'none'") && csp.contains("'unsafe-inline'"),
         "{csp}"
     );
+}
+
+/// A 405 carries the `Allow` header RFC 9110 requires, naming the path's methods (found by
+/// schemathesis: every 405 lacked it).
+async fn method_not_allowed_names_the_allowed_ones(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let id = uuid::Uuid::new_v4();
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/me".to_owned(), "GET"),
+        (
+            Method::TRACE,
+            "/api/v1/access-requests".to_owned(),
+            "GET, POST",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/me/totp".to_owned(),
+            "DELETE, GET, POST",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/records/{id}"),
+            "DELETE, GET",
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/admin/patients/{id}/doctors/{id}"),
+            "DELETE, PUT",
+        ),
+    ] {
+        let resp = app.send(method.clone(), &path, Some(&admin), None).await;
+        let header = resp
+            .headers()
+            .get(reqwest::header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let err = expect_error(resp, StatusCode::METHOD_NOT_ALLOWED).await;
+        assert_eq!(err.error.code, "method_not_allowed");
+        assert_eq!(header.as_deref(), Some(allow), "{method} {path}");
+    }
+    // Unknown paths stay 404, without an Allow header.
+    let resp = app
+        .send(Method::TRACE, "/api/v1/nope", Some(&admin), None)
+        .await;
+    assert!(resp.headers().get(reqwest::header::ALLOW).is_none());
+    expect_error(resp, StatusCode::NOT_FOUND).await;
 }

@@ -10,7 +10,7 @@ use medvault_types::{
 use crate::auth::{ClinicalUser, DoctorUser, PatientUser};
 use crate::consent::{grants, requests, totp};
 use crate::error::ApiError;
-use crate::routes::responses::{AuthErrors, AuthOrNotFound, ClosedRequestErrors};
+use crate::routes::responses::{AuthErrors, AuthOrInvalid, AuthOrNotFound, ClosedRequestErrors};
 use crate::state::AppState;
 
 /// A doctor asks for access to a patient's record (or all records). The patient receives a
@@ -42,7 +42,7 @@ pub async fn create_access_request(
     params(ListQuery),
     responses(
         (status = 200, body = Page<AccessRequest>),
-        AuthErrors,
+        AuthOrInvalid,
     ))]
 #[get("/api/v1/access-requests")]
 pub async fn list_access_requests(
@@ -147,7 +147,7 @@ pub async fn deny_access_request(
     params(ListQuery),
     responses(
         (status = 200, body = Page<Grant>),
-        AuthErrors,
+        AuthOrInvalid,
     ))]
 #[get("/api/v1/grants")]
 pub async fn list_grants(

@@ -10,7 +10,7 @@ use crate::auth::{DoctorUser, PatientUser};
 use crate::error::ApiError;
 use crate::history::{notes, timeline};
 use crate::read_models::access_log;
-use crate::routes::responses::{AuthErrors, AuthNotFoundOrInvalid, AuthOrNotFound};
+use crate::routes::responses::{AuthErrors, AuthNotFoundOrInvalid, AuthOrInvalid, AuthOrNotFound};
 use crate::state::AppState;
 
 /// Adds a visit note for a patient in the caller's care.
@@ -75,7 +75,7 @@ pub async fn list_my_notes(
 #[utoipa::path(tag = "history", operation_id = "get_my_access_log",
     security(("bearer" = [])),
     params(ListQuery),
-    responses((status = 200, body = Page<AccessLogEntry>), AuthErrors))]
+    responses((status = 200, body = Page<AccessLogEntry>), AuthOrInvalid))]
 #[get("/api/v1/me/access-log")]
 pub async fn get_my_access_log(
     state: web::Data<AppState>,

@@ -16,6 +16,7 @@ pub mod doctor_patients;
 pub mod emergency;
 pub mod health;
 pub mod history;
+pub mod links;
 pub mod me;
 pub mod mfa;
 pub mod my_care;
@@ -30,6 +31,9 @@ use actix_web::dev::ResourceDef;
 use actix_web::web;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use links::Links;
+use responses::ExtractorErrors;
 
 /// Writes [`config`] and [`ApiDoc`] from one list of handlers.
 macro_rules! api {
@@ -47,7 +51,7 @@ macro_rules! api {
                 description = "Health records kept safe in object storage, released to doctors only with the patient's one-time consent. Every error answers with `ErrorBody`.",
             ),
             paths($($module::$handler),+),
-            modifiers(&BearerAuth),
+            modifiers(&BearerAuth, &ExtractorErrors, &Links),
             tags(
                 (name = "health", description = "Liveness and readiness"),
                 (name = "auth", description = "Sign-in, token refresh, sign-out, re-authentication"),
@@ -159,18 +163,41 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Whether `path` is one of the API's paths (with any method): such a request that reached
-/// the fallback used a method the path does not support (405, not 404).
-pub fn is_api_path(path: &str) -> bool {
-    static DEFS: OnceLock<Vec<ResourceDef>> = OnceLock::new();
-    DEFS.get_or_init(|| {
+/// The methods `path` supports when it is one of the API's paths (`None` otherwise), for
+/// the `Allow` header of a 405: a request that reached the fallback on such a path used a
+/// method the path does not support (405, not 404). Several templates may match one path
+/// (`/api/v1/me/totp` and `/api/v1/me/{...}` alike); their methods are merged.
+pub fn allowed_methods(path: &str) -> Option<String> {
+    static DEFS: OnceLock<Vec<(ResourceDef, Vec<&'static str>)>> = OnceLock::new();
+    let defs = DEFS.get_or_init(|| {
         ApiDoc::openapi()
             .paths
             .paths
-            .keys()
-            .map(|p| ResourceDef::new(p.as_str()))
+            .iter()
+            .map(|(template, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (ResourceDef::new(template.as_str()), methods)
+            })
             .collect()
-    })
-    .iter()
-    .any(|def| def.is_match(path))
+    });
+    let mut allowed: Vec<&str> = defs
+        .iter()
+        .filter(|(def, _)| def.is_match(path))
+        .flat_map(|(_, methods)| methods.iter().copied())
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    allowed.sort_unstable();
+    allowed.dedup();
+    Some(allowed.join(", "))
 }

@@ -12,7 +12,7 @@ use medvault_types::{
 use crate::auth::{AnyUser, ClinicalUser, PatientUser};
 use crate::error::ApiError;
 use crate::records::{download, filename, service, upload};
-use crate::routes::responses::{AuthErrors, AuthOrInvalid, SessionOrNotFound};
+use crate::routes::responses::{AuthErrors, AuthOrInvalid, AuthOrNotFound, SessionOrNotFound};
 use crate::state::AppState;
 
 /// Uploads a report: the file is streamed, type-checked from its bytes, sealed and spread
@@ -66,7 +66,7 @@ pub async fn list_records(
     params(("id" = RecordId, Path, description = "Record id")),
     responses(
         (status = 200, body = RecordMeta),
-        SessionOrNotFound,
+        AuthOrNotFound,
     ))]
 #[get("/api/v1/records/{id}")]
 pub async fn get_record(
@@ -85,7 +85,7 @@ pub async fn get_record(
     security(("bearer" = [])),
     params(("id" = RecordId, Path, description = "Record id")),
     responses(
-        (status = 200, description = "The file, streamed", content_type = "application/octet-stream"),
+        (status = 200, description = "The file, streamed, with the type detected from its bytes at upload (one of the allowed types)", content_type = "*/*"),
         SessionOrNotFound,
         (status = 403, description = "No live grant (doctor) or admin", body = ErrorBody),
         (status = 429, description = "This user already has as many transfers running as allowed (`Retry-After`)", body = ErrorBody),
@@ -125,7 +125,7 @@ pub async fn download_record(
     params(("id" = RecordId, Path, description = "Record id")),
     responses(
         (status = 204, description = "Deleted"),
-        SessionOrNotFound,
+        AuthOrNotFound,
     ))]
 #[delete("/api/v1/records/{id}")]
 pub async fn delete_record(
