@@ -865,3 +865,26 @@ pub fn code_in_email(message: &str) -> String {
     );
     runs[0].to_owned()
 }
+
+/// The manifest the database holds for record `id`, read through `pool` (a second state on
+/// the app's database).
+pub async fn stored_manifest(
+    pool: &medvault_server::db::Pool,
+    id: RecordId,
+) -> medvault_engine::Manifest {
+    use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
+    use medvault_server::db::schema::records;
+    let text: Option<Option<String>> = medvault_server::db::run(pool, move |c| {
+        Ok(records::table
+            .filter(records::id.eq(id.to_string()))
+            .select(records::manifest)
+            .first(c)
+            .optional()?)
+    })
+    .await
+    .expect("manifest");
+    let text = text
+        .flatten()
+        .unwrap_or_else(|| panic!("record {id} has no manifest"));
+    serde_json::from_str(&text).expect("manifest json")
+}

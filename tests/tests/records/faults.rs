@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use medvault_engine::{BucketConfig, FaultConfig, Manifest, ScrubMode};
 use medvault_server::config::Config;
-use medvault_server::db::schema::{record_storage, records};
+use medvault_server::db::schema::record_storage;
 use medvault_server::state::AppState;
 use medvault_server::storage::{outages::Outages, scrubber};
 use medvault_tests::faults::{Fault, FaultProxy};
@@ -101,15 +101,7 @@ async fn faulted(instances: u16, faults: FaultConfig) -> Faulted {
 
 impl Faulted {
     async fn manifest(&self, id: RecordId) -> Manifest {
-        let text: String = medvault_server::db::run(&self.state.pool, move |c| {
-            Ok(records::table
-                .find(id.to_string())
-                .select(records::manifest.assume_not_null())
-                .first(c)?)
-        })
-        .await
-        .expect("manifest");
-        serde_json::from_str(&text).expect("manifest json")
+        medvault_tests::records::stored_manifest(&self.state.pool, id).await
     }
 
     /// Records queued for repair, with the reason.

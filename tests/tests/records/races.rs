@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
+use medvault_server::config::Config;
 use medvault_tests::records::{
     Upload, access_body, assert_ledger_ok, ledger_all, my_storage, patient_view, pdf_bytes,
     pending_code, redeem, request_access, spawn_recording, upload, wrong_code,
 };
-use medvault_tests::{Backend, TestApp, on_both_backends};
-use medvault_types::consent::AccessRequestStatus;
+use medvault_tests::{Backend, Cast, TestApp, on_both_backends};
+use medvault_types::consent::{AccessRequest, AccessRequestStatus};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
@@ -49,6 +50,18 @@ fn tally(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
         .collect()
 }
 
+/// An app (after `tweak`), its cast, and a pending request of the doctor for the patient.
+async fn open_request(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Config),
+) -> (TestApp, Cast, AccessRequest) {
+    let (app, _) = spawn_recording(backend, tweak).await;
+    let cast = app.cast().await;
+    let body = access_body(cast.patient.id, None);
+    let req = request_access(&app, &cast.doctor.token, &body).await;
+    (app, cast, req)
+}
+
 /// How many ledger entries carry `action`.
 async fn ledgered(app: &TestApp, admin: &str, action: &str) -> usize {
     ledger_all(app, admin)
@@ -60,10 +73,7 @@ async fn ledgered(app: &TestApp, admin: &str, action: &str) -> usize {
 
 /// Fifty redemptions of the right code: one grant, 49 conflicts, one `consent.grant` entry.
 async fn fifty_redeems_of_one_code_grant_once(backend: Backend) {
-    let (app, _) = spawn_recording(backend, |_| {}).await;
-    let cast = app.cast().await;
-    let body = access_body(cast.patient.id, None);
-    let req = request_access(&app, &cast.doctor.token, &body).await;
+    let (app, cast, req) = open_request(backend, |_| {}).await;
     let code = pending_code(&app, &cast.patient.token, req.id).await;
     let resps =
         join_all((0..RACERS).map(|_| redeem(&app, &cast.doctor.token, req.id, &code))).await;
@@ -89,10 +99,7 @@ async fn fifty_redeems_of_one_code_grant_once(backend: Backend) {
 /// Twenty-five approvals race twenty-five denials: one of them decides, the other 49 get 409,
 /// and the request's state agrees with the ledger and the grants.
 async fn approve_and_deny_race_to_one_outcome(backend: Backend) {
-    let (app, _) = spawn_recording(backend, |_| {}).await;
-    let cast = app.cast().await;
-    let body = access_body(cast.patient.id, None);
-    let req = request_access(&app, &cast.doctor.token, &body).await;
+    let (app, cast, req) = open_request(backend, |_| {}).await;
     let resps = join_all((0..RACERS).map(|i| {
         let verb = if i % 2 == 0 { "approve" } else { "deny" };
         let path = format!("/api/v1/access-requests/{}/{verb}", req.id);
@@ -133,15 +140,12 @@ async fn approve_and_deny_race_to_one_outcome(backend: Backend) {
 /// locks once, and every answer after the lock is 423.
 async fn wrong_codes_are_counted_exactly(backend: Backend) {
     const MAX: usize = 5;
-    let (app, _) = spawn_recording(backend, |c| {
+    let (app, cast, req) = open_request(backend, |c| {
         c.consent.max_attempts = 5;
         // The doctor-wide limit stays out of the way: this race is about the request's count.
         c.consent.doctor_failures_per_window = 1_000;
     })
     .await;
-    let cast = app.cast().await;
-    let body = access_body(cast.patient.id, None);
-    let req = request_access(&app, &cast.doctor.token, &body).await;
     let wrong = wrong_code(&pending_code(&app, &cast.patient.token, req.id).await);
     let resps =
         join_all((0..RACERS).map(|_| redeem(&app, &cast.doctor.token, req.id, &wrong))).await;
@@ -165,10 +169,7 @@ async fn wrong_codes_are_counted_exactly(backend: Backend) {
 /// Fifty revocations of one grant: every one answers with the revoked grant, and the ledger
 /// holds one revocation.
 async fn fifty_revokes_ledger_one_revocation(backend: Backend) {
-    let (app, _) = spawn_recording(backend, |_| {}).await;
-    let cast = app.cast().await;
-    let body = access_body(cast.patient.id, None);
-    let req = request_access(&app, &cast.doctor.token, &body).await;
+    let (app, cast, req) = open_request(backend, |_| {}).await;
     let code = pending_code(&app, &cast.patient.token, req.id).await;
     let grant: Value = redeem(&app, &cast.doctor.token, req.id, &code)
         .await

@@ -18,7 +18,6 @@ use diesel::prelude::*;
 use medvault_engine::store::BlobStore;
 use medvault_engine::{BucketConfig, HealOptions, Manifest, ScrubMode, ShardEntry};
 use medvault_server::config::Config;
-use medvault_server::db::schema::records;
 use medvault_server::state::AppState;
 use medvault_server::storage::{drain, health, scrubber};
 use medvault_tests::records::{
@@ -126,15 +125,7 @@ async fn vault(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Vault {
 
 impl Vault {
     async fn manifest(&self, id: RecordId) -> Manifest {
-        let text: String = medvault_server::db::run(&self.state.pool, move |c| {
-            Ok(records::table
-                .find(id.to_string())
-                .select(records::manifest.assume_not_null())
-                .first(c)?)
-        })
-        .await
-        .expect("manifest");
-        serde_json::from_str(&text).expect("manifest json")
+        medvault_tests::records::stored_manifest(&self.state.pool, id).await
     }
 
     async fn delete(&self, e: &ShardEntry) {

@@ -292,24 +292,9 @@ fn chains() -> Vec<Chain> {
 
 /// The operations of `openapi` by id.
 fn operations(openapi: &mut OpenApi) -> BTreeMap<String, &mut Operation> {
-    let mut out = BTreeMap::new();
-    for item in openapi.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if let Some(id) = op.operation_id.clone() {
-                out.insert(id, op);
-            }
-        }
-    }
-    out
+    super::responses::operations_mut(openapi)
+        .filter_map(|op| op.operation_id.clone().map(|id| (id, op)))
+        .collect()
 }
 
 /// Adds [`chains`] to the spec, each as a link named after its target operation on the

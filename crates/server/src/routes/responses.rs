@@ -14,6 +14,21 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBui
 use utoipa::{IntoResponses, Modify, ToSchema};
 
 /// An `ErrorBody` answer with `description`.
+/// Every operation of `openapi`, whatever its method.
+pub(crate) fn operations_mut(openapi: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
 fn error_response(description: &str) -> RefOr<Response> {
     let body = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name(ErrorBody::name())))
@@ -130,19 +145,8 @@ impl ExtractorErrors {
 
 impl Modify for ExtractorErrors {
     fn modify(&self, openapi: &mut OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                Self::document(op);
-            }
+        for op in operations_mut(openapi) {
+            Self::document(op);
         }
     }
 }
