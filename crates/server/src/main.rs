@@ -205,11 +205,7 @@ fn on_account<T>(
     ) -> Result<T, medvault_server::error::ApiError>,
 ) -> anyhow::Result<(String, T)> {
     let config = Config::load()?;
-    let pool = medvault_server::db::connect(
-        &config.effective_database_url(),
-        1,
-        std::time::Duration::from_secs(config.db_pool_timeout_secs),
-    )?;
+    let pool = cli_pool(&config)?;
     let mut conn = pool.get().context("connecting to the database")?;
     let email = email.trim().to_lowercase();
     let outcome = medvault_server::db::write_transaction(&mut conn, |c| {
@@ -226,13 +222,18 @@ fn on_account<T>(
     Ok((email, outcome))
 }
 
-fn verify_ledger() -> anyhow::Result<()> {
-    let config = Config::load()?;
-    let pool = medvault_server::db::connect(
+/// The one-connection pool of a command-line tool.
+fn cli_pool(config: &Config) -> anyhow::Result<medvault_server::db::Pool> {
+    medvault_server::db::connect(
         &config.effective_database_url(),
         1,
         std::time::Duration::from_secs(config.db_pool_timeout_secs),
-    )?;
+    )
+}
+
+fn verify_ledger() -> anyhow::Result<()> {
+    let config = Config::load()?;
+    let pool = cli_pool(&config)?;
     let mut conn = pool.get().context("connecting to the database")?;
     let report = medvault_server::ledger::verify(&mut conn)
         .map_err(|e| anyhow::anyhow!("reading the ledger: {e}"))?;
@@ -248,11 +249,7 @@ fn verify_ledger() -> anyhow::Result<()> {
 fn keys(action: KeysAction) -> anyhow::Result<()> {
     use medvault_server::keys;
     let config = Config::load()?;
-    let pool = medvault_server::db::connect(
-        &config.effective_database_url(),
-        1,
-        std::time::Duration::from_secs(config.db_pool_timeout_secs),
-    )?;
+    let pool = cli_pool(&config)?;
     let mut conn = pool.get().context("connecting to the database")?;
     match action {
         KeysAction::Status { json } => {

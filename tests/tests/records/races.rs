@@ -62,6 +62,20 @@ async fn open_request(
     (app, cast, req)
 }
 
+/// How many grants the user with `token` sees.
+async fn grant_count(app: &TestApp, token: &str) -> usize {
+    let grants: Value = app
+        .get("/api/v1/grants", Some(token))
+        .await
+        .json()
+        .await
+        .expect("grants");
+    grants["items"]
+        .as_array()
+        .map(Vec::len)
+        .expect("a page of grants")
+}
+
 /// How many ledger entries carry `action`.
 async fn ledgered(app: &TestApp, admin: &str, action: &str) -> usize {
     ledger_all(app, admin)
@@ -82,17 +96,7 @@ async fn fifty_redeems_of_one_code_grant_once(backend: Backend) {
         tally(&[("200", 1), ("409 conflict", RACERS - 1)])
     );
     assert_eq!(ledgered(&app, &cast.admin.token, "consent.grant").await, 1);
-    let grants: Value = app
-        .get("/api/v1/grants", Some(&cast.doctor.token))
-        .await
-        .json()
-        .await
-        .expect("grants");
-    assert_eq!(
-        grants["items"].as_array().map(Vec::len),
-        Some(1),
-        "{grants}"
-    );
+    assert_eq!(grant_count(&app, &cast.doctor.token).await, 1);
     assert_ledger_ok(&app, &cast.admin.token).await;
 }
 
@@ -122,17 +126,7 @@ async fn approve_and_deny_race_to_one_outcome(backend: Backend) {
         AccessRequestStatus::Denied
     };
     assert_eq!(view.status, want);
-    let grants: Value = app
-        .get("/api/v1/grants", Some(&cast.patient.token))
-        .await
-        .json()
-        .await
-        .expect("grants");
-    assert_eq!(
-        grants["items"].as_array().map(Vec::len),
-        Some(granted),
-        "{grants}"
-    );
+    assert_eq!(grant_count(&app, &cast.patient.token).await, granted);
     assert_ledger_ok(&app, &cast.admin.token).await;
 }
 
