@@ -4,9 +4,10 @@
 //! A provider's breaker counts consecutive failed shard operations (a failed read or write, or
 //! a read abandoned after the hedge delay because other shards of its stripe answered first).
 //! At `breaker_failures` it opens for `breaker_cooldown_secs`: uploads place no shard on the
-//! provider and downloads read other shards first. After the cooldown it is half-open: the
-//! counter stays at the threshold, so the next operation is a probe; one success closes the
-//! breaker, one failure opens it again. A failed health probe opens it at once, a successful
+//! provider and downloads read other shards first. After the cooldown it is half-open: one
+//! operation is let through as a probe (the first caller to ask claims it; the others keep
+//! avoiding the provider until the probe ends or a cooldown has passed without an answer);
+//! the probe's success closes the breaker, its failure opens it again. A failed health probe opens it at once, a successful
 //! one (every bucket of the provider answering) closes it.
 
 use std::collections::HashMap;
@@ -32,6 +33,8 @@ pub struct ProviderStatus {
 struct State {
     failures: u32,
     open_until: Option<Instant>,
+    /// Half-open: a probe was let through at this instant and has not answered yet.
+    probe_since: Option<Instant>,
     opened: u64,
 }
 
@@ -69,12 +72,28 @@ impl Breakers {
         }
     }
 
-    /// The provider may be used now: closed, or half-open (cooldown over).
+    /// The provider may be used now: closed, or half-open (cooldown over) with no probe in
+    /// flight, in which case the caller's operation is the probe. A probe that has not
+    /// answered within a cooldown no longer holds the slot.
     pub(crate) fn allows(&self, provider: &str) -> bool {
-        lock(&self.states)
-            .get(provider)
-            .and_then(|s| s.open_until)
-            .is_none_or(|until| Instant::now() >= until)
+        let mut states = lock(&self.states);
+        let Some(s) = states.get_mut(provider) else {
+            return true;
+        };
+        let Some(until) = s.open_until else {
+            return true;
+        };
+        let now = Instant::now();
+        if now < until {
+            return false;
+        }
+        if s.probe_since
+            .is_some_and(|since| now.duration_since(since) < self.cooldown)
+        {
+            return false;
+        }
+        s.probe_since = Some(now);
+        true
     }
 
     /// An operation on the provider succeeded: the breaker closes.
@@ -82,6 +101,7 @@ impl Breakers {
         if let Some(s) = lock(&self.states).get_mut(provider) {
             s.failures = 0;
             s.open_until = None;
+            s.probe_since = None;
         }
     }
 
@@ -121,6 +141,7 @@ impl Breakers {
             );
         }
         s.open_until = Some(now + self.cooldown);
+        s.probe_since = None;
     }
 
     /// Every provider's breaker, by provider name.
@@ -207,6 +228,35 @@ mod tests {
             b.allows("a"),
             "closed by the success: one failure is not enough"
         );
+    }
+
+    #[test]
+    fn half_open_admits_one_probe_at_a_time() {
+        let b = breakers(2, 30);
+        b.failure("a");
+        b.failure("a");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(
+            b.allows("a"),
+            "the first caller after the cooldown is the probe"
+        );
+        assert!(
+            !b.allows("a"),
+            "a second caller waits while the probe is out"
+        );
+        assert!(!b.allows("a"));
+        assert!(b.allows("b"), "other providers are not affected");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(
+            b.allows("a"),
+            "a probe that never answered frees the slot after a cooldown"
+        );
+        b.failure("a");
+        assert!(!b.allows("a"), "the probe failed: open again");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(b.allows("a"));
+        b.success("a");
+        assert!(b.allows("a") && b.allows("a"), "closed: everyone passes");
     }
 
     #[test]

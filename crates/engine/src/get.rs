@@ -2,6 +2,7 @@
 //! or is slow, see [`gather`]), verify each shard's hash, rebuild and open on a blocking
 //! thread, and yield plaintext chunks in order.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -182,7 +183,16 @@ async fn gather(
         .collect::<Result<Vec<usize>, _>>()?;
     let provider = |pos: usize| inner.providers[stores[pos]].as_str();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&p| (!inner.breakers.allows(provider(p)), p));
+    // Each provider's breaker is asked once (a half-open breaker lets one caller through
+    // as its probe, so asking again would get another answer).
+    let mut allowed: HashMap<&str, bool> = HashMap::new();
+    for pos in 0..n {
+        let p = provider(pos);
+        if !allowed.contains_key(p) {
+            allowed.insert(p, inner.breakers.allows(p));
+        }
+    }
+    order.sort_by_key(|&p| (!allowed[provider(p)], p));
     let hedge = inner.breakers.hedge_delay();
     let mut slots: Vec<Option<Bytes>> = vec![None; n];
     let mut state = vec![Read::Idle; n];

@@ -184,10 +184,17 @@ impl Inner {
         let mut failed_providers: HashSet<&str> = HashSet::new();
         let mut last_error = None;
         while !waiting.is_empty() {
-            let usable = |i: usize| {
-                let p = self.providers[i].as_str();
-                !failed_providers.contains(p) && self.breakers.allows(p)
-            };
+            // Each provider's breaker is asked once a round: a half-open breaker lets one
+            // caller through as its probe, so asking again would get another answer.
+            let allowed: HashSet<&str> = self
+                .providers
+                .iter()
+                .map(String::as_str)
+                .collect::<HashSet<&str>>()
+                .into_iter()
+                .filter(|p| !failed_providers.contains(p) && self.breakers.allows(p))
+                .collect();
+            let usable = |i: usize| allowed.contains(self.providers[i].as_str());
             let count = (0..self.stores.len()).filter(|&i| usable(i)).count();
             if count < self.cfg.k {
                 return Err(last_error.unwrap_or(EngineError::TooFewUsableBuckets {
