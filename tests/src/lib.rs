@@ -6,6 +6,7 @@
 //!   when the app is dropped.
 //! * `TEST_LOG`: set to see the server's logs.
 
+pub mod child;
 pub mod faults;
 pub mod records;
 
@@ -128,15 +129,19 @@ pub struct TestApp {
     /// Where the app's e-mail lands when a test gave it SMTP (`SmtpSink::maildir`): the
     /// helpers then read temporary passwords from it, as staff no longer see them.
     pub mailbox: Option<std::path::PathBuf>,
-    handle: ServerHandle,
-    _data_dir: TempDir,
+    /// The in-process server (`None`: a server process this app only talks to).
+    handle: Option<ServerHandle>,
+    _data_dir: Option<TempDir>,
     _pg: Option<PgDatabase>,
+    _process: Option<child::ServerProcess>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Sends the stop command now; the returned future only waits for completion.
-        drop(self.handle.stop(false));
+        if let Some(handle) = &self.handle {
+            drop(handle.stop(false));
+        }
     }
 }
 
@@ -154,6 +159,16 @@ impl TestApp {
 
     /// Starts a server after `tweak` adjusted the configuration.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_adjusted(backend, tweak, |_| {}).await
+    }
+
+    /// Starts a server after `tweak` adjusted the configuration and `adjust` the state built
+    /// from it (e.g. an engine over wrapped stores).
+    pub async fn spawn_adjusted(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+        adjust: impl FnOnce(&mut AppState) + Send + 'static,
+    ) -> Self {
         init_logs();
         let data_dir = tempfile::tempdir().expect("temp dir");
         let pg = (backend == Backend::Postgres).then(PgDatabase::create);
@@ -199,7 +214,8 @@ impl TestApp {
         }
         tweak(&mut config);
         let state = tokio::task::spawn_blocking(move || {
-            let state = AppState::from_config(config).expect("app state");
+            let mut state = AppState::from_config(config).expect("app state");
+            adjust(&mut state);
             medvault_server::bootstrap::ensure_admin(&state).expect("bootstrap admin");
             state
         })
@@ -221,9 +237,28 @@ impl TestApp {
             backend,
             clock,
             mailbox: None,
-            handle,
-            _data_dir: data_dir,
+            handle: Some(handle),
+            _data_dir: Some(data_dir),
             _pg: pg,
+            _process: None,
+        }
+    }
+
+    /// An app for a server process on `like`'s data (see [`child::ServerProcess`]), which it
+    /// owns and kills when dropped. Its clock is its own: moving it does not reach the process.
+    #[must_use]
+    pub fn of_process(process: child::ServerProcess, like: &Self) -> Self {
+        Self {
+            address: process.address.clone(),
+            client: like.client.clone(),
+            jwt_secret: like.jwt_secret.clone(),
+            backend: like.backend,
+            clock: medvault_server::clock::Clock::system(),
+            mailbox: None,
+            handle: None,
+            _data_dir: None,
+            _pg: None,
+            _process: Some(process),
         }
     }
 

@@ -5,11 +5,7 @@
 //! collector has run past its grace period no orphan shard and no temporary file is left.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,140 +15,37 @@ use medvault_server::config::Config;
 use medvault_server::db::schema::records;
 use medvault_server::records::collector;
 use medvault_server::state::AppState;
+use medvault_tests::child::{self, ServerProcess};
 use medvault_tests::records::{
     TEST_CHUNK, Upload, assert_ledger_ok, download_identical, my_records, pdf_bytes, sha256_hex,
     small_chunks, stored_files, upload_ok,
 };
 use medvault_tests::{Backend, TestApp};
 use reqwest::Method;
-use secrecy::ExposeSecret as _;
 
 /// Env var naming the configuration file of the server run as a child process.
 const CHILD_CONFIG: &str = "MEDVAULT_TEST_CRASH_CONFIG";
 
-/// The server process [`killed_server`] starts (this test binary again, running only this
-/// test): serves the configuration in [`CHILD_CONFIG`] until it is killed, after printing
-/// `LISTENING`. Without the variable (a normal test run) it returns at once.
+/// This test's name, which a child server process runs (see [`child`]).
+const CHILD_ENTRY: &str = "crash::crash_server_process";
+
+/// The server process [`ServerProcess::start`] starts here (this test binary again, running
+/// only this test): serves the configuration in [`CHILD_CONFIG`] until it is killed. Without
+/// the variable (a normal test run) it returns at once. The two-server test starts it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_server_process() {
-    let Ok(path) = std::env::var(CHILD_CONFIG) else {
-        return;
-    };
-    let cfg = Config::from_file(Path::new(&path)).expect("child config");
-    let bind = cfg.bind;
-    let state = tokio::task::spawn_blocking(move || AppState::from_config(cfg))
-        .await
-        .expect("start-up task")
-        .expect("child state");
-    let listener = TcpListener::bind(bind).expect("bind");
-    let server = medvault_server::run(listener, actix_web::web::Data::new(state)).expect("server");
-    println!("LISTENING");
-    server.await.expect("serve");
+    child::serve_if_asked(CHILD_CONFIG).await;
 }
 
-/// The child's configuration: the parent app's database, data directory (buckets, key ring),
-/// signing key and chunking, on `port`.
-fn write_child_config(cfg: &Config, port: u16, path: &Path) {
-    let mut text = format!(
-        "bind = \"127.0.0.1:{port}\"\ndata_dir = {:?}\ndatabase_url = {:?}\n\
-         allow_insecure_transport = true\n\n[auth]\njwt_secret = {:?}\n\
-         staff_mfa_required = false\n\n[http]\nworkers = 2\n\n\
-         [records]\ncollector_interval_secs = 0\n\n[scrub]\ninterval_secs = 0\n\n\
-         [storage]\nchunk_size = {}\nk = {}\nm = {}\n",
-        cfg.data_dir.display().to_string(),
-        cfg.effective_database_url().expose_secret(),
-        cfg.auth
-            .jwt_secret
-            .as_ref()
-            .expect("the harness sets a signing key")
-            .expose_secret(),
-        cfg.storage.chunk_size,
-        cfg.storage.k,
-        cfg.storage.m,
-    );
-    for b in &cfg.effective_storage().buckets {
-        let medvault_engine::BucketConfig::Dir { name, path, .. } = b else {
-            panic!("directory buckets only")
-        };
-        write!(
-            text,
-            "\n[[storage.buckets]]\nkind = \"dir\"\nname = {name:?}\npath = {:?}\n",
-            path.display().to_string()
-        )
-        .expect("write to a String");
-    }
-    std::fs::write(path, text).expect("write config");
-}
-
-/// A server process on the parent's data, killed with `SIGKILL` on [`Server::kill`].
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(conf: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let text = std::fs::read_to_string(conf).expect("config");
-        let text = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("bind = ") {
-                    format!("bind = \"127.0.0.1:{port}\"")
-                } else {
-                    l.to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        std::fs::write(conf, text).expect("config");
-        let me = std::env::current_exe().expect("test binary");
-        let mut child = Command::new(me)
-            .args([
-                "crash::crash_server_process",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_CONFIG, conf)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server process");
-        let stdout = child.stdout.take().expect("stdout");
-        let listening = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .any(|l| l.contains("LISTENING"));
-        assert!(listening, "the server process did not start");
-        Self {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        let status = self.child.wait().expect("wait");
-        assert!(!status.success(), "killed, not finished: {status:?}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts a server process on `config`'s data, its configuration written to `conf`.
+pub(crate) fn start_server(config: &Config, conf: &Path) -> ServerProcess {
+    ServerProcess::start(config, conf, CHILD_ENTRY, CHILD_CONFIG)
 }
 
 /// Sends `n` requests built by `build` to the child at once, kills the child after `after`,
 /// and returns how many answered with `ok` before it died.
 async fn kill_during(
-    server: Server,
+    server: ServerProcess,
     after: Duration,
     requests: Vec<reqwest::RequestBuilder>,
     ok: reqwest::StatusCode,
@@ -186,13 +79,12 @@ async fn a_killed_server_leaves_no_partial_record_and_no_orphan() {
     let cast = app.cast().await;
     let token = cast.patient.token.clone();
     let conf = config.data_dir.join("child.toml");
-    write_child_config(&config, 0, &conf);
     let client = reqwest::Client::new();
     let big = |i: usize| pdf_bytes(TEST_CHUNK * 40 + i * 1_001);
     let mut files: HashMap<String, Vec<u8>> = HashMap::new();
 
     // Uploads: twelve large files at once, killed after a moment.
-    let server = Server::start(&conf);
+    let server = start_server(&config, &conf);
     let uploads: Vec<_> = (0..12)
         .map(|i| {
             let bytes = big(i);
@@ -222,7 +114,7 @@ async fn a_killed_server_leaves_no_partial_record_and_no_orphan() {
         files.insert(sha256_hex(&bytes), bytes.clone());
         kept.push(upload_ok(&app, &token, &Upload::pdf(bytes)).await);
     }
-    let server = Server::start(&conf);
+    let server = start_server(&config, &conf);
     let downloads: Vec<_> = (0..8)
         .map(|i| {
             client
@@ -244,7 +136,7 @@ async fn a_killed_server_leaves_no_partial_record_and_no_orphan() {
 
     // Deletes: every record the parent can see, at once, killed after a moment.
     let listed = my_records(&app, &token).await.items;
-    let server = Server::start(&conf);
+    let server = start_server(&config, &conf);
     let deletes: Vec<_> = listed
         .iter()
         .map(|m| {
@@ -280,7 +172,7 @@ async fn a_killed_server_leaves_no_partial_record_and_no_orphan() {
 /// Runs the collector past its grace (shards of deleted records and of uploads that never
 /// committed go, and so do temporary files), then finds neither an orphan shard nor a
 /// temporary file in any bucket.
-async fn collected_clean(config: &Config) {
+pub(crate) async fn collected_clean(config: &Config) {
     let mut gc_config = config.clone();
     gc_config.records.gc_grace_secs = 0;
     let state = tokio::task::spawn_blocking(move || AppState::from_config(gc_config))

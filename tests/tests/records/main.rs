@@ -14,6 +14,7 @@ mod journey;
 mod ledger;
 mod limits;
 mod matrix;
+mod panics;
 mod races;
 mod storage;
 mod two_servers;

@@ -2,11 +2,10 @@
 //! repair rebuilds it, a download that met erasures queues its record (at risk first),
 //! misplaced stripes are re-spread by the placement rule, a drained bucket is emptied (also
 //! after the drain process is killed with `SIGKILL`) and can then leave the configuration, which the
-//! server refuses while manifests still name it; and a backup restored into a fresh data
-//! directory reads back. Every record is compared by SHA-256 through the API.
+//! server refuses while manifests still name it; a server killed during a background repair
+//! pass loses nothing; and a backup restored into a fresh data directory reads back. Every record is compared by SHA-256 through the API.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -65,6 +64,11 @@ async fn drain_process() {
     .await
     .expect("drain");
     println!("REPORT {}", serde_json::to_string(&report).expect("json"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_a_background_repair_pass_loses_nothing() {
+    killed_background_repair().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,30 +461,68 @@ async fn drain_then_remove(backend: Backend) {
     drop(v);
 }
 
-/// Writes a configuration file for a drain process (same database, data directory and
-/// buckets as the test app).
-fn write_config(cfg: &Config, path: &Path) {
-    use secrecy::ExposeSecret as _;
-    let mut text = format!(
-        "data_dir = {:?}\ndatabase_url = {:?}\nallow_insecure_transport = true\n\n[storage]\nchunk_size = {}\nk = {}\nm = {}\n",
-        cfg.data_dir.display().to_string(),
-        cfg.effective_database_url().expose_secret(),
-        cfg.storage.chunk_size,
-        cfg.storage.k,
-        cfg.storage.m,
-    );
-    for b in &cfg.storage.buckets {
-        let BucketConfig::Dir { name, path, .. } = b else {
-            panic!("directory buckets only")
-        };
-        writeln!(
-            text,
-            "\n[[storage.buckets]]\nkind = \"dir\"\nname = {name:?}\npath = {:?}",
-            path.display().to_string()
-        )
-        .expect("write to a String");
+/// A server process whose background scrubber is repairing damaged records (slowly: 1 MiB/s
+/// of shard reads) is killed with `SIGKILL` once some, not all, are repaired. A pass run
+/// afterwards rebuilds exactly the shards still missing; every record is then healthy and
+/// reads back identical, the ledger verifies, and after the collector neither an orphan
+/// shard nor a temporary file is left.
+async fn killed_background_repair() {
+    let v = vault(Backend::Sqlite, |_| {}).await;
+    let cast = v.app.cast().await;
+    let patient = &cast.patient;
+    let sizes: Vec<usize> = (0..8).map(|i| 4 * TEST_STRIPE + i * 101).collect();
+    let recs = upload_all(&v.app, &patient.token, &sizes).await;
+    let ids: Vec<RecordId> = recs.iter().map(|(m, _)| m.id).collect();
+    // Each record loses the first data shard of its first stripe.
+    let mut lost = Vec::new();
+    for &id in &ids {
+        let e = shard(&v.manifest(id).await, 0, 0);
+        v.delete(&e).await;
+        lost.push(e);
     }
-    std::fs::write(path, text).expect("write config");
+    let back = || async {
+        let mut n = 0;
+        for e in &lost {
+            if v.stores[&e.bucket].get(&e.key, e.len).await.is_ok() {
+                n += 1;
+            }
+        }
+        n
+    };
+
+    let mut cfg = v.config.clone();
+    cfg.scrub.interval_secs = 1;
+    cfg.scrub.max_mib_per_sec = 1;
+    let conf = cfg.data_dir.join("scrubbing.toml");
+    let server = tokio::task::spawn_blocking(move || crate::crash::start_server(&cfg, &conf))
+        .await
+        .expect("server process");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while back().await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the background scrubber repaired nothing in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill();
+    let repaired = back().await;
+    assert!(
+        repaired < lost.len(),
+        "the kill came after the whole pass ({repaired} of {})",
+        lost.len()
+    );
+
+    let rest = v.pass(&ids, &HealOptions::new(ScrubMode::Repair)).await;
+    assert_eq!(rest.rebuilt, lost.len() - repaired, "{rest:?}");
+    assert_eq!(rest.errors, 0, "{rest:?}");
+    let again = v.pass(&ids, &HealOptions::new(ScrubMode::Check)).await;
+    assert!(again.all_healthy(), "{again:?}");
+    for (meta, bytes) in &recs {
+        download_identical(&v.app, &patient.token, meta, bytes).await;
+    }
+    assert_ledger_ok(&v.app, &cast.admin.token).await;
+    crate::crash::collected_clean(&v.config).await;
 }
 
 /// SIGKILLs a drain process after its first record, runs it again: it finishes, every
@@ -492,7 +534,7 @@ async fn killed_drain() {
     let sizes: Vec<usize> = (0..8).map(|i| TEST_CHUNK * 2 * (i + 1) + i).collect();
     let recs = upload_all(&v.app, &patient.token, &sizes).await;
     let conf = v.config.data_dir.join("cli.toml");
-    write_config(&v.config, &conf);
+    medvault_tests::child::write_config(&v.config, None, &conf);
     let me = std::env::current_exe().expect("test binary");
     let drain = |conf: &Path| {
         Command::new(&me)

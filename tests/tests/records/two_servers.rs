@@ -1,7 +1,8 @@
-//! Two medvault processes' worth of servers on one PostgreSQL database and one set of S3
-//! buckets, traffic spread over both (as behind a load balancer): the ledger stays one
-//! unforked chain, sign-in locks hold across both, a grant's download count is exact, and a
-//! session ended on one is refused on the other.
+//! Two medvault server processes on one PostgreSQL database and one set of S3 buckets, traffic
+//! spread over both (as behind a load balancer): the ledger stays one unforked chain, sign-in
+//! locks hold across both, a grant's download count is exact, and a session ended on one is
+//! refused on the other. Server A runs in the test process, server B is a process of its own
+//! (`crash::crash_server_process`) on A's exact configuration.
 
 use futures_util::future::join_all;
 use medvault_server::config::Config;
@@ -13,8 +14,8 @@ use medvault_tests::{ADMIN_EMAIL, Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// Server A, and server B started on A's exact configuration (database, buckets, signing key
-/// and key ring).
+/// Server A, in process, and server B, a process of its own started on A's exact
+/// configuration (database, buckets, signing key, key ring and limits).
 async fn pair(tweak: impl Fn(&mut Config)) -> (TestApp, TestApp) {
     let mut seen = None;
     let a = TestApp::spawn_with(Backend::Postgres, |c| {
@@ -24,7 +25,11 @@ async fn pair(tweak: impl Fn(&mut Config)) -> (TestApp, TestApp) {
     })
     .await;
     let config = seen.expect("config");
-    let b = TestApp::spawn_with(Backend::Postgres, |c| *c = config.clone()).await;
+    let conf = config.data_dir.join("server-b.toml");
+    let process = tokio::task::spawn_blocking(move || crate::crash::start_server(&config, &conf))
+        .await
+        .expect("start server B");
+    let b = TestApp::of_process(process, &a);
     (a, b)
 }
 
