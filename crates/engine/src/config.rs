@@ -46,8 +46,9 @@ pub struct StorageConfig {
 /// A provider's breaker opens after `breaker_failures` consecutive failed shard operations (a
 /// failed read or write, or a read abandoned after the hedge delay because other shards
 /// answered first) and stays open for `breaker_cooldown_secs`: meanwhile uploads place no shard
-/// there and downloads read other shards of each stripe first. After the cooldown the next
-/// operation is a probe: a success closes the breaker, a failure opens it again at once.
+/// there and downloads read other shards of each stripe first. After the cooldown one
+/// operation at a time is a probe: a success closes the breaker, a failure opens it again at
+/// once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultConfig {

@@ -2,6 +2,7 @@
 //! which collects every message so a 422 names all bad fields at once.
 
 use chrono::{NaiveDate, Utc};
+use medvault_types::input::{self, TextRule};
 
 use crate::error::{ApiError, FieldErrors};
 
@@ -44,18 +45,27 @@ fn has_control(s: &str, allow_newlines: bool) -> bool {
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
 }
 
-/// A lower-cased, trimmed email address of ordinary shape.
+/// Refuses a value longer than `max` characters as sent (before trimming): the limit the
+/// OpenAPI document states as `maxLength`.
+fn at_most(value: &str, max: usize) -> Result<(), String> {
+    if value.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A lower-cased, trimmed email address of ordinary shape ([`input::EMAIL_PATTERN`]).
 pub fn email(value: &str) -> Result<String, String> {
-    let v = value.trim().to_lowercase();
     let bad = || Err("must be an email address like name@example.org".to_string());
-    if v.len() > 254 || has_control(&v, false) {
+    if at_most(value, input::EMAIL_MAX).is_err() {
         return bad();
     }
+    let v = value.trim();
     let Some((local, domain)) = v.split_once('@') else {
         return bad();
     };
     let local_ok = !local.is_empty()
-        && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
@@ -71,36 +81,39 @@ pub fn email(value: &str) -> Result<String, String> {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-    if local_ok && domain_ok { Ok(v) } else { bad() }
+    if local_ok && domain_ok {
+        Ok(v.to_ascii_lowercase())
+    } else {
+        bad()
+    }
 }
 
-/// A required single-line text of 1..=`max` characters, trimmed.
-pub fn text(value: &str, max: usize) -> Result<String, String> {
+/// A text under `rule` ([`TextRule`]), trimmed: at most `rule.max` characters as sent, at
+/// least `rule.min` once trimmed, no control characters (but line breaks and tabs in a
+/// multi-line text).
+pub fn text(value: &str, rule: &TextRule) -> Result<String, String> {
+    at_most(value, rule.max)?;
     let v = value.trim();
-    if v.is_empty() {
-        return Err("must not be empty".into());
+    if v.chars().count() < rule.min {
+        return Err(if rule.min == 1 {
+            "must not be empty".into()
+        } else {
+            format!("must be {} to {} characters", rule.min, rule.max)
+        });
     }
-    if v.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if has_control(v, false) {
+    if has_control(v, rule.multiline) {
         return Err("must not contain control characters".into());
     }
     Ok(v.to_string())
 }
 
-/// A trimmed text of `min..=max` characters (`min` may be 0); `multiline` allows line breaks
-/// and tabs.
-pub fn text_len(value: &str, min: usize, max: usize, multiline: bool) -> Result<String, String> {
-    let v = value.trim();
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(format!("must be {min} to {max} characters"));
+/// An optional text under `rule`: absent, empty or blank means none; otherwise as [`text`].
+pub fn opt_text(value: Option<String>, rule: &TextRule) -> Result<Option<String>, String> {
+    let Some(v) = value else { return Ok(None) };
+    if v.trim().is_empty() {
+        return at_most(&v, rule.max).map(|()| None);
     }
-    if has_control(v, multiline) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(v.to_string())
+    text(&v, rule).map(Some)
 }
 
 /// A date from 1900 up to `today` (reports, visits).
@@ -114,29 +127,15 @@ pub fn past_date(value: NaiveDate, today: NaiveDate) -> Result<NaiveDate, String
     }
 }
 
-/// An optional text of at most `max` characters; empty or blank means none.
-pub fn opt_text(
-    value: Option<String>,
-    max: usize,
-    multiline: bool,
-) -> Result<Option<String>, String> {
-    let Some(v) = value else { return Ok(None) };
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    if v.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if has_control(v, multiline) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(Some(v.to_string()))
-}
-
-/// A phone number: 7-15 digits, optional leading `+`, separators ` -().`.
+/// A phone number ([`input::PHONE_PATTERN`]): 7-15 digits, optional leading `+`, separators
+/// ` -().`; blank means none.
 pub fn phone(value: Option<String>) -> Result<Option<String>, String> {
-    let Some(v) = opt_text(value, 32, false)? else {
+    const PHONE: TextRule = TextRule {
+        min: 0,
+        max: input::PHONE_MAX,
+        multiline: false,
+    };
+    let Some(v) = opt_text(value, &PHONE)? else {
         return Ok(None);
     };
     let digits = v.chars().filter(char::is_ascii_digit).count();
@@ -151,13 +150,18 @@ pub fn phone(value: Option<String>) -> Result<Option<String>, String> {
     }
 }
 
-/// A postal code: 3-10 letters, digits, spaces or `-`, upper-cased.
+/// A postal code ([`input::POSTAL_CODE_PATTERN`]): 3-10 letters, digits, spaces or `-`,
+/// upper-cased; blank means none.
 pub fn postal_code(value: Option<String>) -> Result<Option<String>, String> {
-    let Some(v) = opt_text(value, 10, false)? else {
+    const POSTAL_CODE: TextRule = TextRule {
+        min: 0,
+        max: input::POSTAL_CODE_MAX,
+        multiline: false,
+    };
+    let Some(v) = opt_text(value, &POSTAL_CODE)? else {
         return Ok(None);
     };
-    let ok = v.len() >= 3
-        && v.chars().any(|c| c.is_ascii_alphanumeric())
+    let ok = v.chars().count() >= 3
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
     if ok {
@@ -167,10 +171,11 @@ pub fn postal_code(value: Option<String>) -> Result<Option<String>, String> {
     }
 }
 
-/// A licence number: 3-32 letters, digits, `-` or `/`.
+/// A licence number ([`input::LICENCE_PATTERN`]): 3-32 letters, digits, `-` or `/`.
 pub fn licence_number(value: &str) -> Result<String, String> {
     let v = value.trim();
-    if (3..=32).contains(&v.len())
+    if at_most(value, input::LICENCE_MAX).is_ok()
+        && (3..=32).contains(&v.len())
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
     {
@@ -268,19 +273,41 @@ mod tests {
         ] {
             assert!(email(bad).is_err(), "{bad} accepted");
         }
-        assert!(email(&format!("{}@b.org", "a".repeat(65))).is_err());
+        // Over 254 characters as sent (white space counts), and a letter that only becomes
+        // ASCII when lower-cased (the Kelvin sign), are refused.
+        assert!(email(&format!("{}@b.org", "a".repeat(250))).is_err());
+        assert!(email(&format!("a@b.org{}", " ".repeat(250))).is_err());
+        assert!(email("\u{212a}@b.org").is_err());
     }
 
     #[test]
     fn texts_and_phones() {
-        assert_eq!(text("  Ann ", 10).unwrap(), "Ann");
-        assert!(text("   ", 10).is_err());
-        assert!(text(&"x".repeat(11), 10).is_err());
-        assert!(text("a\u{0}b", 10).is_err());
-        assert_eq!(opt_text(Some("  ".into()), 5, false).unwrap(), None);
-        assert!(opt_text(Some("a\nb".into()), 5, false).is_err());
+        let line = |min, max| TextRule {
+            min,
+            max,
+            multiline: false,
+        };
+        let lines = |min, max| TextRule {
+            min,
+            max,
+            multiline: true,
+        };
+        assert_eq!(text("  Ann ", &line(1, 10)).unwrap(), "Ann");
+        assert!(text("   ", &line(1, 10)).is_err());
+        assert!(text(&"x".repeat(11), &line(1, 10)).is_err());
+        assert!(text("a\u{0}b", &line(1, 10)).is_err());
+        // The limit holds as sent, surrounding white space included.
+        assert!(text(&format!("{}Ann", " ".repeat(8)), &line(1, 10)).is_err());
+        assert!(text(" ab ", &lines(3, 10)).is_err());
+        assert_eq!(text(" abc ", &lines(3, 10)).unwrap(), "abc");
+        assert_eq!(text("  ", &lines(0, 10)).unwrap(), "");
+        assert_eq!(opt_text(Some("  ".into()), &line(0, 5)).unwrap(), None);
+        assert!(opt_text(Some(" ".repeat(6)), &line(0, 5)).is_err());
+        assert!(opt_text(Some("a\nb".into()), &line(0, 5)).is_err());
         assert_eq!(
-            opt_text(Some("a\nb".into()), 5, true).unwrap().unwrap(),
+            opt_text(Some("a\nb".into()), &lines(0, 5))
+                .unwrap()
+                .unwrap(),
             "a\nb"
         );
         assert_eq!(
@@ -295,6 +322,7 @@ mod tests {
             "SW1A 1AA"
         );
         assert!(postal_code(Some("--".into())).is_err());
+        assert!(postal_code(Some("12345678901".into())).is_err());
         assert!(licence_number("MD-12/34").is_ok());
         assert!(licence_number("x").is_err());
     }

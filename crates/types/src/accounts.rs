@@ -133,15 +133,20 @@ pub struct Doctor {
 #[serde(deny_unknown_fields)]
 pub struct CreateDoctor {
     /// Login email, unique (case-insensitive).
+    #[schema(schema_with = crate::input::email_schema)]
     pub email: String,
     /// Full name, 1-100 characters.
+    #[schema(schema_with = crate::input::name_schema)]
     pub full_name: String,
     /// Specialty, 1-100 characters.
+    #[schema(schema_with = crate::input::name_schema)]
     pub specialty: String,
     /// Licence number, 3-32 letters, digits, `-` or `/`.
+    #[schema(schema_with = crate::input::licence_schema)]
     pub licence_number: String,
     /// Phone: digits with optional leading `+`, spaces, `-`, `(`, `)`; 7-15 digits.
     #[serde(default)]
+    #[schema(schema_with = crate::input::phone_schema)]
     pub phone: Option<String>,
 }
 
@@ -151,15 +156,19 @@ pub struct CreateDoctor {
 pub struct UpdateDoctor {
     /// New login email.
     #[serde(default)]
+    #[schema(schema_with = crate::input::opt_email_schema)]
     pub email: Option<String>,
     /// New full name.
     #[serde(default)]
+    #[schema(schema_with = crate::input::opt_name_schema)]
     pub full_name: Option<String>,
     /// New specialty.
     #[serde(default)]
+    #[schema(schema_with = crate::input::opt_name_schema)]
     pub specialty: Option<String>,
     /// New licence number.
     #[serde(default)]
+    #[schema(schema_with = crate::input::opt_licence_schema)]
     pub licence_number: Option<String>,
     /// New phone, or `null` to clear.
     #[serde(
@@ -167,7 +176,7 @@ pub struct UpdateDoctor {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::phone_schema)]
     pub phone: Option<Option<String>>,
 }
 
@@ -235,10 +244,13 @@ pub struct Patient {
 #[serde(deny_unknown_fields)]
 pub struct CreatePatient {
     /// Login and contact email, unique (case-insensitive).
+    #[schema(schema_with = crate::input::email_schema)]
     pub email: String,
     /// Given name, 1-100 characters.
+    #[schema(schema_with = crate::input::name_schema)]
     pub first_name: String,
     /// Family name, 1-100 characters.
+    #[schema(schema_with = crate::input::name_schema)]
     pub last_name: String,
     /// Date of birth: not in the future, not before 1900-01-01.
     pub date_of_birth: NaiveDate,
@@ -246,33 +258,42 @@ pub struct CreatePatient {
     pub sex: Sex,
     /// Phone: 7-15 digits, optional leading `+`, spaces, `-`, `(`, `)`.
     #[serde(default)]
+    #[schema(schema_with = crate::input::phone_schema)]
     pub phone: Option<String>,
     /// Street address, at most 200 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::input::address_schema)]
     pub address: Option<String>,
     /// City, at most 100 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::input::place_schema)]
     pub city: Option<String>,
     /// State or region, at most 100 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::input::place_schema)]
     pub state: Option<String>,
     /// Postal code: 3-10 letters, digits, spaces or `-`.
     #[serde(default)]
+    #[schema(schema_with = crate::input::postal_code_schema)]
     pub postal_code: Option<String>,
     /// Blood group.
     #[serde(default)]
     pub blood_group: Option<BloodGroup>,
     /// Height in centimetres, 20-300.
     #[serde(default)]
+    #[schema(minimum = 20, maximum = 300)]
     pub height_cm: Option<f64>,
     /// Weight in kilograms, 0.2-700.
     #[serde(default)]
+    #[schema(minimum = 0.2, maximum = 700)]
     pub weight_kg: Option<f64>,
     /// Known allergies, at most 1000 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::input::allergies_schema)]
     pub allergies: Option<String>,
     /// Emergency contact, at most 200 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::input::address_schema)]
     pub emergency_contact: Option<String>,
 }
 
@@ -282,12 +303,15 @@ pub struct CreatePatient {
 pub struct UpdatePatient {
     /// New login and contact email.
     #[serde(default)]
+    #[schema(schema_with = crate::input::opt_email_schema)]
     pub email: Option<String>,
     /// New given name.
     #[serde(default)]
+    #[schema(schema_with = crate::input::opt_name_schema)]
     pub first_name: Option<String>,
     /// New family name.
     #[serde(default)]
+    #[schema(schema_with = crate::input::opt_name_schema)]
     pub last_name: Option<String>,
     /// New date of birth.
     #[serde(default)]
@@ -301,7 +325,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::phone_schema)]
     pub phone: Option<Option<String>>,
     /// New address, or `null` to clear.
     #[serde(
@@ -309,7 +333,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::address_schema)]
     pub address: Option<Option<String>>,
     /// New city, or `null` to clear.
     #[serde(
@@ -317,7 +341,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::place_schema)]
     pub city: Option<Option<String>>,
     /// New state, or `null` to clear.
     #[serde(
@@ -325,7 +349,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::place_schema)]
     pub state: Option<Option<String>>,
     /// New postal code, or `null` to clear.
     #[serde(
@@ -333,7 +357,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::postal_code_schema)]
     pub postal_code: Option<Option<String>>,
     /// New blood group, or `null` to clear.
     #[serde(
@@ -349,7 +373,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 20, maximum = 300)]
     pub height_cm: Option<Option<f64>>,
     /// New weight, or `null` to clear.
     #[serde(
@@ -357,7 +381,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.2, maximum = 700)]
     pub weight_kg: Option<Option<f64>>,
     /// New allergies, or `null` to clear.
     #[serde(
@@ -365,7 +389,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::allergies_schema)]
     pub allergies: Option<Option<String>>,
     /// New emergency contact, or `null` to clear.
     #[serde(
@@ -373,7 +397,7 @@ pub struct UpdatePatient {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::address_schema)]
     pub emergency_contact: Option<Option<String>>,
 }
 
@@ -387,7 +411,7 @@ pub struct UpdateContact {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::phone_schema)]
     pub phone: Option<Option<String>>,
     /// New address, or `null` to clear.
     #[serde(
@@ -395,7 +419,7 @@ pub struct UpdateContact {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::address_schema)]
     pub address: Option<Option<String>>,
     /// New city, or `null` to clear.
     #[serde(
@@ -403,7 +427,7 @@ pub struct UpdateContact {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::place_schema)]
     pub city: Option<Option<String>>,
     /// New state, or `null` to clear.
     #[serde(
@@ -411,7 +435,7 @@ pub struct UpdateContact {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::place_schema)]
     pub state: Option<Option<String>>,
     /// New postal code, or `null` to clear.
     #[serde(
@@ -419,7 +443,7 @@ pub struct UpdateContact {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::postal_code_schema)]
     pub postal_code: Option<Option<String>>,
     /// New emergency contact, or `null` to clear.
     #[serde(
@@ -427,7 +451,7 @@ pub struct UpdateContact {
         deserialize_with = "nullable",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::input::address_schema)]
     pub emergency_contact: Option<Option<String>>,
 }
 

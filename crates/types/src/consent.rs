@@ -67,8 +67,12 @@ pub struct CreateAccessRequest {
     /// One record, or `null` for all of the patient's records.
     pub record_id: Option<RecordId>,
     /// Why the doctor needs access (shown to the patient; 3 to 500 characters).
+    #[schema(schema_with = crate::input::reason_schema)]
     pub reason: String,
-    /// How long the grant should last once consented, in hours (1 to the server's cap).
+    /// How long the grant should last once consented, in hours: 1 to the server's cap
+    /// (`consent.max_grant_hours`, 168 by default).
+    #[serde(deserialize_with = "crate::input::whole")]
+    #[schema(minimum = 1, maximum = 168)]
     pub duration_hours: u32,
     /// Why (default `treatment`).
     #[serde(default)]
@@ -340,6 +344,7 @@ pub struct AddCareDoctor {
     /// The doctor's user id.
     pub doctor_id: Option<UserId>,
     /// Or the doctor's sign-in e-mail.
+    #[schema(schema_with = crate::input::opt_email_schema)]
     pub email: Option<String>,
 }
 

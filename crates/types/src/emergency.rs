@@ -70,9 +70,12 @@ pub struct OpenEmergencyAccess {
     /// Why consent cannot be asked for.
     pub reason: EmergencyReason,
     /// What is happening and why the records are needed (20 to 2000 characters).
+    #[schema(schema_with = crate::input::justification_schema)]
     pub justification: String,
-    /// How long, in minutes (default and maximum from the server's configuration).
-    #[serde(default)]
+    /// How long, in minutes: 1 to the server's maximum (`emergency.max_minutes`, 1440 by
+    /// default); absent, the server's default.
+    #[serde(default, deserialize_with = "crate::input::opt_whole")]
+    #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: Option<u32>,
 }
 
@@ -118,6 +121,7 @@ pub struct ReviewEmergencyAccess {
     /// The verdict.
     pub outcome: ReviewOutcome,
     /// Why (3 to 2000 characters); the patient sees it.
+    #[schema(schema_with = crate::input::review_comment_schema)]
     pub comment: String,
 }
 

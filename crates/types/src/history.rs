@@ -13,12 +13,16 @@ pub struct CreateVisitNote {
     /// Date of the visit (not in the future).
     pub visit_date: NaiveDate,
     /// Symptoms reported (up to 4,000 characters).
+    #[schema(schema_with = crate::input::finding_schema)]
     pub symptoms: String,
     /// Diagnosis (up to 4,000 characters).
+    #[schema(schema_with = crate::input::finding_schema)]
     pub diagnosis: String,
     /// Prescription (up to 4,000 characters; may be empty).
+    #[schema(schema_with = crate::input::prescription_schema)]
     pub prescription: String,
     /// Free text (up to 10,000 characters; may be empty).
+    #[schema(schema_with = crate::input::visit_notes_schema)]
     pub notes: String,
 }
 

@@ -33,10 +33,13 @@ pub struct LedgerEntry {
 #[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     /// Entries with `seq` below this (for paging backwards); default: from the newest.
+    #[param(minimum = 1)]
     pub before: Option<i64>,
     /// How many (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Only this action.
+    #[param(max_length = 64)]
     pub action: Option<String>,
 }
 

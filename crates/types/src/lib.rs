@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod history;
 pub mod ids;
+pub mod input;
 pub mod ledger;
 pub mod page;
 pub mod patch;

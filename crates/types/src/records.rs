@@ -148,16 +148,19 @@ pub struct StorageUsage {
 /// The `multipart/form-data` body of `POST /api/v1/records` (documentation shape: the server
 /// streams the parts, it never deserialises this struct).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UploadRecordForm {
     /// The report file. Its type is detected from its bytes and must be on the allowlist.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
     /// Title (1 to 200 characters).
+    #[schema(schema_with = crate::input::title_schema)]
     pub title: String,
     /// Date of the report, `YYYY-MM-DD`, not in the future.
     pub report_date: NaiveDate,
     /// Category wire name.
     pub category: RecordCategory,
     /// Optional notes (up to 2,000 characters; stored encrypted).
+    #[schema(schema_with = crate::input::record_notes_schema)]
     pub notes: Option<String>,
 }

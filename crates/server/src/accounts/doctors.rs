@@ -14,6 +14,7 @@ use crate::ledger::Action;
 use crate::state::SharedState;
 use crate::time;
 use crate::validate::{self, Fields};
+use medvault_types::input;
 
 /// One `doctor_profiles` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -60,8 +61,8 @@ fn validate_new(req: CreateDoctor) -> Result<(String, DoctorProfileRow), ApiErro
     let email = f.take("email", validate::email(&req.email));
     let profile = DoctorProfileRow {
         user_id: String::new(),
-        full_name: f.take("full_name", validate::text(&req.full_name, 100)),
-        specialty: f.take("specialty", validate::text(&req.specialty, 100)),
+        full_name: f.take("full_name", validate::text(&req.full_name, &input::NAME)),
+        specialty: f.take("specialty", validate::text(&req.specialty, &input::NAME)),
         licence_number: f.take(
             "licence_number",
             validate::licence_number(&req.licence_number),
@@ -77,8 +78,12 @@ fn validate_changes(req: UpdateDoctor) -> Result<(Option<String>, DoctorChanges)
     let mut f = Fields::default();
     let email = f.patch("email", req.email, |e| validate::email(&e));
     let changes = DoctorChanges {
-        full_name: f.patch("full_name", req.full_name, |v| validate::text(&v, 100)),
-        specialty: f.patch("specialty", req.specialty, |v| validate::text(&v, 100)),
+        full_name: f.patch("full_name", req.full_name, |v| {
+            validate::text(&v, &input::NAME)
+        }),
+        specialty: f.patch("specialty", req.specialty, |v| {
+            validate::text(&v, &input::NAME)
+        }),
         licence_number: f.patch("licence_number", req.licence_number, |v| {
             validate::licence_number(&v)
         }),

@@ -27,6 +27,7 @@ use crate::ledger::Action;
 use crate::state::SharedState;
 use crate::time;
 use crate::validate::{self, Fields};
+use medvault_types::input;
 
 /// How a doctor names a patient in a consent request or an emergency access.
 #[derive(Debug, Clone, Copy)]
@@ -190,10 +191,6 @@ impl PatientChanges {
     }
 }
 
-fn opt_line(max: usize) -> impl Fn(Option<String>) -> Result<Option<String>, String> {
-    move |v| validate::opt_text(v, max, false)
-}
-
 fn height(v: Option<f64>) -> Result<Option<f64>, String> {
     validate::opt_range(v, 20.0, 300.0)
 }
@@ -203,7 +200,7 @@ fn weight(v: Option<f64>) -> Result<Option<f64>, String> {
 }
 
 fn allergies(v: Option<String>) -> Result<Option<String>, String> {
-    validate::opt_text(v, 1000, true)
+    validate::opt_text(v, &input::ALLERGIES)
 }
 
 /// The message for a clinical field an admin tried to set.
@@ -245,20 +242,23 @@ fn validate_new(
     let profile = PatientProfileRow {
         user_id: String::new(),
         mrn: String::new(),
-        first_name: f.take("first_name", validate::text(&req.first_name, 100)),
-        last_name: f.take("last_name", validate::text(&req.last_name, 100)),
+        first_name: f.take("first_name", validate::text(&req.first_name, &input::NAME)),
+        last_name: f.take("last_name", validate::text(&req.last_name, &input::NAME)),
         date_of_birth: f.take("date_of_birth", validate::date_of_birth(req.date_of_birth)),
         sex: req.sex.as_str().into(),
         phone: f.take("phone", validate::phone(req.phone)),
-        address: f.take("address", opt_line(200)(req.address)),
-        city: f.take("city", opt_line(100)(req.city)),
-        state: f.take("state", opt_line(100)(req.state)),
+        address: f.take("address", validate::opt_text(req.address, &input::ADDRESS)),
+        city: f.take("city", validate::opt_text(req.city, &input::PLACE)),
+        state: f.take("state", validate::opt_text(req.state, &input::PLACE)),
         postal_code: f.take("postal_code", validate::postal_code(req.postal_code)),
         blood_group: req.blood_group.map(|b| b.as_str().into()),
         height_cm: f.take("height_cm", height(req.height_cm)),
         weight_kg: f.take("weight_kg", weight(req.weight_kg)),
         allergies: f.take("allergies", allergies(req.allergies)),
-        emergency_contact: f.take("emergency_contact", opt_line(200)(req.emergency_contact)),
+        emergency_contact: f.take(
+            "emergency_contact",
+            validate::opt_text(req.emergency_contact, &input::ADDRESS),
+        ),
     };
     f.finish()?;
     Ok((email, profile))
@@ -267,11 +267,15 @@ fn validate_new(
 fn contact_changes(f: &mut Fields, req: UpdateContact) -> PatientChanges {
     PatientChanges {
         phone: f.patch("phone", req.phone, validate::phone),
-        address: f.patch("address", req.address, opt_line(200)),
-        city: f.patch("city", req.city, opt_line(100)),
-        state: f.patch("state", req.state, opt_line(100)),
+        address: f.patch("address", req.address, |v| {
+            validate::opt_text(v, &input::ADDRESS)
+        }),
+        city: f.patch("city", req.city, |v| validate::opt_text(v, &input::PLACE)),
+        state: f.patch("state", req.state, |v| validate::opt_text(v, &input::PLACE)),
         postal_code: f.patch("postal_code", req.postal_code, validate::postal_code),
-        emergency_contact: f.patch("emergency_contact", req.emergency_contact, opt_line(200)),
+        emergency_contact: f.patch("emergency_contact", req.emergency_contact, |v| {
+            validate::opt_text(v, &input::ADDRESS)
+        }),
         ..PatientChanges::default()
     }
 }
@@ -302,8 +306,12 @@ fn validate_changes(req: UpdatePatient) -> Result<(Option<String>, PatientChange
         },
     );
     let changes = PatientChanges {
-        first_name: f.patch("first_name", req.first_name, |v| validate::text(&v, 100)),
-        last_name: f.patch("last_name", req.last_name, |v| validate::text(&v, 100)),
+        first_name: f.patch("first_name", req.first_name, |v| {
+            validate::text(&v, &input::NAME)
+        }),
+        last_name: f.patch("last_name", req.last_name, |v| {
+            validate::text(&v, &input::NAME)
+        }),
         date_of_birth: f.patch("date_of_birth", req.date_of_birth, validate::date_of_birth),
         sex: req.sex.map(|s| s.as_str().into()),
         ..contact

@@ -31,6 +31,7 @@ use crate::read_models::names;
 use crate::state::SharedState;
 use crate::validate::{self, Fields};
 use crate::{patient_key, time};
+use medvault_types::input;
 
 const CODE_FIELD: &str = "request_code";
 
@@ -145,7 +146,7 @@ enum Redeemed {
 
 fn validate(cfg: &ConsentConfig, req: &CreateAccessRequest) -> Result<String, ApiError> {
     let mut f = Fields::default();
-    let reason = f.take("reason", validate::text_len(&req.reason, 3, 500, true));
+    let reason = f.take("reason", validate::text(&req.reason, &input::REASON));
     f.take(
         "duration_hours",
         if (1..=cfg.max_grant_hours).contains(&req.duration_hours) {

@@ -23,6 +23,7 @@ use crate::patient_key;
 use crate::state::SharedState;
 use crate::time;
 use crate::validate::{self, Fields};
+use medvault_types::input;
 
 /// Field name binding the sealed justification to its row.
 pub const JUSTIFICATION_FIELD: &str = "emergency_justification";
@@ -169,7 +170,7 @@ fn validate<'a>(
     let mut f = Fields::default();
     let justification = f.take(
         "justification",
-        validate::text_len(&req.justification, 20, 2000, true),
+        validate::text(&req.justification, &input::JUSTIFICATION),
     );
     let minutes = req.duration_minutes.unwrap_or(cfg.default_minutes);
     f.take(

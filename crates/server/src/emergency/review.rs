@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::ledger::{self, Action, NewEntry};
 use crate::state::SharedState;
 use crate::validate::{self, Fields};
+use medvault_types::input;
 
 /// Records `admin`'s verdict on one emergency access: 404 when unknown, 409 when already
 /// reviewed (also when two reviews race: the update only takes an unreviewed row).
@@ -27,7 +28,10 @@ fn review(
     now: NaiveDateTime,
 ) -> Result<EmergencyAccess, ApiError> {
     let mut f = Fields::default();
-    let comment = f.take("comment", validate::text_len(&req.comment, 3, 2000, true));
+    let comment = f.take(
+        "comment",
+        validate::text(&req.comment, &input::REVIEW_COMMENT),
+    );
     f.finish()?;
     let row = views::load(conn, id)?.ok_or(ApiError::NotFound)?;
     let taken = diesel::update(

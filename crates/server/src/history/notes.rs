@@ -23,6 +23,7 @@ use crate::read_models::names;
 use crate::state::SharedState;
 use crate::validate::{self, Fields};
 use crate::{patient_key, time};
+use medvault_types::input;
 
 const FIELD: &str = "visit_note";
 
@@ -42,19 +43,13 @@ fn validate(req: &CreateVisitNote, today: NaiveDate) -> Result<Body, ApiError> {
     let mut f = Fields::default();
     f.take("visit_date", validate::past_date(req.visit_date, today));
     let body = Body {
-        symptoms: f.take(
-            "symptoms",
-            validate::text_len(&req.symptoms, 1, 4_000, true),
-        ),
-        diagnosis: f.take(
-            "diagnosis",
-            validate::text_len(&req.diagnosis, 1, 4_000, true),
-        ),
+        symptoms: f.take("symptoms", validate::text(&req.symptoms, &input::FINDING)),
+        diagnosis: f.take("diagnosis", validate::text(&req.diagnosis, &input::FINDING)),
         prescription: f.take(
             "prescription",
-            validate::text_len(&req.prescription, 0, 4_000, true),
+            validate::text(&req.prescription, &input::PRESCRIPTION),
         ),
-        notes: f.take("notes", validate::text_len(&req.notes, 0, 10_000, true)),
+        notes: f.take("notes", validate::text(&req.notes, &input::VISIT_NOTES)),
     };
     f.finish()?;
     Ok(body)

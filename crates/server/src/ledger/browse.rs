@@ -13,7 +13,7 @@ use crate::validate::Fields;
 const DEFAULT_LIMIT: u32 = 50;
 /// Largest page.
 const MAX_LIMIT: u32 = 500;
-/// Longest action filter accepted.
+/// Longest action filter accepted, in characters.
 const MAX_ACTION_LEN: usize = 64;
 
 /// One page of entries with `seq < before` (or from the newest), newest first.
@@ -36,7 +36,7 @@ pub async fn page(state: &SharedState, query: LedgerQuery) -> Result<LedgerPage,
     let action = f.take(
         "action",
         match query.action {
-            Some(a) if a.len() > MAX_ACTION_LEN => Err("too long".to_owned()),
+            Some(a) if a.chars().count() > MAX_ACTION_LEN => Err("too long".to_owned()),
             other => Ok(other),
         },
     );

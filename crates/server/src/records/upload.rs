@@ -20,6 +20,7 @@ use crate::records::service::{self, NewRecord, Stored};
 use crate::records::{filename, sniff};
 use crate::state::SharedState;
 use crate::validate::{self, Fields};
+use medvault_types::input;
 
 /// Most bytes of a text field.
 const MAX_TEXT_FIELD: usize = 4 * 1024;
@@ -214,7 +215,7 @@ fn validate_meta(
     let mut f = Fields::default();
     let title = f.take(
         "title",
-        validate::text_len(&title.unwrap_or_default(), 1, 200, false),
+        validate::text(&title.unwrap_or_default(), &input::TITLE),
     );
     let report_date = f.take("report_date", parse_report_date(report_date));
     let category = f.take(
@@ -225,11 +226,7 @@ fn validate_meta(
             .map(Some)
             .ok_or_else(|| "must be one of the known categories".to_owned()),
     );
-    let notes = f.take(
-        "notes",
-        validate::opt_text(notes, 2_000, true)
-            .map_err(|_| "must be at most 2,000 characters".to_owned()),
-    );
+    let notes = f.take("notes", validate::opt_text(notes, &input::RECORD_NOTES));
     f.finish()?;
     Ok(NewRecord {
         title,

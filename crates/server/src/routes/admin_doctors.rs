@@ -38,7 +38,7 @@ pub async fn list_doctors(
 pub async fn create_doctor(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
-    body: web::Json<CreateDoctor>,
+    body: super::json::Json<CreateDoctor>,
 ) -> Result<HttpResponse, ApiError> {
     let created = doctors::create_account(&state, admin.id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
@@ -73,7 +73,7 @@ pub async fn update_doctor(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
     id: web::Path<UserId>,
-    body: web::Json<UpdateDoctor>,
+    body: super::json::Json<UpdateDoctor>,
 ) -> Result<web::Json<Doctor>, ApiError> {
     Ok(web::Json(
         doctors::change(&state, admin.id, id.into_inner(), body.into_inner()).await?,

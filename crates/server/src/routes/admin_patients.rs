@@ -41,7 +41,7 @@ pub async fn list_patients(
 pub async fn create_patient(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
-    body: web::Json<CreatePatient>,
+    body: super::json::Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
     let created = patients::create_account(&state, admin.id, body.into_inner(), None).await?;
     Ok(HttpResponse::Created().json(created))
@@ -78,7 +78,7 @@ pub async fn update_patient(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
     id: web::Path<UserId>,
-    body: web::Json<UpdatePatient>,
+    body: super::json::Json<UpdatePatient>,
 ) -> Result<web::Json<Patient>, ApiError> {
     Ok(web::Json(
         patients::change(&state, admin.id, id.into_inner(), body.into_inner()).await?,

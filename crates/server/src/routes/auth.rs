@@ -45,7 +45,7 @@ pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     ClientAddr(from): ClientAddr,
-    body: web::Json<LoginRequest>,
+    body: super::json::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(
         match credentials::sign_in(&state, body.into_inner(), from).await? {
@@ -74,7 +74,7 @@ pub async fn login_mfa(
     state: web::Data<AppState>,
     req: HttpRequest,
     ClientAddr(from): ClientAddr,
-    body: web::Json<MfaLoginRequest>,
+    body: super::json::Json<MfaLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tokens = credentials::sign_in_second_step(&state, body.into_inner(), from).await?;
     Ok(session_cookie::tokens_answer(
@@ -149,7 +149,7 @@ pub async fn logout(
 #[post("/api/v1/auth/unlock")]
 pub async fn unlock(
     state: web::Data<AppState>,
-    body: web::Json<UnlockRequest>,
+    body: super::json::Json<UnlockRequest>,
 ) -> Result<HttpResponse, ApiError> {
     status::unlock_by_email(&state, body.into_inner().token).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -173,7 +173,7 @@ pub async fn unlock(
 pub async fn reauthenticate(
     state: web::Data<AppState>,
     AnyUser(user): AnyUser,
-    body: web::Json<ReauthenticateRequest>,
+    body: super::json::Json<ReauthenticateRequest>,
 ) -> Result<web::Json<Reauthenticated>, ApiError> {
     Ok(web::Json(
         credentials::reauthenticate(&state, &user, body.into_inner()).await?,

@@ -29,7 +29,7 @@ use crate::state::AppState;
 pub async fn create_access_request(
     state: web::Data<AppState>,
     DoctorUser(doctor): DoctorUser,
-    body: web::Json<CreateAccessRequest>,
+    body: super::json::Json<CreateAccessRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = requests::ask(&state, doctor.id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(request))
@@ -92,7 +92,7 @@ pub async fn redeem_access_request(
     state: web::Data<AppState>,
     DoctorUser(doctor): DoctorUser,
     id: web::Path<RequestId>,
-    body: web::Json<RedeemCode>,
+    body: super::json::Json<RedeemCode>,
 ) -> Result<web::Json<Grant>, ApiError> {
     let code = zeroize::Zeroizing::new(body.into_inner().code);
     Ok(web::Json(
@@ -224,7 +224,7 @@ pub async fn enrol_totp(
 pub async fn confirm_totp(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
-    body: web::Json<TotpCode>,
+    body: super::json::Json<TotpCode>,
 ) -> Result<web::Json<TotpStatus>, ApiError> {
     Ok(web::Json(
         totp::confirm_with_code(&state, patient.id, body.into_inner().code).await?,
@@ -245,7 +245,7 @@ pub async fn confirm_totp(
 pub async fn remove_totp(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
-    body: web::Json<TotpCode>,
+    body: super::json::Json<TotpCode>,
 ) -> Result<web::Json<TotpStatus>, ApiError> {
     Ok(web::Json(
         totp::remove_with_code(&state, patient.id, body.into_inner().code).await?,

@@ -39,7 +39,7 @@ pub async fn list_my_patients(
 pub async fn create_my_patient(
     state: web::Data<AppState>,
     DoctorUser(doctor): DoctorUser,
-    body: web::Json<CreatePatient>,
+    body: super::json::Json<CreatePatient>,
 ) -> Result<HttpResponse, ApiError> {
     let created =
         patients::create_account(&state, doctor.id, body.into_inner(), Some(doctor.id)).await?;

@@ -33,7 +33,7 @@ use crate::state::AppState;
 pub async fn open_emergency_access(
     state: web::Data<AppState>,
     DoctorUser(doctor): DoctorUser,
-    body: web::Json<OpenEmergencyAccess>,
+    body: super::json::Json<OpenEmergencyAccess>,
 ) -> Result<HttpResponse, ApiError> {
     let access = lifecycle::open_access(&state, doctor, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(access))
@@ -107,7 +107,7 @@ pub async fn review_emergency_access(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
     id: web::Path<EmergencyAccessId>,
-    body: web::Json<ReviewEmergencyAccess>,
+    body: super::json::Json<ReviewEmergencyAccess>,
 ) -> Result<web::Json<EmergencyAccess>, ApiError> {
     Ok(web::Json(
         review::record_review(&state, admin.id, id.into_inner(), body.into_inner()).await?,

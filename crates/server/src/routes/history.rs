@@ -24,7 +24,7 @@ pub async fn add_visit_note(
     state: web::Data<AppState>,
     DoctorUser(doctor): DoctorUser,
     id: web::Path<UserId>,
-    body: web::Json<CreateVisitNote>,
+    body: super::json::Json<CreateVisitNote>,
 ) -> Result<HttpResponse, ApiError> {
     let note =
         notes::add_for_patient(&state, doctor.id, id.into_inner(), body.into_inner()).await?;

@@ -35,7 +35,7 @@ pub async fn get_me(
 pub async fn change_password(
     state: web::Data<AppState>,
     SignedIn(user): SignedIn,
-    body: web::Json<ChangePasswordRequest>,
+    body: super::json::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     credentials::change_password(&state, &user, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

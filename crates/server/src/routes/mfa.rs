@@ -55,7 +55,7 @@ pub async fn start_enrollment(
 pub async fn confirm_enrollment(
     state: web::Data<AppState>,
     PasswordSet(user): PasswordSet,
-    body: web::Json<TotpCode>,
+    body: super::json::Json<TotpCode>,
 ) -> Result<web::Json<RecoveryCodes>, ApiError> {
     let code = body.into_inner().code;
     Ok(web::Json(

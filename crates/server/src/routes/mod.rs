@@ -16,6 +16,7 @@ pub mod doctor_patients;
 pub mod emergency;
 pub mod health;
 pub mod history;
+pub mod json;
 pub mod links;
 pub mod me;
 pub mod mfa;

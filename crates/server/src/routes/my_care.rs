@@ -32,7 +32,7 @@ pub async fn list_my_care(
 pub async fn add_my_care_doctor(
     state: web::Data<AppState>,
     PatientUser(patient): PatientUser,
-    body: web::Json<AddCareDoctor>,
+    body: super::json::Json<AddCareDoctor>,
 ) -> Result<web::Json<Vec<CareDoctor>>, ApiError> {
     Ok(web::Json(
         care::add_by_patient(&state, patient.id, body.into_inner()).await?,

@@ -32,7 +32,7 @@ pub async fn get_profile(
 pub async fn update_profile(
     state: web::Data<AppState>,
     PatientUser(user): PatientUser,
-    body: web::Json<UpdateContact>,
+    body: super::json::Json<UpdateContact>,
 ) -> Result<web::Json<Patient>, ApiError> {
     Ok(web::Json(
         patients::update_contact(&state, user.id, body.into_inner()).await?,
