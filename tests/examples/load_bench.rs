@@ -253,6 +253,7 @@ async fn bench(options: &Options) {
             record_bytes: 1024,
         };
         let seeded = seed(&api, &plan).await;
+        server.analyze();
         println!(
             "\n## {backend:?}: seeded {} patients and {} records (1 KiB PDFs) in {:.1} s",
             seeded.patients.len(),

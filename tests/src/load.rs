@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use diesel::{Connection, RunQueryDsl};
 use futures_util::StreamExt;
 use medvault_types::{CreatedDoctor, CreatedPatient, TokenResponse};
 use reqwest::StatusCode;
@@ -491,7 +492,7 @@ pub struct ServerProcess {
     pub address: String,
     child: std::process::Child,
     dir: TempDir,
-    _pg: Option<PgDatabase>,
+    pg: Option<PgDatabase>,
 }
 
 impl ServerProcess {
@@ -554,7 +555,7 @@ interval_secs = 0
             address: format!("http://127.0.0.1:{port}"),
             child,
             dir,
-            _pg: pg,
+            pg,
         };
         server.wait_ready();
         server
@@ -585,6 +586,19 @@ interval_secs = 0
             .next()
             .and_then(|p| p.parse().ok())
             .expect("port")
+    }
+
+    /// Updates the planner's statistics after seeding, as autovacuum would on a production
+    /// PostgreSQL (the test server runs without it, and plans made for empty tables then scan
+    /// what an index would skip). Nothing to do on SQLite, whose planner needs none.
+    pub fn analyze(&self) {
+        if let Some(pg) = &self.pg {
+            let mut conn = diesel::PgConnection::establish(&pg.url())
+                .unwrap_or_else(|e| panic!("PostgreSQL at {}: {e}", pg.url()));
+            diesel::sql_query("ANALYZE")
+                .execute(&mut conn)
+                .expect("ANALYZE");
+        }
     }
 
     /// The server's log so far.
