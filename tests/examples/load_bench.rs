@@ -232,6 +232,10 @@ fn argon2_verify_time() -> Duration {
     median(times)
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the bench's steps in order, one script"
+)]
 async fn bench(options: &Options) {
     let hey = Hey::require();
     let duration = Duration::from_secs(options.secs);

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod paging;
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -63,7 +64,8 @@ pub struct Pool {
     inner: r2d2::Pool<Manager>,
     permits: Arc<tokio::sync::Semaphore>,
     writer: Arc<tokio::sync::Mutex<()>>,
-    queue: Arc<Mutex<Vec<Job>>>,
+    queue: Arc<Mutex<Vec<(u64, Job)>>>,
+    next_job: Arc<AtomicU64>,
     wait: Duration,
 }
 
@@ -199,6 +201,7 @@ pub fn connect(url: &SecretString, max_size: u32, wait: Duration) -> anyhow::Res
         inner,
         writer: Arc::new(tokio::sync::Mutex::new(())),
         queue: Arc::new(Mutex::new(Vec::new())),
+        next_job: Arc::new(AtomicU64::new(0)),
         wait,
     })
 }
@@ -339,6 +342,38 @@ const MAX_BATCH: usize = 64;
 /// not start) it hands that error to its caller.
 type Job = Box<dyn FnOnce(Result<&mut DbConn, ApiError>) -> Option<Done> + Send>;
 
+/// A write in the queue, taken out again if its caller stops waiting before a batch took it
+/// (the caller gave up or answered 503: the write must then not happen later).
+struct Queued<'a> {
+    pool: &'a Pool,
+    id: u64,
+}
+
+impl Queued<'_> {
+    /// Takes the write out of the queue; `false` when a batch already took it (its answer
+    /// follows).
+    fn withdraw(&self) -> bool {
+        let mut queue = self
+            .pool
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match queue.iter().position(|(id, _)| *id == self.id) {
+            Some(at) => {
+                drop(queue.remove(at));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.withdraw();
+    }
+}
+
 /// Makes a [`Job`] (the bound gives the closure its higher-ranked signature).
 fn job<F>(f: F) -> Job
 where
@@ -438,7 +473,9 @@ fn run_batch(conn: Result<&mut DbConn, ApiError>, jobs: Vec<Job>) {
 /// one WAL flush each, held under the writer lock). Waiting in SQLite's busy handler (sleeps
 /// of growing length between retries) and on PostgreSQL's advisory lock (a pooled connection
 /// per waiter) are gone with the queue; other processes on the same database still meet the
-/// database's own lock. Waiting longer than the pool's timeout for the turn answers 503.
+/// database's own lock. Waiting longer than the pool's timeout for the turn answers 503, and
+/// the write is then taken out of the queue, never made; so is the write of a caller that
+/// stops waiting (a dropped request) before a batch took it.
 pub async fn write<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
@@ -460,18 +497,17 @@ where
             })
         }
     });
+    let id = pool.next_job.fetch_add(1, Ordering::Relaxed);
     pool.queue
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(job);
-    {
-        let _turn = actix_web::rt::time::timeout(pool.wait, pool.writer.lock())
-            .await
-            .map_err(|_| ApiError::unavailable("no turn to write in time"))?;
+        .push((id, job));
+    let queued = Queued { pool, id };
+    if let Ok(_turn) = actix_web::rt::time::timeout(pool.wait, pool.writer.lock()).await {
         let batch: Vec<Job> = {
             let mut queue = pool.queue.lock().unwrap_or_else(PoisonError::into_inner);
             let n = queue.len().min(MAX_BATCH);
-            queue.drain(..n).collect()
+            queue.drain(..n).map(|(_, job)| job).collect()
         };
         if !batch.is_empty() {
             let permit = match actix_web::rt::time::timeout(
@@ -495,6 +531,8 @@ where
             })
             .await;
         }
+    } else if queued.withdraw() {
+        return Err(ApiError::unavailable("no turn to write in time"));
     }
     rx.await
         .map_err(|_| ApiError::internal("the write's batch was abandoned"))?
