@@ -155,7 +155,8 @@ pub struct HeyReport {
     pub requests_per_sec: f64,
     /// Median latency.
     pub p50: Duration,
-    /// 99th-percentile latency.
+    /// 99th-percentile latency (hey prints none for runs of under 100 requests: then the
+    /// slowest request's).
     pub p99: Duration,
     /// Responses by HTTP status.
     pub statuses: BTreeMap<u16, u64>,
@@ -170,6 +171,7 @@ impl HeyReport {
     /// distributions).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut requests_per_sec = None;
+        let mut slowest = None;
         let mut percentiles = BTreeMap::new();
         let mut statuses = BTreeMap::new();
         let mut errors = 0;
@@ -181,7 +183,13 @@ impl HeyReport {
                 section = trimmed;
                 continue;
             }
-            if let Some(v) = trimmed.strip_prefix("Requests/sec:") {
+            if let Some(v) = trimmed.strip_prefix("Slowest:") {
+                let secs = v.trim().trim_end_matches("secs").trim();
+                slowest = Some(Duration::from_secs_f64(
+                    secs.parse::<f64>()
+                        .map_err(|e| format!("Slowest {secs}: {e}"))?,
+                ));
+            } else if let Some(v) = trimmed.strip_prefix("Requests/sec:") {
                 requests_per_sec = Some(
                     v.trim()
                         .parse::<f64>()
@@ -229,7 +237,8 @@ impl HeyReport {
         let (p50, p99) = if statuses.is_empty() {
             (Duration::ZERO, Duration::ZERO)
         } else {
-            (pick(50)?, pick(99)?)
+            let p99 = pick(99).or_else(|e| slowest.ok_or(e))?;
+            (pick(50)?, p99)
         };
         Ok(Self {
             requests_per_sec,
@@ -697,6 +706,13 @@ Error distribution:
         assert_eq!(r.responses(), 9995);
         assert_eq!(r.errors, 3);
         assert_eq!(r.error_lines.len(), 1);
+    }
+
+    #[test]
+    fn a_short_run_takes_the_slowest_request_as_p99() {
+        let short = REPORT.replace("  99%% in 0.0302 secs\n", "");
+        let r = HeyReport::parse(&short).unwrap();
+        assert_eq!(r.p99, Duration::from_secs_f64(0.061));
     }
 
     #[test]
