@@ -14,7 +14,7 @@ help:
 	@echo "make test     install test dependencies, then run every test (unit, API on SQLite and"
 	@echo "              PostgreSQL+S3, OpenAPI drift, browser end-to-end), clippy and rustfmt"
 	@echo "make openapi  regenerate openapi/openapi.json from the code"
-	@echo "make bench    run the engine and API benchmarks"
+	@echo "make bench    run the engine, API, fault and load benchmarks"
 	@echo "make lint     clippy (-D warnings) and rustfmt --check"
 	@echo "make deny     cargo deny (advisories, bans, licenses, sources) offline, both workspaces"
 
@@ -79,7 +79,8 @@ test: deps deny frontend lint
 	$(CARGO) test --workspace --no-fail-fast; \
 	(cd frontend && $(CARGO) test --lib)
 
-bench:
+# The load bench (tests/examples/load_bench.rs) starts the release server binary built here.
+bench: deps
 	$(CARGO) bench -p medvault-engine
 	$(CARGO) run --release -p medvault-engine --example scrub_rate
 	$(CARGO) run --release -p medvault-tests --example api_bench
@@ -87,6 +88,8 @@ bench:
 	scripts/s3-servers.sh up "$(S3_STATE)"; \
 	MEDVAULT_TEST_S3_CONFIG="$(S3_STATE)/storage.toml" \
 	  $(CARGO) run --release -p medvault-tests --example fault_bench
+	$(CARGO) build --release -p medvault-server --bin medvault
+	$(CARGO) run --release -p medvault-tests --example load_bench
 
 clean-data:
 	rm -rf data

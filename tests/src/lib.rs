@@ -8,6 +8,7 @@
 
 pub mod child;
 pub mod faults;
+pub mod load;
 pub mod records;
 
 use std::net::TcpListener;
@@ -64,14 +65,16 @@ macro_rules! on_both_backends {
     )*};
 }
 
-/// A throwaway PostgreSQL database, dropped with the app.
-struct PgDatabase {
+/// A throwaway PostgreSQL database on the `MEDVAULT_TEST_PG_URL` server, dropped (with its
+/// connections) when this value is: test apps and the load bench's server processes use one each.
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
 
 impl PgDatabase {
-    fn create() -> Self {
+    /// Creates a database with a fresh random name.
+    pub fn create() -> Self {
         let admin_url = std::env::var("MEDVAULT_TEST_PG_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("medvault_test_{}", Uuid::new_v4().simple());
@@ -83,7 +86,8 @@ impl PgDatabase {
         Self { admin_url, name }
     }
 
-    fn url(&self) -> String {
+    /// The URL that reaches this database.
+    pub fn url(&self) -> String {
         match self.admin_url.rsplit_once('/') {
             Some((base, _)) => format!("{base}/{}", self.name),
             None => panic!("MEDVAULT_TEST_PG_URL needs a database path"),

@@ -49,6 +49,9 @@ pub struct AuthUser {
     /// Where the request came from (`client_addr`), which the sign-in throttle keys on when the
     /// user confirms a password or code.
     pub address: std::net::IpAddr,
+    /// The account as read for this request: `GET /me` answers with it instead of reading the
+    /// row a second time.
+    pub account: medvault_types::User,
 }
 
 type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
@@ -92,6 +95,7 @@ fn authenticate(req: &HttpRequest) -> Fut<AuthUser> {
             let seen = sessions::check_use(conn, &sid, &user.id, Lifetime::of(&config, role), now)?
                 .ok_or(ApiError::Unauthorized)?;
             let mfa_setup_required = mfa::setup_required(conn, &config, id, role)?;
+            let account = user.to_dto()?;
             let user = AuthUser {
                 id,
                 email: user.email,
@@ -100,6 +104,7 @@ fn authenticate(req: &HttpRequest) -> Fut<AuthUser> {
                 must_change_password: user.must_change_password,
                 mfa_setup_required,
                 address,
+                account,
             };
             Ok((user, seen))
         })

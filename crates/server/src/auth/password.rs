@@ -80,6 +80,12 @@ impl PasswordHasher {
     pub fn hash_blocking(&self, password: &str) -> anyhow::Result<String> {
         hash_with(&self.argon, password)
     }
+
+    /// Synchronous verification, outside the permits: the load bench times one verify at the
+    /// server's settings with it (the unit of sign-in capacity, `cores / verify time`).
+    pub fn verify_blocking(&self, password: &str, hash: &str) -> bool {
+        verify_with(&self.argon, password, hash)
+    }
 }
 
 fn hash_with(argon: &Argon2<'_>, password: &str) -> anyhow::Result<String> {

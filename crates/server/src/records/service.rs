@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use medvault_engine::{KeyRing, Manifest, WrappedDek};
+use medvault_engine::{Dek, KeyRing, Manifest, WrappedDek};
 use medvault_types::{
     Page, RecordCategory, RecordId, RecordListQuery, RecordMeta, Role, StorageUsage, UserId,
 };
@@ -130,6 +130,36 @@ pub struct Stored {
     pub misplaced: bool,
 }
 
+/// The patient's key for opening notes, loaded (and unwrapped under the master key) on first
+/// use only: a listing opens every record's notes with one load, not one per record.
+struct NotesKey<'a> {
+    keyring: &'a KeyRing,
+    patient: UserId,
+    dek: Option<Dek>,
+}
+
+impl<'a> NotesKey<'a> {
+    fn new(keyring: &'a KeyRing, patient: UserId) -> Self {
+        Self {
+            keyring,
+            patient,
+            dek: None,
+        }
+    }
+
+    fn get(&mut self, conn: &mut DbConn) -> Result<&Dek, ApiError> {
+        if self.dek.is_none() {
+            self.dek = Some(
+                patient_key::load(conn, self.keyring, self.patient)?
+                    .ok_or_else(|| ApiError::internal("record notes without patient key"))?,
+            );
+        }
+        self.dek
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("patient key just loaded"))
+    }
+}
+
 /// The API shape of a row; its notes are decrypted only `with_notes`.
 fn to_dto(
     conn: &mut DbConn,
@@ -137,20 +167,30 @@ fn to_dto(
     r: RecordRow,
     with_notes: bool,
 ) -> Result<RecordMeta, ApiError> {
+    let patient = UserId::from_stored(&r.patient_id)?;
+    to_dto_with(conn, &mut NotesKey::new(keyring, patient), r, with_notes)
+}
+
+/// [`to_dto`] with a key shared across the records of one patient.
+fn to_dto_with(
+    conn: &mut DbConn,
+    key: &mut NotesKey<'_>,
+    r: RecordRow,
+    with_notes: bool,
+) -> Result<RecordMeta, ApiError> {
     let id = RecordId::from_stored(&r.id)?;
     let patient = UserId::from_stored(&r.patient_id)?;
+    if patient != key.patient {
+        return Err(ApiError::internal("record listed under another patient"));
+    }
     let notes_withheld = !with_notes && r.notes_enc.is_some();
     let notes = match r.notes_enc.as_ref().filter(|_| with_notes) {
-        Some(sealed) => {
-            let dek = patient_key::load(conn, keyring, patient)?
-                .ok_or_else(|| ApiError::internal("record notes without patient key"))?;
-            Some(patient_key::open_text(
-                &dek,
-                NOTES_FIELD,
-                id.as_uuid(),
-                sealed,
-            )?)
-        }
+        Some(sealed) => Some(patient_key::open_text(
+            key.get(conn)?,
+            NOTES_FIELD,
+            id.as_uuid(),
+            sealed,
+        )?),
         None => None,
     };
     Ok(RecordMeta {
@@ -336,6 +376,7 @@ pub fn list(
         }
     };
     let total: i64 = base().count().get_result(conn)?;
+    let mut notes_key = NotesKey::new(keyring, patient);
     let rows: Vec<RecordRow> = base()
         .select(RecordRow::as_select())
         .order((records::report_date.desc(), records::created_at.desc()))
@@ -344,7 +385,7 @@ pub fn list(
         .load(conn)?;
     Ok(paging.page(
         rows.into_iter()
-            .map(|r| to_dto(conn, keyring, r, with_notes))
+            .map(|r| to_dto_with(conn, &mut notes_key, r, with_notes))
             .collect::<Result<_, _>>()?,
         total,
     ))

@@ -13,11 +13,8 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses((status = 200, body = User), SessionErrors))]
 #[get("/api/v1/me")]
-pub async fn get_me(
-    state: web::Data<AppState>,
-    SignedIn(user): SignedIn,
-) -> Result<web::Json<User>, ApiError> {
-    Ok(web::Json(credentials::current_user(&state, &user).await?))
+pub async fn get_me(SignedIn(user): SignedIn) -> web::Json<User> {
+    web::Json(credentials::current_user(&user))
 }
 
 /// Changes the password: the current one must be right (failures count towards the sign-in
