@@ -42,22 +42,30 @@ pub(crate) fn start_server(config: &Config, conf: &Path) -> ServerProcess {
     ServerProcess::start(config, conf, CHILD_ENTRY, CHILD_CONFIG)
 }
 
-/// Sends `n` requests built by `build` to the child at once, kills the child after `after`,
-/// and returns how many answered with `ok` before it died.
+/// Sends the requests to the child at once and kills it when the first of them has its answer
+/// (the others are then still in flight), or after `after` if none has by then; returns how
+/// many answered with `ok` before it died.
 async fn kill_during(
     server: ServerProcess,
     after: Duration,
     requests: Vec<reqwest::RequestBuilder>,
     ok: reqwest::StatusCode,
 ) -> usize {
-    let sent = tokio::spawn(join_all(requests.into_iter().map(|r| async move {
-        match r.send().await {
-            // Reading the body to the end: a download cut off mid-body is an error here.
-            Ok(resp) if resp.status() == ok => resp.bytes().await.is_ok(),
-            _ => false,
+    let (answered, mut first) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let sent = tokio::spawn(join_all(requests.into_iter().map(|r| {
+        let answered = answered.clone();
+        async move {
+            let done = match r.send().await {
+                // Reading the body to the end: a download cut off mid-body is an error here.
+                Ok(resp) if resp.status() == ok => resp.bytes().await.is_ok(),
+                _ => false,
+            };
+            let _ = answered.send(());
+            done
         }
     })));
-    tokio::time::sleep(after).await;
+    drop(answered);
+    let _ = tokio::time::timeout(after, first.recv()).await;
     server.kill();
     sent.await
         .expect("requests")

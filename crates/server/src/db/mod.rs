@@ -409,7 +409,7 @@ fn batch_error(e: &ApiError) -> ApiError {
     match e {
         ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
         ApiError::InsufficientStorage(m) => ApiError::InsufficientStorage(m.clone()),
-        ApiError::Conflict(m) => ApiError::Conflict(*m),
+        ApiError::Conflict(m) => ApiError::Conflict(m),
         other => ApiError::internal(other),
     }
 }
