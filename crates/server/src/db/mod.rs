@@ -392,7 +392,7 @@ struct Done {
 /// Why a job's savepoint ended early.
 enum Savepoint {
     /// The job failed: roll back what it did, keep the batch.
-    Rollback(Done),
+    Rollback,
     /// The database failed: the batch is lost.
     Failed(diesel::result::Error),
 }
@@ -430,17 +430,24 @@ fn run_batch(conn: Result<&mut DbConn, ApiError>, jobs: Vec<Job>) {
     let mut done: Vec<Done> = Vec::new();
     let outcome = write_transaction(conn, |c| {
         for job in waiting.by_ref() {
+            // A failed job's answer waits here, not in the error: when the rollback to its
+            // savepoint fails too (the connection is gone), diesel returns the rollback's
+            // error instead, and the answer must still reach its caller.
+            let mut failed: Option<Done> = None;
             let ran = c.transaction::<(), Savepoint, _>(|c| match job(Ok(c)) {
                 Some(d) if d.ok => {
                     done.push(d);
                     Ok(())
                 }
-                Some(d) => Err(Savepoint::Rollback(d)),
+                Some(d) => {
+                    failed = Some(d);
+                    Err(Savepoint::Rollback)
+                }
                 None => Ok(()),
             });
+            done.extend(failed);
             match ran {
-                Ok(()) => {}
-                Err(Savepoint::Rollback(d)) => done.push(d),
+                Ok(()) | Err(Savepoint::Rollback) => {}
                 Err(Savepoint::Failed(e)) => return Err(ApiError::from(e)),
             }
         }
