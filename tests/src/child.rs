@@ -14,7 +14,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use medvault_server::config::Config;
-use medvault_server::state::AppState;
 use secrecy::ExposeSecret as _;
 
 /// Writes a configuration file for a process on `cfg`'s data: the same database, data
@@ -79,13 +78,9 @@ pub async fn serve_if_asked(var: &str) {
         return;
     };
     let cfg = Config::from_file(Path::new(&path)).expect("child config");
-    let bind = cfg.bind;
-    let state = tokio::task::spawn_blocking(move || AppState::from_config(cfg))
-        .await
-        .expect("start-up task")
-        .expect("child state");
-    let listener = TcpListener::bind(bind).expect("bind");
-    let server = medvault_server::run(listener, actix_web::web::Data::new(state)).expect("server");
+    let state = crate::state_on(&cfg).await.expect("child state");
+    let listener = TcpListener::bind(cfg.bind).expect("bind");
+    let server = medvault_server::run(listener, actix_web::web::Data::from(state)).expect("server");
     println!("LISTENING");
     server.await.expect("serve");
 }

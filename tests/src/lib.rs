@@ -37,6 +37,22 @@ pub const ADMIN_PASSWORD: &str = "admin password for tests";
 /// Password test users change their temporary password to.
 pub const USER_PASSWORD: &str = "a sound passphrase 42";
 
+/// A further application state on `config` (its database, buckets and key ring), built as a
+/// server or an operator's command builds one at start: for tests that act beside a running
+/// app (the collector, scrub passes, a child process). Start-up refusals come back as errors.
+///
+/// # Errors
+/// Whatever [`AppState::from_config`] refuses.
+///
+/// # Panics
+/// When the blocking start-up task itself fails.
+pub async fn state_on(config: &Config) -> anyhow::Result<std::sync::Arc<AppState>> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || AppState::from_config(config).map(std::sync::Arc::new))
+        .await
+        .expect("start-up task")
+}
+
 /// Which database a test app uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

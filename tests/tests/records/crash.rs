@@ -183,11 +183,7 @@ async fn a_killed_server_leaves_no_partial_record_and_no_orphan() {
 pub(crate) async fn collected_clean(config: &Config) {
     let mut gc_config = config.clone();
     gc_config.records.gc_grace_secs = 0;
-    let state = tokio::task::spawn_blocking(move || AppState::from_config(gc_config))
-        .await
-        .expect("start-up task")
-        .expect("state");
-    let state = Arc::new(state);
+    let state = medvault_tests::state_on(&gc_config).await.expect("state");
     collector::purge_deleted(&state).await.expect("purge");
     collector::sweep_unreferenced(&state).await.expect("sweep");
     let referenced = referenced_shards(&state).await;

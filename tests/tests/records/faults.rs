@@ -88,9 +88,8 @@ async fn faulted(instances: u16, faults: FaultConfig) -> Faulted {
     })
     .await;
     let config: Config = seen.expect("the harness applies the tweak");
-    let state = tokio::task::spawn_blocking(move || AppState::from_config(config).map(Arc::new))
+    let state = medvault_tests::state_on(&config)
         .await
-        .expect("start-up task")
         .expect("second state");
     Faulted {
         app,

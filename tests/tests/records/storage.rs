@@ -23,7 +23,7 @@ use medvault_tests::records::{
     TEST_CHUNK, TEST_STRIPE, Upload, assert_ledger_ok, download_identical, ledger_all, pdf_bytes,
     small_chunks, stored_files, upload_ok,
 };
-use medvault_tests::{Backend, TestApp, expect_json, on_both_backends};
+use medvault_tests::{Backend, TestApp, expect_json, on_both_backends, state_on};
 use medvault_types::{RecordId, RecordMeta, StorageOverview};
 use reqwest::StatusCode;
 
@@ -57,7 +57,7 @@ async fn drain_process() {
         return;
     };
     let cfg = Config::from_file(Path::new(&path)).expect("child config");
-    let state = state_for(&cfg).await.expect("child state");
+    let state = state_on(&cfg).await.expect("child state");
     let report = drain::drain(&state, &["dir-0".to_owned()], |done, total, _| {
         eprintln!("drain: {done}/{total}");
     })
@@ -96,13 +96,6 @@ fn eight_dirs(cfg: &mut Config) {
         .collect();
 }
 
-async fn state_for(config: &Config) -> anyhow::Result<Arc<AppState>> {
-    let config = config.clone();
-    tokio::task::spawn_blocking(move || AppState::from_config(config).map(Arc::new))
-        .await
-        .expect("start-up task")
-}
-
 async fn vault(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Vault {
     let mut seen = None;
     let app = TestApp::spawn_with(backend, |c| {
@@ -112,7 +105,7 @@ async fn vault(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Vault {
     })
     .await;
     let config = seen.expect("the harness applies the tweak");
-    let state = state_for(&config).await.expect("second state");
+    let state = state_on(&config).await.expect("second state");
     let stores = config
         .effective_storage()
         .buckets
@@ -336,7 +329,7 @@ async fn misplaced(backend: Backend) {
         .map(|b| (b.name().to_owned(), b.provider()))
         .collect();
     cfg.storage.buckets = buckets;
-    let state = state_for(&cfg).await.expect("state with providers");
+    let state = state_on(&cfg).await.expect("state with providers");
     let found = scrubber::pass(
         &state,
         &ids,
@@ -417,7 +410,7 @@ async fn drain_then_remove(backend: Backend) {
         c.storage.buckets.retain(|b| b.name() != drained);
         c
     };
-    let refused = state_for(&without)
+    let refused = state_on(&without)
         .await
         .expect_err("a bucket manifests name is missing");
     let msg = format!("{refused:#}");
@@ -853,7 +846,7 @@ async fn serves_healthy_with(
     for (meta, bytes) in recs {
         download_identical(&app, patient, meta, bytes).await;
     }
-    let state = state_for(config)
+    let state = state_on(config)
         .await
         .expect("starts with the new configuration");
     let ids: Vec<RecordId> = recs.iter().map(|(m, _)| m.id).collect();
