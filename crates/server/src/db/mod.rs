@@ -306,10 +306,25 @@ where
     let pool = pool.clone();
     web::block(move || {
         let mut conn = pool.get().map_err(ApiError::unavailable)?;
-        f(&mut conn)
+        f(&mut conn).map_err(|e| outage_or(&mut conn, e))
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// `e` as the caller should see it: an internal error met on a connection that no longer
+/// answers is the database's outage (a restart, a dropped connection), not a fault of this
+/// server, and answers 503 like the outage's other errors. Diesel reports some of those
+/// (a failed rollback, a broken transaction manager) without the database's message, so
+/// they cannot be told apart by text; the connection's state tells. Costs one round trip,
+/// and only on an internal error.
+fn outage_or(conn: &mut DbConn, e: ApiError) -> ApiError {
+    match e {
+        ApiError::Internal(cause) if conn.is_broken() || conn.ping().is_err() => {
+            ApiError::Unavailable(cause)
+        }
+        other => other,
+    }
 }
 
 /// How long readiness waits for a pooled connection (shorter than the pool's own timeout:
@@ -453,7 +468,7 @@ fn run_batch(conn: Result<&mut DbConn, ApiError>, jobs: Vec<Job>) {
         }
         Ok(())
     });
-    let outcome = outcome.err();
+    let outcome = outcome.err().map(|e| outage_or(conn, e));
     for d in done {
         (d.deliver)(outcome.as_ref().map_or(Ok(()), |e| Err(batch_error(e))));
     }
