@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 on_both_backends!(
     a_stranger_cannot_lock_the_owner_out,
     spraying_from_one_address_trips_its_throttle,
+    successes_do_not_add_up_to_an_address_lock,
     concurrent_guesses_lose_no_counts,
     a_trusted_proxy_names_the_client,
 );
@@ -85,6 +86,27 @@ async fn spraying_from_one_address_trips_its_throttle(backend: Backend) {
         .login_with(&elsewhere, ADMIN_EMAIL, ADMIN_PASSWORD)
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
+}
+
+/// Many users signing in from one address (a hospital's NAT) never lock it: a success takes
+/// back its own attempt. The failures of a spray around them still add up to the lock.
+async fn successes_do_not_add_up_to_an_address_lock(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.address_lock_after = 5;
+    })
+    .await;
+    let ward = TestApp::client_from([127, 0, 0, 7]);
+    let signed_in = statuses(&app, &ward, ADMIN_EMAIL, ADMIN_PASSWORD, 12).await;
+    assert!(signed_in.iter().all(|s| *s == 200), "{signed_in:?}");
+    let mut seen = Vec::new();
+    for i in 0..4 {
+        let email = format!("user{i}@clinic.example");
+        seen.extend(statuses(&app, &ward, &email, "Summer2026!", 1).await);
+    }
+    // A success between the failures takes back only itself.
+    seen.extend(statuses(&app, &ward, ADMIN_EMAIL, ADMIN_PASSWORD, 1).await);
+    seen.extend(statuses(&app, &ward, "user9@clinic.example", "Summer2026!", 2).await);
+    assert_eq!(seen, [401, 401, 401, 401, 200, 401, 429], "{seen:?}");
 }
 
 /// 200 concurrent wrong passwords on one account (no lock in reach): 200 failures counted,

@@ -180,6 +180,8 @@ pub async fn sign_in(
         if user.must_change_password && !users::spend_temporary(conn, &user.id)? {
             return Err(ApiError::InvalidCredentials);
         }
+        // The password was right: not a failure of this address.
+        throttle::forgive_address(conn, &keys, &st.config.auth)?;
         if mfa::is_enabled(conn, user.user_id()?)? {
             return Ok(Err(one_time::issue(
                 conn,
@@ -238,6 +240,7 @@ pub async fn sign_in_second_step(
         if !one_time::spend(conn, &token, Purpose::SecondFactor, now)? {
             return Ok(None);
         }
+        throttle::forgive_address(conn, &session_keys, &st.config.auth)?;
         open_session(conn, &st, user, &session_keys, now).map(Some)
     })
     .await?;

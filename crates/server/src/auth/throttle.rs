@@ -7,8 +7,9 @@
 //!   without failures forgets it.
 //! - **One address across accounts** ([`Keys::address`]): from `address_lock_after` failures
 //!   (any e-mail, existing or not) the address is locked `address_lock_secs`: password spraying
-//!   stops. A success does not clear it (one known account must not reset a spray); an hour
-//!   without failures forgets it.
+//!   stops. A success takes back only its own attempt ([`forgive_address`]): the sign-ins of
+//!   many users behind one address never add up to a lock, and one known account cannot
+//!   reset a spray. An hour without failures forgets it.
 //! - **Global** ([`Pace`]): above `global_slowdown_per_minute` failures in a minute on this
 //!   instance, every attempt waits a moment first. It only slows down, never locks.
 //!
@@ -381,6 +382,38 @@ fn count_failure(
 /// stays: one known account must not wipe out a spray.
 pub fn clear(conn: &mut DbConn, keys: &Keys) -> Result<(), ApiError> {
     diesel::delete(login_attempts::table.find(&keys.lock)).execute(conn)?;
+    Ok(())
+}
+
+/// Takes back the address's count of an attempt that [`reserve`] counted and that then
+/// succeeded (a right password, a right second factor): the address limit counts failures, so
+/// the sign-ins of a ward behind one address (a hospital's NAT) never lock it, while every
+/// failure of a spray stays counted. Lifts the address's lock only when the count left no
+/// longer earns one (a success raced past the failure that set it).
+pub fn forgive_address(
+    conn: &mut DbConn,
+    keys: &Keys,
+    config: &AuthConfig,
+) -> Result<(), ApiError> {
+    diesel::update(
+        login_attempts::table
+            .find(&keys.address)
+            .filter(login_attempts::failures.gt(0)),
+    )
+    .set(login_attempts::failures.eq(login_attempts::failures - 1))
+    .execute(conn)?;
+    let left: Option<i64> = login_attempts::table
+        .find(&keys.address)
+        .select(login_attempts::failures)
+        .first(conn)
+        .optional()?;
+    if let Some(left) = left
+        && block_for(left, &Policy::address(config)).is_none()
+    {
+        diesel::update(login_attempts::table.find(&keys.address))
+            .set(login_attempts::locked_until.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
