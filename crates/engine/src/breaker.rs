@@ -1,8 +1,9 @@
 //! One circuit breaker per provider, shared by uploads, downloads and the health probes, and
-//! the hedge delay of downloads.
+//! the hedge delays of downloads and uploads.
 //!
 //! A provider's breaker counts consecutive failed shard operations (a failed read or write, or
-//! a read abandoned after the hedge delay because other shards of its stripe answered first).
+//! a read or write abandoned after the hedge delay because other shards of its stripe answered
+//! first).
 //! At `breaker_failures` it opens for `breaker_cooldown_secs`: uploads place no shard on the
 //! provider and downloads read other shards first. After the cooldown it is half-open: one
 //! operation is let through as a probe (the first caller to ask claims it; the others keep
@@ -165,6 +166,14 @@ impl Breakers {
         let mut avg = lock(&self.read_secs);
         let x = took.as_secs_f64();
         *avg = Some(avg.map_or(x, |a| 0.8 * a + 0.2 * x));
+    }
+
+    /// How long an upload waits on a shard write that is still running after another write of
+    /// its stripe succeeded, before it gives the write up and places the shard elsewhere:
+    /// `hedge_max`, the longest read hedge. Writes wait longer than reads because giving one
+    /// up costs more: the shard then shares a bucket (the record is misplaced until repaired).
+    pub(crate) fn write_hedge_delay(&self) -> Duration {
+        self.hedge_max
     }
 
     /// How long a download waits on a shard read before it starts reading another shard of

@@ -60,7 +60,9 @@ pub struct FaultConfig {
     /// more shard of the stripe (parity), at the earliest (default 100 ms).
     pub hedge_min_ms: u64,
     /// ... and at the latest (default 1000 ms). Between the two, the delay is four times the
-    /// recent average time of a shard read (an exponentially weighted moving average).
+    /// recent average time of a shard read (an exponentially weighted moving average). An
+    /// upload gives up a shard write still running this long after another write of its
+    /// stripe succeeded, and places the shard elsewhere (hedged writes).
     pub hedge_max_ms: u64,
     /// The longest one stripe of a download may take, hedges and retries included; past it the
     /// download fails (default 30 s).
@@ -303,6 +305,15 @@ impl StorageConfig {
     /// Stripes one put can hold in memory at once: being read, being coded, being uploaded.
     pub(crate) fn stripes_held(&self) -> usize {
         self.parallelism + self.stripes_in_flight() + 1
+    }
+
+    /// Bytes of shards and coding work areas one put or get holds at most, whatever the
+    /// record's size: the buffers of [`Self::stripes_held`] stripes plus one Reed-Solomon work
+    /// area of a stripe's size per `parallelism` (the per-transfer bound the README states; a
+    /// server's transfers together stay within `max_transfers` times it).
+    #[must_use]
+    pub fn transfer_memory_bound(&self) -> usize {
+        self.chunk_size * (self.k + self.m) * (self.stripes_held() + self.parallelism)
     }
 }
 

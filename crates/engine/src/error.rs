@@ -90,6 +90,10 @@ pub enum StoreError {
     /// Remote store error (message from the SDK, no credentials).
     #[error("s3: {0}")]
     S3(String),
+    /// The operation had not answered a hedge delay after the other shards of its stripe had,
+    /// and was given up (the shard was placed or read elsewhere).
+    #[error("no answer within the hedge delay ({0:?}); given up")]
+    Abandoned(std::time::Duration),
 }
 
 /// A shard that could not be used: missing, corrupt, or failing to load.

@@ -4,17 +4,20 @@
 use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use aes_gcm::Aes256Gcm;
 use bytes::{Buf, Bytes};
+use futures_util::future::{FutureExt, abortable};
+use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt, stream};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use uuid::Uuid;
 
 use crate::engine::{Engine, Inner};
-use crate::error::{EngineError, PutError};
+use crate::error::{EngineError, PutError, StoreError};
 use crate::keyring::{Dek, WrappedDek};
 use crate::manifest::{MANIFEST_VERSION, Manifest, ShardEntry, ShardHash};
 use crate::placement::Spread;
@@ -162,8 +165,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Inner {
     /// Uploads a stripe's shards to buckets chosen by [`crate::placement`] among the usable ones
-    /// (provider's circuit breaker not open). A shard whose write fails is written again on
-    /// another usable bucket, of another provider where possible; when fewer usable buckets
+    /// (provider's circuit breaker not open). A shard whose write fails, or hangs past the
+    /// write hedge delay while the stripe's other writes succeed ([`Inner::write_round`]), is
+    /// written again on another usable bucket, of another provider where possible; when fewer usable buckets
     /// than shards are left, a bucket takes a second shard of the stripe under another key (the
     /// stripe is then misplaced, see [`Engine::is_misplaced`]). Fails only when fewer than `k`
     /// buckets are usable.
@@ -222,21 +226,25 @@ impl Inner {
                 OsRng.fill_bytes(&mut raw);
                 let key = hex::encode(raw);
                 lock(attempted).push((store, key.clone()));
-                jobs.push((i, store, key, data, hash));
-            }
-            let puts = jobs
-                .into_iter()
-                .map(|(i, store, key, data, hash)| async move {
-                    let permit = self.io.acquire().await;
-                    let written = self.stores[store].1.put(&key, data.clone()).await;
-                    drop(permit);
-                    (i, store, key, data, hash, written)
+                jobs.push(Write {
+                    shard: i,
+                    store,
+                    key,
+                    data,
+                    hash,
                 });
-            // Every put of the round finishes (none is dropped mid-write) before the next.
-            for (i, store, key, data, hash, written) in futures_util::future::join_all(puts).await {
+            }
+            for (write, outcome) in self.write_round(jobs).await {
+                let Write {
+                    shard: i,
+                    store,
+                    key,
+                    data,
+                    hash,
+                } = write;
                 let (name, _) = &self.stores[store];
                 let provider = self.providers[store].as_str();
-                match written {
+                match outcome {
                     Ok(()) => {
                         self.breakers.success(provider);
                         let len = data.len() as u64;
@@ -266,6 +274,90 @@ impl Inner {
         placed
             .into_iter()
             .map(|e| e.ok_or(EngineError::Worker))
+            .collect()
+    }
+}
+
+/// One shard write of an upload round: the shard's index in its stripe, the bucket, the new
+/// object's key, the sealed bytes and their hash.
+struct Write {
+    shard: usize,
+    store: usize,
+    key: String,
+    data: Bytes,
+    hash: [u8; 32],
+}
+
+impl Inner {
+    /// Runs one round of shard writes at once (each holding an I/O permit while it writes)
+    /// and returns every write with its outcome. Hedged: once a write of the round has
+    /// succeeded, a write still running a hedge delay (`hedge_max_ms`) after that success and
+    /// after its own start is given up ([`StoreError::Abandoned`]), so a black-holed or
+    /// crawling provider costs a stripe one hedge delay instead of the S3 client's time
+    /// limits, and the breaker counts it as a failure. A given-up write is dropped
+    /// mid-flight: an object it may still land is in the upload's rollback list, or an orphan
+    /// that [`Engine::gc`] collects.
+    async fn write_round(&self, jobs: Vec<Write>) -> Vec<(Write, Result<(), StoreError>)> {
+        let hedge = self.breakers.write_hedge_delay();
+        let started: Vec<OnceLock<Instant>> = jobs.iter().map(|_| OnceLock::new()).collect();
+        let mut aborts = Vec::with_capacity(jobs.len());
+        let mut running: FuturesUnordered<_> = jobs
+            .iter()
+            .enumerate()
+            .map(|(j, w)| {
+                let (store, key, data, started) =
+                    (w.store, w.key.as_str(), w.data.clone(), &started[j]);
+                let (write, abort) = abortable(async move {
+                    let permit = self.io.acquire().await;
+                    started.get_or_init(Instant::now);
+                    let written = self.stores[store].1.put(key, data).await;
+                    drop(permit);
+                    written
+                });
+                aborts.push(abort);
+                write.map(move |r| (j, r))
+            })
+            .collect();
+        let mut outcomes: Vec<Option<Result<(), StoreError>>> = jobs.iter().map(|_| None).collect();
+        let mut given_up = vec![false; jobs.len()];
+        let mut first_success: Option<Instant> = None;
+        loop {
+            // When the next running write is to be given up (none before a success).
+            let due = |j: usize, ok: Instant| started[j].get().map(|&t| t.max(ok) + hedge);
+            let give_up_at = first_success.and_then(|ok| {
+                (0..jobs.len())
+                    .filter(|&j| outcomes[j].is_none() && !given_up[j])
+                    .filter_map(|j| due(j, ok))
+                    .min()
+            });
+            let next = match (give_up_at, first_success) {
+                (Some(at), Some(ok)) => {
+                    if let Ok(next) = tokio::time::timeout_at(at.into(), running.next()).await {
+                        next
+                    } else {
+                        let now = Instant::now();
+                        for j in 0..jobs.len() {
+                            if outcomes[j].is_none() && due(j, ok).is_some_and(|at| at <= now) {
+                                given_up[j] = true;
+                                aborts[j].abort();
+                            }
+                        }
+                        continue;
+                    }
+                }
+                _ => running.next().await,
+            };
+            let Some((j, result)) = next else { break };
+            let outcome = result.unwrap_or(Err(StoreError::Abandoned(hedge)));
+            if outcome.is_ok() {
+                first_success.get_or_insert_with(Instant::now);
+            }
+            outcomes[j] = Some(outcome);
+        }
+        drop(running);
+        jobs.into_iter()
+            .zip(outcomes)
+            .map(|(w, o)| (w, o.unwrap_or(Err(StoreError::Abandoned(hedge)))))
             .collect()
     }
 }

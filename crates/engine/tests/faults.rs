@@ -1,6 +1,7 @@
 //! Provider faults on directory buckets wrapped in a store that fails, hangs or is slow on
 //! command: uploads place every shard on the healthy providers (misplaced, re-spread by repair
-//! once the provider is back) and refuse only below `k` usable buckets, keeping nothing;
+//! once the provider is back), without waiting for a hanging or slow one (hedged writes), and
+//! refuse only below `k` usable buckets, keeping nothing;
 //! downloads with a failing, hanging or slow provider complete byte-identical without waiting
 //! for it (hedged reads), the stripe timeout bounds a read that cannot complete, and the
 //! circuit breaker keeps the calls to a dead provider few.
@@ -317,6 +318,45 @@ async fn below_k_usable_buckets_an_upload_fails_and_keeps_nothing() {
     assert_eq!(v.objects(), 0);
     v.set(0, OK);
     v.set(2, OK);
+}
+
+/// Uploads with provider 0 hanging or slow (breaker off, so every stripe meets it) do not wait
+/// for it: a write still running a hedge delay after the stripe's other writes succeeded is
+/// given up and its shard placed elsewhere. Nothing lands on provider 0, no object is left
+/// beyond the manifest's, and the record reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_do_not_wait_for_a_hanging_or_slow_provider() {
+    let v = Vault::new(FaultConfig {
+        breaker_failures: 0,
+        ..faults()
+    });
+    for (mode, seed) in [(HANG, 30), (SLOW, 31)] {
+        let before = v.objects();
+        let e = v.engine();
+        v.set(0, mode);
+        let id = Uuid::new_v4();
+        let bytes = data(8 * STRIPE - 5, seed);
+        let t0 = Instant::now();
+        let put = tokio::time::timeout(Duration::from_secs(30), e.put(id, input(&bytes))).await;
+        let took = t0.elapsed();
+        v.set(0, OK);
+        let (man, w) = put
+            .expect("the upload waited for the provider")
+            .expect("put");
+        // Eight stripes, two at a time, each giving up its writes on p0 after one hedge delay
+        // (200 ms at most): well below one slow write (3 s).
+        assert!(
+            took < Duration::from_millis(2500),
+            "mode {mode}: {took:?}, longer than the hedges allow"
+        );
+        assert_eq!(man.shards.len(), 8 * 6, "every stripe got all its shards");
+        assert_eq!(on_provider(&man, 0), 0, "nothing on the stalled provider");
+        assert_eq!(v.objects() - before, man.shards.len(), "no stray object");
+        assert_eq!(
+            sha(&get(&e, &man, &w, id).await.expect("read")),
+            sha(&bytes)
+        );
+    }
 }
 
 /// Uploads a record of `stripes` full stripes with every provider healthy.

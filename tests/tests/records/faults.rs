@@ -248,7 +248,7 @@ async fn download_under(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn downloads_complete_while_a_provider_refuses_hangs_crawls_or_cuts() {
+async fn transfers_complete_while_a_provider_refuses_hangs_crawls_or_cuts() {
     // Breaker off: every download meets the fault in every stripe and must hedge around it.
     let f = faulted(1, limits(0)).await;
     let cast = f.app.cast().await;
@@ -275,6 +275,26 @@ async fn downloads_complete_while_a_provider_refuses_hangs_crawls_or_cuts() {
     ] {
         download_under(&f, token, &meta, &bytes, fault, limit).await;
     }
+    // An upload with the provider black-holed (and still no breaker) gives up each stripe's
+    // writes there after a hedge delay: done before the S3 client's first-byte limit.
+    f.proxies[0].set(Fault::BlackHole);
+    // Three stripes, two at a time: two hedge delays (1 s each) before the writes move.
+    let fresh = pdf_bytes(2 * TEST_STRIPE + 11);
+    let t0 = Instant::now();
+    let fresh_meta = upload_ok(&f.app, token, &Upload::pdf(fresh.clone())).await;
+    let took = t0.elapsed();
+    f.proxies[0].set(Fault::Pass);
+    assert!(
+        took < limit,
+        "black-holed upload: {took:?}, not within {limit:?}"
+    );
+    let placed = f.manifest(fresh_meta.id).await;
+    assert_eq!(
+        on_instance(&placed, 1),
+        0,
+        "nothing on the black-holed provider"
+    );
+    download_identical(&f.app, token, &fresh_meta, &fresh).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
