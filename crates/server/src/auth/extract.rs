@@ -23,7 +23,6 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use medvault_types::{Role, SessionId, UserId};
 
-use crate::accounts::users;
 use crate::auth::mfa;
 use crate::auth::sessions::{self, Lifetime, Use};
 use crate::client_addr::ClientAddr;
@@ -70,8 +69,8 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_string())
 }
 
-/// Verifies the token, then loads the user and session; any mismatch, or a session that has
-/// ended, is 401. Records the request as the session's activity when the stored time is stale.
+/// Verifies the token, then loads the user and session (one query); any mismatch, or a
+/// session that has ended, is 401. Records the request as the session's activity when the stored time is stale.
 fn authenticate(req: &HttpRequest) -> Fut<AuthUser> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer(req);
@@ -84,17 +83,19 @@ fn authenticate(req: &HttpRequest) -> Fut<AuthUser> {
         let config = state.config.auth.clone();
         let (user, seen) = db::run(&state.pool, move |conn| {
             let id = UserId::from(claims.sub);
-            let user = users::find(conn, id)?
-                .filter(|u| u.active)
+            let sid = claims.sid.to_string();
+            let bearer = sessions::load_bearer(conn, id, &sid)?
+                .filter(|b| b.user.active)
                 .ok_or(ApiError::Unauthorized)?;
-            let role = user.role()?;
+            let role = bearer.user.role()?;
             if role != claims.role {
                 return Err(ApiError::Unauthorized);
             }
-            let sid = claims.sid.to_string();
-            let seen = sessions::check_use(conn, &sid, &user.id, Lifetime::of(&config, role), now)?
+            let seen = bearer
+                .session_use(Lifetime::of(&config, role), now)
                 .ok_or(ApiError::Unauthorized)?;
-            let mfa_setup_required = mfa::setup_required(conn, &config, id, role)?;
+            let mfa_setup_required = mfa::required_for(&config, role) && !bearer.mfa_enabled;
+            let user = bearer.user;
             let account = user.to_dto()?;
             let user = AuthUser {
                 id,

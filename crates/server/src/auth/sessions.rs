@@ -25,7 +25,7 @@ use crate::config::AuthConfig;
 use crate::db::DbConn;
 use crate::db::ids::FreshId;
 use crate::db::ids::StoredId;
-use crate::db::schema::{refresh_tokens, sessions};
+use crate::db::schema::{mfa_factors, refresh_tokens, sessions, users as users_table};
 use crate::error::ApiError;
 use crate::ledger::Action;
 use crate::time;
@@ -270,29 +270,57 @@ pub enum Use {
     LiveStale,
 }
 
-/// Whether `session_id` belongs to `user_id` and is live at `now` (not revoked, before its
-/// absolute end, within its idle limit): `None` if not.
-pub fn check_use(
-    conn: &mut DbConn,
-    session_id: &str,
-    user_id: &str,
-    lifetime: Lifetime,
-    now: NaiveDateTime,
-) -> Result<Option<Use>, ApiError> {
-    let row: Option<SessionRow> = sessions::table
-        .find(session_id)
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row
-        .filter(|r| r.user_id == user_id && r.is_live(lifetime, now))
-        .map(|r| {
+/// The account behind a request and its session, read together by [`load_bearer`].
+#[derive(Debug)]
+pub struct Bearer {
+    /// The account's row.
+    pub user: UserRow,
+    /// Whether the account has a confirmed authenticator.
+    pub mfa_enabled: bool,
+    session: SessionRow,
+}
+
+impl Bearer {
+    /// How the request uses its session at `now` under `lifetime`: `None` when the session
+    /// has ended (revoked, past its absolute end, idle too long).
+    #[must_use]
+    pub fn session_use(&self, lifetime: Lifetime, now: NaiveDateTime) -> Option<Use> {
+        let r = &self.session;
+        r.is_live(lifetime, now).then(|| {
             if now - r.last_seen() > secs(coalesce_secs(lifetime.idle_secs)) {
                 Use::LiveStale
             } else {
                 Use::Live
             }
-        }))
+        })
+    }
+}
+
+/// The account `user_id`, whether it has a confirmed second factor, and its session
+/// `session_id`, in one query (one round trip per authenticated request): `None` when the
+/// account or the session is missing, or the session belongs to someone else.
+pub fn load_bearer(
+    conn: &mut DbConn,
+    user_id: UserId,
+    session_id: &str,
+) -> Result<Option<Bearer>, ApiError> {
+    let row: Option<(UserRow, SessionRow, Option<NaiveDateTime>)> = users_table::table
+        .inner_join(sessions::table)
+        .left_join(mfa_factors::table.on(mfa_factors::user_id.eq(users_table::id)))
+        .filter(users_table::id.eq(user_id.to_string()))
+        .filter(sessions::id.eq(session_id))
+        .select((
+            UserRow::as_select(),
+            SessionRow::as_select(),
+            mfa_factors::confirmed_at.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(user, session, confirmed)| Bearer {
+        user,
+        mfa_enabled: confirmed.is_some(),
+        session,
+    }))
 }
 
 /// Records a request in `session_id` at `now` (the idle clock starts again).
