@@ -324,10 +324,14 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Self::TooManyAttempts { retry_after }
-            | Self::TooManyTransfers { retry_after }
-            | Self::Busy { retry_after } => {
+            Self::TooManyAttempts { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            // A refused transfer: an upload's body was not read, and keeping the connection
+            // would make the server read it (up to a file's size) only to drop it.
+            Self::TooManyTransfers { retry_after } | Self::Busy { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+                response.force_close();
             }
             Self::Unauthorized | Self::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -1,13 +1,14 @@
 //! Caps on concurrent transfers (`[limits]`): past a user's cap 429, past the process cap 503,
 //! both with `Retry-After` and nothing authorised or ledgered; below the caps, a hundred mixed
-//! uploads and downloads at once all succeed byte-identical.
+//! uploads and downloads at once all succeed byte-identical; and a server process's memory
+//! under a hundred transfers stays within the cap times the README's per-transfer bound.
 
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use medvault_tests::records::{
-    Upload, access_body, assert_ledger_ok, download, grant_by_code, ledger_all, pdf_bytes,
-    sha256_hex, spawn_recording, upload, upload_ok,
+    TEST_CHUNK, Upload, access_body, assert_ledger_ok, download, grant_by_code, ledger_all,
+    pdf_bytes, sha256_hex, small_chunks, spawn_recording, upload, upload_ok,
 };
 use medvault_tests::{Backend, TestApp};
 use reqwest::{Response, StatusCode};
@@ -190,4 +191,154 @@ async fn check(resp: Response, want: StatusCode, sha256: &str) -> Outcome {
     } else {
         Outcome::Other(status.as_u16(), text)
     }
+}
+
+/// Kibibytes of a `/proc/<pid>/status` field (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+/// Sends `send` again while it answers 503 `busy` (the process cap); returns the final answer
+/// as an [`Outcome`] and how many times it was refused first.
+async fn until_admitted<F, Fut>(want: StatusCode, sha256: &str, send: F) -> (Outcome, usize)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    let mut refused = 0;
+    loop {
+        match check(send().await, want, sha256).await {
+            Outcome::Busy => {
+                refused += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return (other, refused),
+        }
+    }
+}
+
+/// A server process of its own (so that its memory is the server's alone, with the
+/// production allocator) takes fifty uploads and fifty downloads of 6 MiB at once, with the
+/// process cap at 12: every transfer ends byte-identical (the refused ones retried), and the
+/// process's peak RSS above its warm baseline stays within the cap times the README's
+/// per-transfer bound, `chunk x (k + m) x (parallelism + ceil(concurrency / (k + m)) + 1)`
+/// plus one coding work area of `chunk x (k + m)` per `parallelism`. The files in flight at
+/// once (12 x 6 MiB) are larger than that bound: a server that buffered whole files fails.
+///
+/// Not held yet, so run by hand (`-- --ignored`): on 2026-12-05 the peak grew 94-112 MiB
+/// against a bound of 31.5 MiB. Runs with other caps and loads split it: the part the cap
+/// admits follows the bound (uploads +30 MiB from cap 1 to cap 12, 2.7 MiB a transfer;
+/// downloads +15 MiB), the rest is the hundred connections themselves: 50 refused-and-retried
+/// uploads of 6 MiB cost ~50 MiB even at cap 1 (~25 MiB with 70 kB files), 50 downloads ~23
+/// MiB. Where an upload's connection keeps its megabyte is not found yet.
+#[cfg(target_os = "linux")]
+#[ignore = "a measurement of a bound not met yet (figures in the doc comment)"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_transfers_stay_within_the_memory_bound() {
+    const CAP: u32 = 12;
+    const FILE: usize = 6 << 20;
+    let mut seen = None;
+    let a = TestApp::spawn_with(Backend::Sqlite, |c| {
+        small_chunks(c);
+        c.limits.max_transfers = CAP;
+        c.limits.max_transfers_per_user = 1_000;
+        c.records.max_file_bytes = 8 << 20;
+        c.records.quota_bytes = 1 << 30;
+        seen = Some(c.clone());
+    })
+    .await;
+    let config = seen.expect("config");
+    let storage = config.effective_storage();
+    assert_eq!(storage.chunk_size, TEST_CHUNK);
+    let per_transfer = storage.transfer_memory_bound();
+    let cap = CAP as usize;
+    let bound = cap * per_transfer;
+    assert!(
+        cap * FILE > 2 * bound,
+        "whole files in flight would break the bound"
+    );
+
+    let cast = a.cast().await;
+    let token = cast.patient.token.clone();
+    let stored: Vec<(Vec<u8>, _)> = {
+        let mut v = Vec::new();
+        for i in 0..5 {
+            let bytes = pdf_bytes(FILE - i * 1_000);
+            let meta = upload_ok(&a, &token, &Upload::pdf(bytes.clone())).await;
+            v.push((bytes, meta));
+        }
+        v
+    };
+    let conf = config.data_dir.join("server-rss.toml");
+    let process = tokio::task::spawn_blocking(move || crate::crash::start_server(&config, &conf))
+        .await
+        .expect("start the server process");
+    let pid = process.pid();
+    let b = TestApp::of_process(process, &a);
+    // Warm up (threads, pools, the allocator's first arenas), then take the baseline and reset
+    // the peak (`clear_refs` 5: VmHWM := VmRSS).
+    let (warm, meta) = &stored[0];
+    upload_ok(&b, &token, &Upload::pdf(warm.clone())).await;
+    let (warmed, _) = until_admitted(StatusCode::OK, &meta.sha256, || {
+        download(&b, Some(&token), meta.id)
+    })
+    .await;
+    assert_eq!(warmed, Outcome::Ok);
+    let baseline = status_kib(pid, "VmRSS");
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak RSS");
+
+    let fresh: Vec<Vec<u8>> = (0..50).map(|i| pdf_bytes(FILE - 500 * i)).collect();
+    let uploads = fresh.iter().map(|bytes| {
+        let (b, token, sha) = (&b, &token, sha256_hex(bytes));
+        async move {
+            until_admitted(StatusCode::CREATED, &sha, || {
+                let form = Upload::pdf(bytes.clone());
+                async move { upload(b, Some(token), &form).await }
+            })
+            .await
+        }
+    });
+    let downloads = (0..50).map(|i| {
+        let (b, token, meta) = (&b, &token, &stored[i % stored.len()].1);
+        async move {
+            until_admitted(StatusCode::OK, &meta.sha256, || {
+                download(b, Some(token), meta.id)
+            })
+            .await
+        }
+    });
+    let (up, down) = tokio::join!(join_all(uploads), join_all(downloads));
+    let peak = status_kib(pid, "VmHWM");
+    let all: Vec<(Outcome, usize)> = up.into_iter().chain(down).collect();
+    let failed: Vec<&Outcome> = all
+        .iter()
+        .map(|(o, _)| o)
+        .filter(|o| **o != Outcome::Ok)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "every transfer byte-identical: {failed:?}"
+    );
+    let refused: usize = all.iter().map(|(_, r)| r).sum();
+    assert!(refused > 0, "a hundred at once met the cap of {CAP}");
+    let grown = (peak.saturating_sub(baseline)) * 1024;
+    eprintln!(
+        "peak RSS {peak} KiB, baseline {baseline} KiB, grown {} KiB, bound {} KiB \
+         ({CAP} x {} KiB), {refused} refusals retried",
+        grown / 1024,
+        bound / 1024,
+        per_transfer / 1024
+    );
+    assert!(
+        grown <= u64::try_from(bound).expect("bound"),
+        "peak RSS grew {} KiB above the baseline of {baseline} KiB: more than the cap's bound of {} KiB",
+        grown / 1024,
+        bound / 1024
+    );
+    assert_ledger_ok(&a, &cast.admin.token).await;
 }

@@ -1,6 +1,11 @@
 //! Records, OTP consent, clinical history and the ledger over the API (issue 4), against the
 //! real server on SQLite + directory buckets and on PostgreSQL + S3.
 
+// The production allocator (as in the server binary): the server processes this binary runs
+// (see `crash::crash_server_process`) are measured for memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod concurrency;
 mod consent;
 mod consent_locks;
