@@ -110,6 +110,8 @@ impl Engine {
         .buffered(cfg.parallelism);
         // After the first failure no new stripe starts, but the uploads already in flight are
         // driven to completion (not dropped mid-write), so the rollback sees every shard written.
+        // Uploads finish in any order: a stripe waiting on a slow shard does not hold back the
+        // next one (the entries are put in stripe order below).
         let failed = AtomicBool::new(false);
         let uploads = encoded
             .take_while(|_| std::future::ready(!failed.load(Ordering::Relaxed)))
@@ -121,7 +123,7 @@ impl Engine {
                     Ok::<_, PutError<E>>((entries, bytes))
                 }
             })
-            .buffered(cfg.stripes_in_flight());
+            .buffer_unordered(cfg.stripes_in_flight());
         let mut uploads = std::pin::pin!(uploads);
         let mut shards = Vec::new();
         let mut plaintext_len = 0u64;
@@ -141,6 +143,7 @@ impl Engine {
         if let Some(e) = first_error {
             return Err(e);
         }
+        shards.sort_by_key(|e: &ShardEntry| (e.stripe, e.index));
         let mut manifest = Manifest {
             version: MANIFEST_VERSION,
             plaintext_len,
