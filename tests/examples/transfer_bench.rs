@@ -144,10 +144,19 @@ async fn medvault(opts: &Options, storage: StorageConfig, max_file: u64) -> (Ser
     (server, curl)
 }
 
+/// Removes the previous download, so that no tool finds its file already there (`rclone
+/// copyto` skips a destination of the same size and time: the previous round's).
+fn fresh(back: &Path) -> &Path {
+    match std::fs::remove_file(back) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("{}: {e}", back.display()),
+        _ => back,
+    }
+}
+
 /// The file round-tripped through `curl`: adds the rates to `rates`.
 fn through_http(curl: &Curl, file: &Path, back: &Path, sha: &str, bytes: u64, rates: &mut Rates) {
     let (id, up) = curl.upload(file);
-    let down = curl.download(&id, back);
+    let down = curl.download(&id, fresh(back));
     assert_eq!(sha256_file(back), sha, "medvault download differs");
     rates.up.push(mib_per_s(bytes, up));
     rates.down.push(mib_per_s(bytes, down));
@@ -172,7 +181,7 @@ async fn garage(opts: &Options, work: &Path, file: &Path, sha: &str) -> [Rates; 
         for (encrypted, r) in [(true, 1), (false, 2)] {
             let remote = rclone.remote(encrypted, &format!("round{round}.pdf"));
             let up = rclone.copy(&file.display().to_string(), &remote);
-            let down = rclone.copy(&remote, &back.display().to_string());
+            let down = rclone.copy(&remote, &fresh(&back).display().to_string());
             assert_eq!(sha256_file(&back), sha, "rclone download differs");
             rates[r].up.push(mib_per_s(bytes, up));
             rates[r].down.push(mib_per_s(bytes, down));
@@ -203,7 +212,7 @@ async fn tmpfs(opts: &Options, work: &Path, file: &Path, sha: &str) -> [Rates; 2
         through_http(&curl, file, &back, sha, bytes, &mut rates[0]);
         let id = Uuid::new_v4();
         let (m, w, up) = engine_put(&engine, id, file).await;
-        let down = engine_get(&engine, &m, &w, id, &back).await;
+        let down = engine_get(&engine, &m, &w, id, fresh(&back)).await;
         assert_eq!(sha256_file(&back), sha, "engine get differs");
         engine.delete(&m).await.expect("delete");
         rates[1].up.push(mib_per_s(bytes, up));
