@@ -14,7 +14,7 @@ help:
 	@echo "make test     install test dependencies, then run every test (unit, API on SQLite and"
 	@echo "              PostgreSQL+S3, OpenAPI drift, browser end-to-end), clippy and rustfmt"
 	@echo "make openapi  regenerate openapi/openapi.json from the code"
-	@echo "make bench    run the engine, API, fault and load benchmarks"
+	@echo "make bench    run the engine, API, fault, transfer (vs rclone) and load benchmarks"
 	@echo "make lint     clippy (-D warnings) and rustfmt --check"
 	@echo "make deny     cargo deny (advisories, bans, licenses, sources) offline, both workspaces"
 
@@ -79,16 +79,18 @@ test: deps deny frontend lint
 	$(CARGO) test --workspace --no-fail-fast; \
 	(cd frontend && $(CARGO) test --lib)
 
-# The load bench (tests/examples/load_bench.rs) starts the release server binary built here.
+# The transfer and load benches (tests/examples/transfer_bench.rs, load_bench.rs) start the
+# release server binary built here; the fault and transfer benches use the Garage servers.
 bench: deps
 	$(CARGO) bench -p medvault-engine
 	$(CARGO) run --release -p medvault-engine --example scrub_rate
 	$(CARGO) run --release -p medvault-tests --example api_bench
+	$(CARGO) build --release -p medvault-server --bin medvault
 	@trap 'scripts/s3-servers.sh down "$(S3_STATE)" >/dev/null 2>&1 || true' EXIT; \
 	scripts/s3-servers.sh up "$(S3_STATE)"; \
-	MEDVAULT_TEST_S3_CONFIG="$(S3_STATE)/storage.toml" \
-	  $(CARGO) run --release -p medvault-tests --example fault_bench
-	$(CARGO) build --release -p medvault-server --bin medvault
+	export MEDVAULT_TEST_S3_CONFIG="$(S3_STATE)/storage.toml"; \
+	$(CARGO) run --release -p medvault-tests --example fault_bench; \
+	$(CARGO) run --release -p medvault-tests --example transfer_bench
 	$(CARGO) run --release -p medvault-tests --example load_bench
 
 clean-data:

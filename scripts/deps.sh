@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what medvault's build and tests need, idempotently: nothing is done twice.
 #   scripts/deps.sh run   -> what `make run` needs (wasm target, wasm-bindgen-cli)
-#   scripts/deps.sh test  -> also clippy/rustfmt, Debian packages (Chromium, chromedriver, time, hey),
+#   scripts/deps.sh test  -> also clippy/rustfmt, Debian packages (Chromium, chromedriver, time, hey,
+#                            curl, rclone),
 #                            Garage (S3 server), aiosmtpd (SMTP sink), schemathesis (API
 #                            fuzzer), a running PostgreSQL,
 #                            cargo-deny and its copy of the RustSec advisory database
@@ -48,8 +49,9 @@ test_deps() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   # pkg-config + libssl-dev: bundled libpq links the system OpenSSL; time: /usr/bin/time -v in benches;
-  # hey: the HTTP load generator of the load smoke test and the load bench.
-  apt_install chromium chromium-driver pkg-config libssl-dev time hey
+  # hey: the HTTP load generator of the load smoke test and the load bench; curl and rclone: the
+  # transfer bench (medvault over HTTP beside rclone crypt).
+  apt_install chromium chromium-driver pkg-config libssl-dev time hey curl rclone
   if ! garage --version 2>/dev/null | grep -q '2\.5\.0'; then
     log "cargo install garage 2.5.0 (about 10 minutes, once)"
     cargo install garage --version 2.5.0 --locked || cargo install garage --version 2.5.0

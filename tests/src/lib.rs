@@ -10,6 +10,7 @@ pub mod child;
 pub mod faults;
 pub mod load;
 pub mod records;
+pub mod transfer;
 
 use std::net::TcpListener;
 

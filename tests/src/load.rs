@@ -6,6 +6,7 @@
 //!   bench` install Debian's package through `scripts/deps.sh`).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -493,9 +494,43 @@ async fn seed_patient(api: &Api, doctor: &str, n: usize, plan: &SeedPlan) -> See
     SeededPatient { email, token }
 }
 
+/// What a [`ServerProcess`] runs with besides the load set-up's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSetup {
+    /// The largest file accepted; each patient's quota is four times it (`None`: production
+    /// defaults).
+    pub max_file_bytes: Option<u64>,
+    /// The `[storage]` table (`None`: six directory buckets in the temporary directory).
+    pub storage: Option<medvault_engine::StorageConfig>,
+}
+
+impl ServerSetup {
+    /// The configuration file's `[records]` table and, when set, its `[storage]` tables.
+    fn tables(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Storage<'a> {
+            storage: &'a medvault_engine::StorageConfig,
+        }
+        let mut text = String::from("[records]\ncollector_interval_secs = 0\n");
+        if let Some(max) = self.max_file_bytes {
+            writeln!(
+                text,
+                "max_file_bytes = {max}\nquota_bytes = {}",
+                max.saturating_mul(4)
+            )
+            .expect("write to a String");
+        }
+        if let Some(storage) = &self.storage {
+            text.push('\n');
+            text.push_str(&toml::to_string(&Storage { storage }).expect("storage as TOML"));
+        }
+        text
+    }
+}
+
 /// A medvault server in a process of its own (`medvault serve` with a config file), on a fresh
-/// SQLite file or PostgreSQL database and directory buckets in a temporary directory; killed
-/// when dropped.
+/// SQLite file or PostgreSQL database and directory buckets in a temporary directory (or the
+/// storage of a [`ServerSetup`]); killed when dropped.
 pub struct ServerProcess {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
@@ -511,6 +546,11 @@ impl ServerProcess {
     /// background collector or scrubber (they would compete with the load), plain-text
     /// loopback PostgreSQL allowed. Waits until `/healthz` answers.
     pub fn start(binary: &Path, backend: Backend) -> Self {
+        Self::start_with(binary, backend, &ServerSetup::default())
+    }
+
+    /// [`ServerProcess::start`] with the file size limit and storage of `setup`.
+    pub fn start_with(binary: &Path, backend: Backend, setup: &ServerSetup) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let pg = (backend == Backend::Postgres).then(PgDatabase::create);
         let database_url = pg.as_ref().map_or_else(
@@ -540,14 +580,13 @@ global_slowdown_per_minute = {UNTHROTTLED}
 admin_email = "{ADMIN_EMAIL}"
 admin_password = "{ADMIN_PASSWORD}"
 
-[records]
-collector_interval_secs = 0
-
 [scrub]
 interval_secs = 0
-"#,
+
+{tables}"#,
             data = dir.path().join("data").display(),
             secret = Uuid::new_v4().simple(),
+            tables = setup.tables(),
         );
         let config_path = dir.path().join("medvault.toml");
         std::fs::write(&config_path, config).expect("write config");

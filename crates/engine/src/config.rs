@@ -21,7 +21,9 @@ pub const MAX_SHARDS: usize = 64;
 /// `stripes_in_flight = ceil(concurrency / (k + m))`, plus one Reed-Solomon work area of about
 /// `chunk_size * (k + m)` per `parallelism`; it never depends on the record size. The engine
 /// keeps up to that many shard buffers and `parallelism` encoders for reuse (defaults on two
-/// cores: 30 buffers of 1 MiB and 2 encoders).
+/// cores: 30 buffers of 1 MiB and 2 encoders). A get reads at most
+/// `parallelism + stripes_in_flight + 1` stripes ahead (5 with the defaults on two cores),
+/// each of at most `k + m` shards, so it stays within the same bound.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
@@ -297,12 +299,13 @@ impl StorageConfig {
         Ok(())
     }
 
-    /// Stripes one put or get keeps uploading/downloading at once.
+    /// Stripes one put keeps uploading at once; also how shallow a get's read-ahead starts.
     pub(crate) fn stripes_in_flight(&self) -> usize {
         self.concurrency.div_ceil(self.k + self.m).max(1)
     }
 
-    /// Stripes one put can hold in memory at once: being read, being coded, being uploaded.
+    /// Stripes one put can hold in memory at once: being read, being coded, being uploaded;
+    /// also the deepest read-ahead of a get ([`crate::ahead`]).
     pub(crate) fn stripes_held(&self) -> usize {
         self.parallelism + self.stripes_in_flight() + 1
     }

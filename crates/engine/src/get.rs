@@ -1,6 +1,7 @@
 //! Streaming download: per stripe fetch the data shards (hedged: parity for a shard that fails
 //! or is slow, see [`gather`]), verify each shard's hash, rebuild and open on a blocking
-//! thread, and yield plaintext chunks in order.
+//! thread, and yield plaintext chunks in order. Stripes are read ahead in tasks of their own,
+//! as many as [`crate::ahead`]'s window allows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -85,28 +86,19 @@ impl Engine {
         let inner = Arc::clone(&self.inner);
         let layout = manifest.layout();
         let r = report.clone();
-        let mut failed = false;
-        let s = stream::iter(0..layout.stripe_count())
-            .map(move |s| {
-                let (inner, manifest, cipher, r) = (
-                    Arc::clone(&inner),
-                    Arc::clone(&manifest),
-                    Arc::clone(&cipher),
-                    r.clone(),
-                );
-                async move { read_stripe(inner, manifest, cipher, record_id, s, r).await }
-            })
-            .buffered(
-                self.inner
-                    .cfg
-                    .parallelism
-                    .max(self.inner.cfg.stripes_in_flight()),
+        let cfg = &self.inner.cfg;
+        let window = crate::ahead::Window::new(cfg.stripes_in_flight(), cfg.stripes_held());
+        let read = move |s| {
+            read_stripe(
+                Arc::clone(&inner),
+                Arc::clone(&manifest),
+                Arc::clone(&cipher),
+                record_id,
+                s,
+                r.clone(),
             )
-            .take_while(move |item| {
-                let go = !failed;
-                failed |= item.is_err();
-                future::ready(go)
-            })
+        };
+        let s = crate::ahead::in_order(layout.stripe_count(), window, read)
             .flat_map(|item| match item {
                 Ok(chunks) => stream::iter(chunks.into_iter().map(Ok)).left_stream(),
                 Err(e) => stream::once(future::ready(Err(e))).right_stream(),
@@ -116,7 +108,8 @@ impl Engine {
     }
 }
 
-/// Reads stripe `s` within `stripe_timeout_secs`, then rebuilds and opens it.
+/// Reads stripe `s` within `stripe_timeout_secs`, then rebuilds and opens it; its chunks, and
+/// whether every shard read of it answered in time at the first try (see [`crate::ahead`]).
 async fn read_stripe(
     inner: Arc<Inner>,
     manifest: Arc<Manifest>,
@@ -124,18 +117,20 @@ async fn read_stripe(
     record_id: Uuid,
     s: u64,
     report: GetReport,
-) -> Result<Vec<Bytes>, EngineError> {
+) -> crate::ahead::Read<Vec<Bytes>> {
     let layout = manifest.layout();
     let secs = inner.cfg.faults.stripe_timeout_secs;
-    let slots = tokio::time::timeout(
+    let (slots, clean) = tokio::time::timeout(
         Duration::from_secs(secs),
         gather(&inner, &manifest, s, &report),
     )
     .await
     .map_err(|_| EngineError::StripeTimeout { stripe: s, secs })??;
-    tokio::task::spawn_blocking(move || stripe::decode(&cipher, &record_id, &layout, s, slots))
-        .await
-        .map_err(|_| EngineError::Worker)?
+    let chunks =
+        tokio::task::spawn_blocking(move || stripe::decode(&cipher, &record_id, &layout, s, slots))
+            .await
+            .map_err(|_| EngineError::Worker)??;
+    Ok((chunks, clean))
 }
 
 /// One step of a stripe's reads.
@@ -167,12 +162,13 @@ enum Read {
 /// most one hedge delay per stripe. A slow read keeps running and is used if it answers
 /// first; reads still running when `d` shards are in hand are dropped (cancelled), and those
 /// that were slow count as failures of their provider. Healthy stripes read exactly `d` shards.
+/// Also says whether the stripe was clean: no read failed or went past the hedge delay.
 async fn gather(
     inner: &Inner,
     manifest: &Manifest,
     s: u64,
     report: &GetReport,
-) -> Result<Vec<Option<Bytes>>, EngineError> {
+) -> Result<(Vec<Option<Bytes>>, bool), EngineError> {
     let entries = manifest.stripe_shards(s);
     let alg = manifest.shard_hash;
     let d = usize::try_from(manifest.layout().data_shards(s)).map_err(|_| EngineError::Worker)?;
@@ -198,6 +194,7 @@ async fn gather(
     let mut state = vec![Read::Idle; n];
     let mut pending: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
     let (mut next, mut good, mut hopeful, mut in_flight) = (0, 0, 0, 0);
+    let mut clean = true;
     while good < d {
         while good + hopeful < d && next < n {
             let pos = order[next];
@@ -236,6 +233,7 @@ async fn gather(
                 if state[pos] == (Read::Reading { slow: false }) {
                     state[pos] = Read::Reading { slow: true };
                     hopeful -= 1;
+                    clean = false;
                 }
             }
             Event::Done(pos, result, took) => {
@@ -247,6 +245,8 @@ async fn gather(
                 if let Some(b) = settle(inner, &entries[pos], provider(pos), result, took, report) {
                     slots[pos] = Some(b);
                     good += 1;
+                } else {
+                    clean = false;
                 }
             }
         }
@@ -264,7 +264,7 @@ async fn gather(
             m: n - d,
         });
     }
-    Ok(slots)
+    Ok((slots, clean))
 }
 
 /// Feeds the outcome of a shard read to the provider's breaker (and the read-time average),

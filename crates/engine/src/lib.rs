@@ -68,6 +68,7 @@
 //! the memory it holds is bounded by [`StorageConfig`]. Downloaded shards are opened in place.
 //! See `docs/performance.md`.
 
+mod ahead;
 mod breaker;
 mod chunk;
 pub mod config;

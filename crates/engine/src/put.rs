@@ -113,6 +113,8 @@ impl Engine {
         .buffered(cfg.parallelism);
         // After the first failure no new stripe starts, but the uploads already in flight are
         // driven to completion (not dropped mid-write), so the rollback sees every shard written.
+        // Uploads finish in any order: a stripe waiting on a slow shard does not hold back the
+        // next one (the entries are put in stripe order below).
         let failed = AtomicBool::new(false);
         let uploads = encoded
             .take_while(|_| std::future::ready(!failed.load(Ordering::Relaxed)))
@@ -124,7 +126,7 @@ impl Engine {
                     Ok::<_, PutError<E>>((entries, bytes))
                 }
             })
-            .buffered(cfg.stripes_in_flight());
+            .buffer_unordered(cfg.stripes_in_flight());
         let mut uploads = std::pin::pin!(uploads);
         let mut shards = Vec::new();
         let mut plaintext_len = 0u64;
@@ -144,6 +146,7 @@ impl Engine {
         if let Some(e) = first_error {
             return Err(e);
         }
+        shards.sort_by_key(|e: &ShardEntry| (e.stripe, e.index));
         let mut manifest = Manifest {
             version: MANIFEST_VERSION,
             plaintext_len,
@@ -167,10 +170,10 @@ impl Inner {
     /// Uploads a stripe's shards to buckets chosen by [`crate::placement`] among the usable ones
     /// (provider's circuit breaker not open). A shard whose write fails, or hangs past the
     /// write hedge delay while the stripe's other writes succeed ([`Inner::write_round`]), is
-    /// written again on another usable bucket, of another provider where possible; when fewer usable buckets
-    /// than shards are left, a bucket takes a second shard of the stripe under another key (the
-    /// stripe is then misplaced, see [`Engine::is_misplaced`]). Fails only when fewer than `k`
-    /// buckets are usable.
+    /// written again on another usable bucket, of another provider where possible; when fewer
+    /// usable buckets than shards are left, a bucket takes a second shard of the stripe under
+    /// another key (the stripe is then misplaced, see [`Engine::is_misplaced`]). Fails only
+    /// when fewer than `k` buckets are usable.
     async fn upload_stripe(
         &self,
         enc: EncodedStripe,
