@@ -18,6 +18,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use medvault_tests::bench_args::BenchArgs;
 use medvault_tests::load::{
     Api, Hey, HeyReport, Load, SeedPlan, ServerProcess, json_body_of_len, seed, serve_bare_json,
 };
@@ -39,49 +40,22 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let number = |name: &str, default: usize| {
-        value(name).map_or(default, |v| {
-            v.parse().unwrap_or_else(|e| panic!("{name} {v}: {e}"))
-        })
-    };
-    let backends = match value("--backend").as_deref() {
+    let args = BenchArgs::from_env();
+    let number = |name: &str, default: usize| args.number(name, default);
+    let backends = match args.value("--backend").as_deref() {
         None | Some("both") => vec![Backend::Sqlite, Backend::Postgres],
         Some("sqlite") => vec![Backend::Sqlite],
         Some("postgres") => vec![Backend::Postgres],
         Some(other) => panic!("--backend {other}: sqlite, postgres or both"),
     };
-    // target/release/examples/load_bench -> target/release/medvault
-    let server = value("--server").map_or_else(
-        || {
-            std::env::current_exe()
-                .expect("own path")
-                .parent()
-                .and_then(std::path::Path::parent)
-                .expect("target/release")
-                .join("medvault")
-        },
-        PathBuf::from,
-    );
-    assert!(
-        server.is_file(),
-        "{} not found: `cargo build --release -p medvault-server --bin medvault` first (make bench does)",
-        server.display()
-    );
     Options {
         backends,
-        secs: u64::try_from(number("--secs", 30)).expect("secs"),
+        secs: args.number("--secs", 30),
         runs: number("--runs", 3),
         connections: number("--connections", 200),
         patients: number("--patients", 1_000),
         records_per_patient: number("--records-per-patient", 10),
-        server,
+        server: args.server(),
     }
 }
 

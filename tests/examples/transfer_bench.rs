@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use medvault_engine::{BucketConfig, Engine, KeyRing, StorageConfig};
 use medvault_tests::Backend;
+use medvault_tests::bench_args::BenchArgs;
 use medvault_tests::load::{Api, SeedPlan, ServerProcess, ServerSetup, seed};
 use medvault_tests::transfer::{
     Curl, MIB, Rclone, dir_buckets, engine_get, engine_put, median, memory_mib, mib_per_s,
@@ -41,40 +42,12 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let number = |name: &str, default: u64| {
-        value(name).map_or(default, |v| {
-            v.parse().unwrap_or_else(|e| panic!("{name} {v}: {e}"))
-        })
-    };
-    // target/release/examples/transfer_bench -> target/release/medvault
-    let server = value("--server").map_or_else(
-        || {
-            std::env::current_exe()
-                .expect("own path")
-                .parent()
-                .and_then(Path::parent)
-                .expect("target/release")
-                .join("medvault")
-        },
-        PathBuf::from,
-    );
-    assert!(
-        server.is_file(),
-        "{} not found: `cargo build --release -p medvault-server --bin medvault` first (make bench does)",
-        server.display()
-    );
+    let args = BenchArgs::from_env();
     Options {
-        mib: number("--mib", 256),
-        rounds: usize::try_from(number("--rounds", 3)).expect("rounds"),
-        rss_mib: number("--rss-mib", 1024),
-        server,
+        mib: args.number("--mib", 256),
+        rounds: args.number("--rounds", 3),
+        rss_mib: args.number("--rss-mib", 1024),
+        server: args.server(),
     }
 }
 

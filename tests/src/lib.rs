@@ -6,6 +6,7 @@
 //!   when the app is dropped.
 //! * `TEST_LOG`: set to see the server's logs.
 
+pub mod bench_args;
 pub mod child;
 pub mod faults;
 pub mod load;
