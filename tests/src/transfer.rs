@@ -338,17 +338,26 @@ pub async fn engine_get(
     t0.elapsed()
 }
 
-/// A field of `/proc/<pid>/status` in MiB (`VmRSS`: resident now, `VmHWM`: the peak).
+/// A field of `/proc/<pid>/status` in KiB (`VmRSS`: resident now, `VmHWM`: the peak).
+///
+/// # Panics
+/// When the process or the field does not exist.
+#[must_use]
+pub fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{field} of process {pid}"))
+}
+
+/// The same field in MiB.
 ///
 /// # Panics
 /// When the process or the field does not exist.
 #[expect(clippy::cast_precision_loss, reason = "a figure for humans")]
+#[must_use]
 pub fn memory_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("{field} of process {pid}"));
-    kib as f64 / 1024.0
+    memory_kib(pid, field) as f64 / 1024.0
 }

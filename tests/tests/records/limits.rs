@@ -10,6 +10,7 @@ use medvault_tests::records::{
     TEST_CHUNK, Upload, access_body, assert_ledger_ok, download, grant_by_code, ledger_all,
     pdf_bytes, sha256_hex, small_chunks, spawn_recording, upload, upload_ok,
 };
+use medvault_tests::transfer::memory_kib;
 use medvault_tests::{Backend, TestApp};
 use reqwest::{Response, StatusCode};
 
@@ -193,16 +194,6 @@ async fn check(resp: Response, want: StatusCode, sha256: &str) -> Outcome {
     }
 }
 
-/// Kibibytes of a `/proc/<pid>/status` field (`VmRSS`, `VmHWM`).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
-}
-
 /// Sends `send` again while it answers 503 `busy` (the process cap); returns the final answer
 /// as an [`Outcome`] and how many times it was refused first.
 async fn until_admitted<F, Fut>(want: StatusCode, sha256: &str, send: F) -> (Outcome, usize)
@@ -289,7 +280,7 @@ async fn a_hundred_transfers_stay_within_the_memory_bound() {
     })
     .await;
     assert_eq!(warmed, Outcome::Ok);
-    let baseline = status_kib(pid, "VmRSS");
+    let baseline = memory_kib(pid, "VmRSS");
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak RSS");
 
     let fresh: Vec<Vec<u8>> = (0..50).map(|i| pdf_bytes(FILE - 500 * i)).collect();
@@ -313,7 +304,7 @@ async fn a_hundred_transfers_stay_within_the_memory_bound() {
         }
     });
     let (up, down) = tokio::join!(join_all(uploads), join_all(downloads));
-    let peak = status_kib(pid, "VmHWM");
+    let peak = memory_kib(pid, "VmHWM");
     let all: Vec<(Outcome, usize)> = up.into_iter().chain(down).collect();
     let failed: Vec<&Outcome> = all
         .iter()
